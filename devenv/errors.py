@@ -1,0 +1,43 @@
+"""Error types that the CLI turns into one clear line and an exit code."""
+
+from __future__ import annotations
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class DevenvError(Exception):
+    """An error meant for the user: printed as one line, no traceback."""
+
+    exit_code = EXIT_FAILED
+
+
+class UsageError(DevenvError):
+    exit_code = EXIT_USAGE
+
+
+class ManifestError(DevenvError):
+    """A bad Compose file: names the file, the line and the field path."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, file: str | None = None, line: int | None = None, path: str | None = None):
+        self.message = message
+        self.file = file
+        self.line = line
+        self.path = path
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = self.file + (f":{self.line}" if self.line else "") + ": "
+        field = f"{self.path}: " if self.path else ""
+        return f"{where}{field}{self.message}"
+
+
+class EngineError(DevenvError):
+    """The Docker engine is unreachable or refused an operation."""
+
+    exit_code = EXIT_FAILED
