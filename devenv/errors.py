@@ -22,11 +22,19 @@ class ManifestError(DevenvError):
 
     exit_code = EXIT_USAGE
 
-    def __init__(self, message: str, file: str | None = None, line: int | None = None, path: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        file: str | None = None,
+        line: int | None = None,
+        path: str | None = None,
+        at: tuple | None = None,
+    ):
         self.message = message
         self.file = file
         self.line = line
         self.path = path
+        self.at = at  # the field's path as a tuple, so the loader can find its file and line
         super().__init__(str(self))
 
     def __str__(self) -> str:

@@ -108,6 +108,8 @@ class Project:
     compose_files: tuple[str, ...] = ()
     environment: Mapping[str, str] = dataclasses.field(default_factory=lambda: MappingProxyType({}))  # what interpolation saw
     legacy: bool = False  # the version-1 layout (services at the top level)
+    env_files: tuple[str, ...] = ()  # the .env / --env-file files interpolation read
+    profiles: tuple[str, ...] = ()  # the active profiles
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], working_dir: str = ".", **kwargs: Any) -> "Project":
@@ -127,13 +129,18 @@ class Project:
             **kwargs,
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, service_extensions: bool = True) -> dict[str, Any]:
+        """Plain data in Compose's canonical form. Compose's JSON leaves out service-level `x-` keys
+        (`service_extensions=False`); its YAML keeps them."""
         out: dict[str, Any] = {"name": self.name}
         for key in ("networks", "secrets", "configs", "volumes"):
             value = getattr(self, key)
             if value:
                 out[key] = thaw(value)
-        out["services"] = {name: thaw(s.config) for name, s in self.services.items()}
+        out["services"] = {
+            name: {k: thaw(v) for k, v in s.config.items() if service_extensions or not k.startswith("x-")}
+            for name, s in self.services.items()
+        }
         out.update(thaw(self.extensions))
         return out
 

@@ -1,0 +1,134 @@
+"""Discover pass: which files, which project directory, which environment, which profiles.
+
+Follows Compose v2: `-f` files, else `COMPOSE_FILE`, else the default names searched upward from the
+working directory (with their override file); `.env` from the project directory (or `--env-file`),
+the process environment winning over it; `COMPOSE_PROFILES` and `COMPOSE_PROJECT_NAME` may come
+from either.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, NamedTuple
+
+from devenv.errors import ManifestError
+from devenv.manifest.dotenv import DotenvError, parse_dotenv
+from devenv.manifest.options import ProjectOptions
+
+DEFAULT_FILES = ("devenv.yaml", "devenv.yml", "compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+OVERRIDE_FILES = (
+    "devenv.override.yaml",
+    "devenv.override.yml",
+    "compose.override.yml",
+    "compose.override.yaml",
+    "docker-compose.override.yml",
+    "docker-compose.override.yaml",
+)
+
+
+class Discovered(NamedTuple):
+    files: tuple[str, ...]  # absolute paths, or "-" for standard input
+    project_dir: str
+    environ: dict[str, str]  # process environment merged with the env files (process wins)
+    profiles: tuple[str, ...]
+    env_files: tuple[str, ...]
+
+
+def _find_default(start: str, warn: Callable[[str], None]) -> list[str]:
+    here = start
+    while True:
+        found = [os.path.join(here, n) for n in DEFAULT_FILES if os.path.isfile(os.path.join(here, n))]
+        if found:
+            if len(found) > 1:
+                warn(f"Found multiple config files with supported names: {', '.join(found)}; using {found[0]}")
+            files = [found[0]]
+            overrides = [os.path.join(here, n) for n in OVERRIDE_FILES if os.path.isfile(os.path.join(here, n))]
+            if overrides:
+                if len(overrides) > 1:
+                    warn(f"Found multiple override files with supported names: {', '.join(overrides)}; using {overrides[0]}")
+                files.append(overrides[0])
+            return files
+        parent = os.path.dirname(here)
+        if parent == here:
+            return []
+        here = parent
+
+
+def read_env_file(path: str, lookup: Callable[[str], "str | None"] | None = None) -> dict[str, str]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        raise ManifestError(f"env file {path} not found") from None
+    except IsADirectoryError:
+        raise ManifestError(f"env file {path} is a directory") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"cannot read env file {path}: {exc}") from None
+    try:
+        return parse_dotenv(text, lookup)
+    except DotenvError as exc:
+        raise ManifestError(exc.message, path, exc.line) from None
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "t", "yes", "y", "on")
+
+
+def discover(options: ProjectOptions, warn: Callable[[str], None]) -> Discovered:
+    cwd = options.cwd
+    environ = dict(options.environ)
+
+    def absolute(p: str) -> str:
+        return p if p == "-" else os.path.normpath(os.path.join(cwd, os.path.expanduser(p)))
+
+    given = [absolute(f) for f in options.files]
+    if options.project_directory:
+        work_dir = absolute(options.project_directory)
+    elif given and given[0] != "-":
+        work_dir = os.path.dirname(given[0])
+    else:
+        work_dir = cwd
+
+    # env files: --env-file, else <working dir>/.env
+    if options.env_files:
+        env_files = tuple(absolute(f) for f in options.env_files)
+    elif not _truthy(environ.get("COMPOSE_DISABLE_ENV_FILE")) and os.path.isfile(os.path.join(work_dir, ".env")):
+        env_files = (os.path.join(work_dir, ".env"),)
+    else:
+        env_files = ()
+    from_files: dict[str, str] = {}
+    for path in env_files:
+        values = read_env_file(path, lambda k: environ.get(k) if k in environ else from_files.get(k))
+        from_files.update(values)
+    for key, value in from_files.items():
+        environ.setdefault(key, value)
+
+    files = given
+    if not files and environ.get("COMPOSE_FILE"):
+        sep = environ.get("COMPOSE_PATH_SEPARATOR") or os.pathsep
+        files = [absolute(f) for f in environ["COMPOSE_FILE"].split(sep) if f]
+    if not files:
+        files = _find_default(work_dir, warn)
+        if not files:
+            raise ManifestError(
+                f"no Compose file found in {work_dir} or its parents "
+                f"(looked for {', '.join(DEFAULT_FILES)}); use -f FILE"
+            )
+    for f in files:
+        if f != "-" and not os.path.exists(f):
+            raise ManifestError(f"file not found: {f}")
+        if f != "-" and os.path.isdir(f):
+            raise ManifestError(f"{f} is a directory, not a Compose file")
+
+    if options.project_directory:
+        project_dir = work_dir
+    elif files[0] != "-":
+        project_dir = os.path.dirname(files[0])
+    else:
+        project_dir = cwd
+
+    if options.profiles:
+        profiles = tuple(options.profiles)
+    else:
+        profiles = tuple(p.strip() for p in environ.get("COMPOSE_PROFILES", "").split(",") if p.strip())
+    return Discovered(tuple(files), project_dir, environ, profiles, env_files)

@@ -1,0 +1,235 @@
+"""Parse pass: YAML text to plain data plus the line of every key, with YAML 1.2 scalars as Compose reads them.
+
+PyYAML speaks YAML 1.1, where `22:22` is a base-60 integer and `on` is true; Compose (go-yaml v3) reads
+both as strings. We resolve plain scalars with the YAML 1.2 core schema instead, construct the data
+ourselves (merge keys `<<`, anchors, duplicate-key errors, Compose's `!reset` and `!override` tags) and
+remember where every mapping key and list item came from, so later passes can name file and line.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator, NamedTuple
+
+import yaml
+
+from devenv.errors import ManifestError
+
+try:  # the C parser is several times faster; fall back to pure Python when libyaml is absent
+    from yaml import CParser as _Parser
+except ImportError:  # pragma: no cover
+    from yaml.parser import Parser as _Parser  # type: ignore[assignment]
+    from yaml.reader import Reader as _Reader
+    from yaml.scanner import Scanner as _Scanner
+else:
+    _Reader = _Scanner = None  # type: ignore[assignment]
+
+from yaml.composer import Composer
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import BaseResolver
+
+Path = tuple  # a path in the document: keys (str) and list indexes (int)
+
+MAX_NODE_VISITS = 10_000_000  # guards against alias bombs ("billion laughs")
+
+_INT = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$|^0o[0-7_]+$|^0x[0-9a-fA-F_]+$|^0b[01_]+$|^[-+]?0[0-7_]+$")
+_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$")
+_INF = re.compile(r"^[-+]?\.(inf|Inf|INF)$")
+_NAN = re.compile(r"^\.(nan|NaN|NAN)$")
+_NULL = {"", "~", "null", "Null", "NULL"}
+_TYPED_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"}
+_TRUE = {"true", "True", "TRUE"}
+_FALSE = {"false", "False", "FALSE"}
+
+
+class Reset:
+    """A value tagged `!reset`: merging it removes what the earlier files said."""
+
+    def __repr__(self) -> str:
+        return "!reset"
+
+
+class Override(NamedTuple):
+    """A value tagged `!override`: merging it replaces the earlier value instead of merging into it."""
+
+    value: Any
+
+
+RESET = Reset()
+
+
+class _Resolver(BaseResolver):
+    def resolve(self, kind, value, implicit):  # type: ignore[no-untyped-def]
+        if kind is ScalarNode and implicit[0]:
+            return "?"  # plain scalar: resolved later by `scalar`, the YAML 1.2 way
+        return BaseResolver.resolve(self, kind, value, implicit)
+
+
+if _Reader is None:
+
+    class _Loader(_Parser, Composer, _Resolver):  # type: ignore[misc,valid-type]
+        def __init__(self, stream: str) -> None:
+            _Parser.__init__(self, stream)
+            _Resolver.__init__(self)
+
+else:  # pragma: no cover
+
+    class _Loader(_Reader, _Scanner, _Parser, Composer, _Resolver):  # type: ignore[no-redef]
+        def __init__(self, stream: str) -> None:
+            _Reader.__init__(self, stream)
+            _Scanner.__init__(self)
+            _Parser.__init__(self)
+            Composer.__init__(self)
+            _Resolver.__init__(self)
+
+
+class Document(NamedTuple):
+    data: Any
+    lines: dict[Path, int]  # path -> 1-based line of the key (or list item)
+    file: str
+
+
+def scalar(value: str, tag: str, plain: bool) -> Any:
+    """Resolve one scalar as go-yaml v3 does (YAML 1.2 core schema)."""
+    if tag != "?" and tag not in _TYPED_TAGS:
+        return value
+    if value in _NULL:
+        return None
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    if _INT.match(value):
+        text = value.replace("_", "")
+        sign = -1 if text.startswith("-") else 1
+        body = text.lstrip("+-")
+        if body.startswith(("0o", "0x", "0b")):
+            return sign * int(body, 0)
+        if len(body) > 1 and body.startswith("0"):
+            return sign * int(body, 8)
+        return sign * int(body)
+    if _FLOAT.match(value) and any(c.isdigit() for c in value):
+        return float(value.replace("_", ""))
+    if _INF.match(value):
+        return float("-inf") if value.startswith("-") else float("inf")
+    if _NAN.match(value):
+        return float("nan")
+    return value
+
+
+class _Builder:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.lines: dict[Path, int] = {}
+        self.visits = 0
+
+    def error(self, node: Node, message: str, path: Path = ()) -> ManifestError:
+        return ManifestError(message, self.file, node.start_mark.line + 1, dotted(path) or None)
+
+    def build(self, node: Node, path: Path) -> Any:
+        self.visits += 1
+        if self.visits > MAX_NODE_VISITS:
+            raise self.error(node, "document too large after expanding aliases (alias bomb?)")
+        tag = node.tag or ""
+        if tag == "!reset":
+            return RESET
+        if tag == "!override":
+            node = _retag(node)
+            return Override(self.build(node, path))
+        if isinstance(node, ScalarNode):
+            return scalar(node.value, tag, node.style is None)
+        if isinstance(node, SequenceNode):
+            out = []
+            for i, item in enumerate(node.value):
+                self.lines.setdefault(path + (i,), item.start_mark.line + 1)
+                out.append(self.build(item, path + (i,)))
+            return out
+        if isinstance(node, MappingNode):
+            return self.mapping(node, path)
+        raise self.error(node, f"unsupported YAML node {tag}")  # pragma: no cover
+
+    def mapping(self, node: MappingNode, path: Path) -> dict:
+        out: dict[Any, Any] = {}
+        merged: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge" or (
+                isinstance(key_node, ScalarNode) and key_node.value == "<<" and key_node.style is None
+            ):
+                for source in self._merge_sources(value_node):
+                    for k, v in self.mapping(source, path).items():
+                        merged.setdefault(k, v)
+                continue
+            if not isinstance(key_node, ScalarNode):
+                raise self.error(key_node, "a mapping key must be a plain value, not a list or mapping", path)
+            key = scalar(key_node.value, key_node.tag or "", key_node.style is None)
+            if not isinstance(key, str):
+                key = _key_text(key, key_node.value)
+            if key in out:
+                raise self.error(
+                    key_node, f"mapping key {key!r} already defined at line {self.lines.get(path + (key,), '?')}", path
+                )
+            self.lines[path + (key,)] = key_node.start_mark.line + 1
+            out[key] = self.build(value_node, path + (key,))
+        for k, v in merged.items():
+            out.setdefault(k, v)
+        return out
+
+    def _merge_sources(self, node: Node) -> Iterator[MappingNode]:
+        if isinstance(node, MappingNode):
+            yield node
+        elif isinstance(node, SequenceNode) and all(isinstance(n, MappingNode) for n in node.value):
+            yield from node.value  # type: ignore[misc]
+        else:
+            raise self.error(node, "merge key << needs a mapping or a list of mappings")
+
+
+def _retag(node: Node) -> Node:
+    if isinstance(node, ScalarNode):
+        return ScalarNode("tag:yaml.org,2002:str" if node.style else "?", node.value, node.start_mark, node.end_mark, node.style)
+    if isinstance(node, SequenceNode):
+        return SequenceNode("tag:yaml.org,2002:seq", node.value, node.start_mark, node.end_mark, node.flow_style)
+    return MappingNode("tag:yaml.org,2002:map", node.value, node.start_mark, node.end_mark, node.flow_style)
+
+
+def _key_text(key: Any, raw: str) -> str:
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if key is None:
+        return raw if raw else ""
+    return raw
+
+
+def dotted(path: Path) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def parse(text: str, file: str) -> list[Document]:
+    """Parse every YAML document of a file; an empty file gives no document."""
+    loader = _Loader(text)
+    docs: list[Document] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:  # pragma: no cover
+                continue
+            builder = _Builder(file)
+            data = builder.build(node, ())
+            docs.append(Document(data, builder.lines, file))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ManifestError(f"invalid YAML: {problem}", file, line) from None
+    except yaml.YAMLError as exc:
+        raise ManifestError(f"invalid YAML: {exc}", file) from None
+    except RecursionError:
+        raise ManifestError("invalid YAML: nesting too deep", file) from None
+    finally:
+        loader.dispose()
+    return docs
