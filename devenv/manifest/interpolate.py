@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from devenv.errors import ManifestError
+from devenv.manifest.treepath import PatternTable
 from devenv.manifest.yamlio import Override, Path, dotted
 
 Lookup = Callable[[str], "str | None"]
@@ -170,16 +171,7 @@ _CASTS: dict[tuple[str, ...], str] = {
     ("secrets", "*", "external"): _BOOL,
     ("configs", "*", "external"): _BOOL,
 }
-_CASTS_BY_LEN: dict[int, list[tuple[tuple[str, ...], str]]] = {}
-for _pattern, _kind in _CASTS.items():
-    _CASTS_BY_LEN.setdefault(len(_pattern), []).append((_pattern, _kind))
-
-
-def _cast_kind(path: Path) -> str | None:
-    for pattern, kind in _CASTS_BY_LEN.get(len(path), ()):
-        if all(p == "*" or p == k for p, k in zip(pattern, path)):
-            return kind
-    return None
+_CAST_TABLE: PatternTable[str] = PatternTable({".".join(pattern): kind for pattern, kind in _CASTS.items()})
 
 
 def _cast(value: str, kind: str) -> Any:
@@ -221,7 +213,10 @@ class Interpolator:
                 break
         return ManifestError(message, self.file, line, dotted(path) or None)
 
-    def value(self, value: Any, path: Path = ()) -> Any:
+    def value(self, value: Any, path: Path = (), node: "PatternTable[str] | None | bool" = True) -> Any:
+        """Interpolate every string below `value`; `node` is the cast trie at `path` (True: from the root)."""
+        if node is True:
+            node = _CAST_TABLE.lookup_node(path)
         if isinstance(value, str):
             try:
                 new = substitute(value, self._lookup, self._unset)
@@ -232,7 +227,7 @@ class Interpolator:
             except MissingRequired as exc:
                 reason = f": {exc.reason}" if exc.reason else ""
                 raise self._error(path, f"required variable {exc.name} is missing a value{reason}") from None
-            kind = _cast_kind(path) if path and path[0] in ("services", "networks", "volumes", "secrets", "configs") else None
+            kind = node.value if node is not None else None
             if kind is not None:
                 try:
                     return _cast(new, kind)
@@ -240,9 +235,12 @@ class Interpolator:
                     raise self._error(path, f"{new!r} is not a valid {'boolean' if kind == _BOOL else 'number'}") from None
             return new
         if isinstance(value, dict):
-            return {k: self.value(v, path + (k,)) for k, v in value.items()}
+            return {
+                k: self.value(v, path + (k,), node.step(k) if node is not None else None) for k, v in value.items()
+            }
         if isinstance(value, list):
-            return [self.value(v, path + (i,)) for i, v in enumerate(value)]
+            star = node.star if node is not None else None
+            return [self.value(v, path + (i,), star) for i, v in enumerate(value)]
         if isinstance(value, Override):
-            return Override(self.value(value.value, path))
+            return Override(self.value(value.value, path, node))
         return value

@@ -62,13 +62,13 @@ def load_project(options: ProjectOptions, warn: Warn | None = None, *, validate:
 
     name = _project_name(options, found, files.declared_name(found.files), interpolate_name)
     environ["COMPOSE_PROJECT_NAME"] = name
-    model = files.load_model(found.files)
-    if not model:
-        raise ManifestError("empty Compose file", found.files[0])
-    model.pop("name", None)
     try:
+        model = files.load_model(found.files)
+        if not model:
+            raise ManifestError("empty Compose file", found.files[0])
+        model.pop("name", None)
         normalize(model, name, environ)
-        return _typed_project(model, name, found, environ, locator, files.legacy)
+        return _typed_project(model, name, found, environ, files.legacy)
     except ManifestError as exc:
         raise locator.place(exc, found.files[0]) from None
 
@@ -91,9 +91,7 @@ def _dotted(path: tuple) -> str:
     return dotted(path)
 
 
-def _typed_project(
-    model: dict, name: str, found: Discovered, environ: dict[str, str], locator: Locator, legacy: bool
-) -> Project:
+def _typed_project(model: dict, name: str, found: Discovered, environ: dict[str, str], legacy: bool) -> Project:
     from devenv.manifest.treepath import field_error
 
     raw_services = model.get("services") or {}

@@ -18,17 +18,19 @@ from devenv.manifest.treepath import Path, PatternTable, field_error
 Merger = Callable[[Any, Any, Path], Any]
 
 
-def merge(base: Any, other: Any, path: Path = ()) -> Any:
-    """Merge `other` (the later definition) into `base`; both are plain YAML data, modified in place."""
-    special = _SPECIALS.lookup(path)
-    if special is not None:
-        return special(base, other, path)
+def merge(base: Any, other: Any, path: Path = (), node: "PatternTable[Merger] | None | bool" = True) -> Any:
+    """Merge `other` (the later definition) into `base`; both are plain YAML data, modified in place.
+    `node` is the merge-rule trie at `path` (True: look it up from the root)."""
+    if node is True:
+        node = _SPECIALS.lookup_node(path)
+    if node is not None and node.value is not None:
+        return node.value(base, other, path)
     if other is None:
         return base
     if isinstance(base, dict):
         if not isinstance(other, dict):
             raise field_error(path, f"cannot merge: a mapping cannot be replaced by a {_kind(other)}")
-        return _merge_mappings(base, other, path)
+        return _merge_mappings(base, other, path, node)
     if isinstance(base, list):
         if not isinstance(other, list):
             raise field_error(path, f"cannot merge: a list cannot be replaced by a {_kind(other)}")
@@ -40,12 +42,14 @@ def _kind(value: Any) -> str:
     return "mapping" if isinstance(value, dict) else "list" if isinstance(value, list) else "scalar"
 
 
-def _merge_mappings(base: dict, other: dict, path: Path) -> dict:
+def _merge_mappings(base: dict, other: dict, path: Path, node: "PatternTable[Merger] | None | bool" = True) -> dict:
+    if node is True:
+        node = _SPECIALS.lookup_node(path)
     for key, value in other.items():
         if key not in base:
             base[key] = value
         else:
-            base[key] = merge(base[key], value, path + (key,))
+            base[key] = merge(base[key], value, path + (key,), node.step(key) if node is not None else None)
     return base
 
 
@@ -308,16 +312,18 @@ _UNIQUE: PatternTable[Indexer] = PatternTable(
 )
 
 
-def enforce_unicity(value: Any, path: Path = ()) -> Any:
+def enforce_unicity(value: Any, path: Path = (), node: "PatternTable[Indexer] | None" = _UNIQUE) -> Any:
     """Keep one entry per key in set-like lists (the later one, at the earlier one's place)."""
+    if node is None:
+        return value
     if isinstance(value, dict):
         for key, item in value.items():
-            value[key] = enforce_unicity(item, path + (key,))
+            child = node.step(key)
+            if child is not None:
+                value[key] = enforce_unicity(item, path + (key,), child)
         return value
-    if isinstance(value, list):
-        indexer = _UNIQUE.lookup(path)
-        if indexer is None:
-            return value
+    if isinstance(value, list) and node.value is not None:
+        indexer = node.value
         out: list[Any] = []
         seen: dict[str, int] = {}
         for i, entry in enumerate(value):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Mapping
 
-from devenv.manifest.treepath import Path, PatternTable
+from devenv.manifest.treepath import PatternTable
 
 _REMOTE_CONTEXT = ("https://", "http://", "git://", "ssh://", "github.com/", "git@")
 
@@ -42,16 +42,19 @@ class _PathResolver:
             }
         )
 
-    def walk(self, value: Any, path: Path) -> Any:
-        fn = self.table.lookup(path)
-        if fn is not None:
-            return fn(value)
+    def walk(self, value: Any, node: "PatternTable[Callable[[Any], Any]] | None") -> Any:
+        if node is None:
+            return value
+        if node.value is not None:
+            return node.value(value)
         if isinstance(value, dict):
             for key, item in value.items():
-                value[key] = self.walk(item, path + (key,))
-        elif isinstance(value, list):
+                child = node.step(key)
+                if child is not None:
+                    value[key] = self.walk(item, child)
+        elif isinstance(value, list) and node.star is not None:
             for i, item in enumerate(value):
-                value[i] = self.walk(item, path + (i,))
+                value[i] = self.walk(item, node.star)
         return value
 
     def absolute(self, value: Any) -> Any:
@@ -88,7 +91,8 @@ class _PathResolver:
 
 
 def resolve_relative_paths(document: dict, working_dir: str, environ: Mapping[str, str]) -> dict:
-    return _PathResolver(working_dir, environ).walk(document, ())
+    resolver = _PathResolver(working_dir, environ)
+    return resolver.walk(document, resolver.table)
 
 
 def resolve_environment(document: dict, environ: Mapping[str, str]) -> None:

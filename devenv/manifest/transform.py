@@ -17,23 +17,26 @@ Transformer = Callable[[Any, Path], Any]
 
 
 def canonical(document: dict) -> dict:
-    return _transform(document, ())
+    return _transform(document, (), _TRANSFORMERS)
 
 
-def _transform(data: Any, path: Path) -> Any:
-    transformer = _TRANSFORMERS.lookup(path)
-    if transformer is not None:
-        return transformer(data, path)
-    return _recurse(data, path)
+def _transform(data: Any, path: Path, node: "PatternTable[Transformer] | None") -> Any:
+    if node is None:
+        return data
+    if node.value is not None:
+        return node.value(data, path, node)
+    return _recurse(data, path, node)
 
 
-def _recurse(data: Any, path: Path) -> Any:
+def _recurse(data: Any, path: Path, node: "PatternTable[Transformer]") -> Any:
     if isinstance(data, dict):
         for key, value in data.items():
-            data[key] = _transform(value, path + (key,))
-    elif isinstance(data, list):
+            child = node.step(key)
+            if child is not None:
+                data[key] = _transform(value, path + (key,), child)
+    elif isinstance(data, list) and node.star is not None:
         for i, value in enumerate(data):
-            data[i] = _transform(value, path + (i,))
+            data[i] = _transform(value, path + (i,), node.star)
     return data
 
 
@@ -41,17 +44,17 @@ def _fail(path: Path, message: str) -> ManifestError:
     return field_error(path, message)
 
 
-def _string_or_list(data: Any, _path: Path) -> Any:
+def _string_or_list(data: Any, _path: Path, node: Any = None) -> Any:
     return [data] if isinstance(data, str) else data
 
 
-def _string_slice_to_map(data: Any, _path: Path) -> Any:
+def _string_slice_to_map(data: Any, _path: Path, node: Any = None) -> Any:
     if isinstance(data, list):
         return {str(item): None for item in data}
     return data
 
 
-def _key_value(data: Any, path: Path) -> Any:
+def _key_value(data: Any, path: Path, node: Any = None) -> Any:
     if isinstance(data, list):
         out = {}
         for item in data:
@@ -63,11 +66,11 @@ def _key_value(data: Any, path: Path) -> Any:
     return data
 
 
-def _string_or_x(data: Any, _path: Path) -> Any:
+def _string_or_x(data: Any, _path: Path, node: Any = None) -> Any:
     return data if isinstance(data, str) else sprint(data)
 
 
-def _file_mount(data: Any, path: Path) -> Any:
+def _file_mount(data: Any, path: Path, node: Any = None) -> Any:
     if isinstance(data, str):
         return {"source": data}
     if isinstance(data, dict):
@@ -75,7 +78,7 @@ def _file_mount(data: Any, path: Path) -> Any:
     raise _fail(path, f"unsupported type {type(data).__name__}")
 
 
-def _depends_on(data: Any, path: Path) -> Any:
+def _depends_on(data: Any, path: Path, node: Any = None) -> Any:
     if isinstance(data, list):
         return {str(name): {"condition": "service_started", "required": True} for name in data}
     if isinstance(data, dict):
@@ -88,7 +91,7 @@ def _depends_on(data: Any, path: Path) -> Any:
     raise _fail(path, "must be a list or a mapping")
 
 
-def _env_file(data: Any, path: Path) -> Any:
+def _env_file(data: Any, path: Path, node: Any = None) -> Any:
     items = [data] if isinstance(data, str) else data
     if not isinstance(items, list):
         raise _fail(path, "must be a string or a list")
@@ -104,19 +107,19 @@ def _env_file(data: Any, path: Path) -> Any:
     return out
 
 
-def _extends(data: Any, path: Path) -> Any:
+def _extends(data: Any, path: Path, node: Any = None) -> Any:
     if isinstance(data, str):
         return {"service": data}
-    return _recurse(data, path)
+    return _recurse(data, path, node)
 
 
-def _gpus(data: Any, path: Path) -> Any:
+def _gpus(data: Any, path: Path, node: Any = None) -> Any:
     if isinstance(data, str):
         return [{"count": "all"}]
-    return _recurse(data, path)
+    return _recurse(data, path, node)
 
 
-def _volume_mount(data: Any, path: Path) -> Any:
+def _volume_mount(data: Any, path: Path, node: Any = None) -> Any:
     if isinstance(data, str):
         try:
             return parse_volume(data)
@@ -127,7 +130,7 @@ def _volume_mount(data: Any, path: Path) -> Any:
     raise _fail(path, "invalid type for service volume mount")
 
 
-def _device(data: Any, path: Path) -> Any:
+def _device(data: Any, path: Path, node: Any = None) -> Any:
     if isinstance(data, str):
         try:
             return parse_device(data)
@@ -136,7 +139,7 @@ def _device(data: Any, path: Path) -> Any:
     return data
 
 
-def _ports(data: Any, path: Path) -> Any:
+def _ports(data: Any, path: Path, node: Any = None) -> Any:
     if not isinstance(data, list):
         raise _fail(path, "invalid type for ports")
     out: list[Any] = []
@@ -155,15 +158,15 @@ def _ports(data: Any, path: Path) -> Any:
     return out
 
 
-def _build(data: Any, path: Path) -> Any:
+def _build(data: Any, path: Path, node: Any = None) -> Any:
     if isinstance(data, str):
         return {"context": data}
     if isinstance(data, dict):
-        return _recurse(data, path)
+        return _recurse(data, path, node)
     raise _fail(path, "invalid type for build")
 
 
-def _ssh(data: Any, path: Path) -> Any:
+def _ssh(data: Any, path: Path, node: Any = None) -> Any:
     if isinstance(data, str):
         data = [data]
     if isinstance(data, list):
@@ -177,18 +180,18 @@ def _ssh(data: Any, path: Path) -> Any:
     return data
 
 
-def _ulimit(data: Any, path: Path) -> Any:
+def _ulimit(data: Any, path: Path, node: Any = None) -> Any:
     if isinstance(data, (dict, int)) and not isinstance(data, bool):
         return data
     raise _fail(path, "must be a number or a mapping with soft and hard")
 
 
-def _maybe_external(data: Any, path: Path) -> Any:
+def _maybe_external(data: Any, path: Path, node: Any = None) -> Any:
     if data is None:
         return None
     if not isinstance(data, dict):
         return data
-    _recurse(data, path)
+    _recurse(data, path, node)
     external = data.get("external")
     if isinstance(external, dict):
         data["external"] = True
@@ -199,12 +202,12 @@ def _maybe_external(data: Any, path: Path) -> Any:
     return data
 
 
-def _include(data: Any, _path: Path) -> Any:
+def _include(data: Any, _path: Path, node: Any = None) -> Any:
     return {"path": data} if isinstance(data, str) else data
 
 
-def _service(data: Any, path: Path) -> Any:
-    return _recurse(data, path) if isinstance(data, dict) else data
+def _service(data: Any, path: Path, node: Any = None) -> Any:
+    return _recurse(data, path, node) if isinstance(data, dict) else data
 
 
 _TRANSFORMERS: PatternTable[Transformer] = PatternTable(
@@ -245,27 +248,27 @@ _TRANSFORMERS: PatternTable[Transformer] = PatternTable(
 # ---------------------------------------------------------------- defaults (once, after all files)
 
 
-def _default_build_context(data: Any, _path: Path) -> Any:
+def _default_build_context(data: Any, _path: Path, node: Any = None) -> Any:
     if isinstance(data, dict):
         data.setdefault("context", ".")
     return data
 
 
-def _default_secret_target(data: Any, path: Path) -> Any:
+def _default_secret_target(data: Any, path: Path, node: Any = None) -> Any:
     if isinstance(data, dict):
         data.setdefault("target", f"/run/secrets/{data.get('source')}")
         return data
     raise _fail(path, "must be a string or a mapping")
 
 
-def _default_port(data: Any, _path: Path) -> Any:
+def _default_port(data: Any, _path: Path, node: Any = None) -> Any:
     if isinstance(data, dict):
         data.setdefault("protocol", "tcp")
         data.setdefault("mode", "ingress")
     return data
 
 
-def _default_device_request(data: Any, _path: Path) -> Any:
+def _default_device_request(data: Any, _path: Path, node: Any = None) -> Any:
     if isinstance(data, dict) and "count" not in data and "device_ids" not in data:
         data["count"] = "all"
     return data
@@ -283,17 +286,20 @@ _DEFAULTS: PatternTable[Transformer] = PatternTable(
 
 
 def set_defaults(document: dict) -> dict:
-    return _defaults(document, ())
+    return _defaults(document, (), _DEFAULTS)
 
 
-def _defaults(data: Any, path: Path) -> Any:
-    fn = _DEFAULTS.lookup(path)
-    if fn is not None:
-        return fn(data, path)
+def _defaults(data: Any, path: Path, node: "PatternTable[Transformer] | None") -> Any:
+    if node is None:
+        return data
+    if node.value is not None:
+        return node.value(data, path)
     if isinstance(data, dict):
         for key, value in data.items():
-            data[key] = _defaults(value, path + (key,))
-    elif isinstance(data, list):
+            child = node.step(key)
+            if child is not None:
+                data[key] = _defaults(value, path + (key,), child)
+    elif isinstance(data, list) and node.star is not None:
         for i, value in enumerate(data):
-            data[i] = _defaults(value, path + (i,))
+            data[i] = _defaults(value, path + (i,), node.star)
     return data

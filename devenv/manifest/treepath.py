@@ -7,7 +7,7 @@ matches any single key or index, as in compose-go's `tree.Path.Matches`.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Iterable, Mapping, TypeVar
+from typing import Generic, Iterable, Mapping, TypeVar
 
 T = TypeVar("T")
 Path = tuple
@@ -25,30 +25,67 @@ def matches(path: Path, pattern: str) -> bool:
     return all(p == "*" or p == k for p, k in zip(parts, path))
 
 
-class PatternTable(Mapping[str, T]):
-    """Patterns grouped by length so a lookup only tries the patterns that can match."""
+class PatternTable(Generic[T]):
+    """Patterns compiled into a trie: a walk steps from node to node with each key of its path, so
+    it pays one dict lookup per level and can skip whole subtrees that no pattern reaches."""
 
-    def __init__(self, entries: Mapping[str, T]) -> None:
-        self._entries = dict(entries)
-        self._by_len: dict[int, list[tuple[tuple[str, ...], T]]] = {}
-        for pattern, value in self._entries.items():
-            parts = compile_pattern(pattern)
-            self._by_len.setdefault(len(parts), []).append((parts, value))
+    __slots__ = ("value", "children", "star", "_unions")
+
+    def __init__(self, entries: Mapping[str, T] | None = None) -> None:
+        self.value: T | None = None
+        self.children: dict[str, PatternTable[T]] = {}
+        self.star: PatternTable[T] | None = None
+        self._unions: dict[str, PatternTable[T]] = {}
+        for pattern, value in (entries or {}).items():
+            self._add(compile_pattern(pattern), value)
+
+    def _add(self, parts: tuple[str, ...], value: T) -> None:
+        node = self
+        for part in parts:
+            if part == "*":
+                node.star = node.star or PatternTable()
+                node = node.star
+            else:
+                node = node.children.setdefault(part, PatternTable())
+        node.value = value
+
+    def step(self, key: object) -> "PatternTable[T] | None":
+        """The node for one more path element, or None when no pattern continues with it."""
+        exact = self.children.get(key) if isinstance(key, str) else None
+        if exact is None:
+            return self.star
+        if self.star is None:
+            return exact
+        union = self._unions.get(key)  # type: ignore[arg-type]
+        if union is None:
+            union = self._unions[key] = _union(exact, self.star)  # type: ignore[index]
+        return union
+
+    def lookup_node(self, path: Path) -> "PatternTable[T] | None":
+        node: PatternTable[T] | None = self
+        for key in path:
+            node = node.step(key)
+            if node is None:
+                return None
+        return node
 
     def lookup(self, path: Path) -> T | None:
-        for parts, value in self._by_len.get(len(path), ()):
-            if all(p == "*" or p == k for p, k in zip(parts, path)):
-                return value
-        return None
+        node = self.lookup_node(path)
+        return None if node is None else node.value
 
-    def __getitem__(self, key: str) -> T:
-        return self._entries[key]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(self._entries)
-
-    def __len__(self) -> int:
-        return len(self._entries)
+def _union(exact: PatternTable[T], star: PatternTable[T]) -> PatternTable[T]:
+    """Both subtrees at once; the exact pattern's value wins."""
+    out: PatternTable[T] = PatternTable()
+    out.value = exact.value if exact.value is not None else star.value
+    for key in set(exact.children) | set(star.children):
+        a, b = exact.children.get(key), star.children.get(key)
+        out.children[key] = _union(a, b) if a and b else (a or b)  # type: ignore[assignment]
+    if exact.star and star.star:
+        out.star = _union(exact.star, star.star)
+    else:
+        out.star = exact.star or star.star
+    return out
 
 
 def dotted(path: Iterable[object]) -> str:

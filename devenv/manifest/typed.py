@@ -354,11 +354,13 @@ class Struct(Type):
         pointer: bool = True,
         keep_empty: bool = True,
         always: Mapping[str, Any] | None = None,
+        rename: Mapping[str, str] | None = None,
     ) -> None:
         self.fields = fields
         self.pointer = pointer
         self.keep_empty = keep_empty
         self.always = always or {}  # fields Compose always prints (Go struct values), with their zero value
+        self.rename = rename or {}  # printed names that differ from the file's (untagged Go fields)
 
     def decode(self, value: Any, path: Path) -> Any:
         if value is None:
@@ -372,7 +374,7 @@ class Struct(Type):
                 continue  # x- extensions (validated by the schema) are not part of the printed model
             decoded = ftype.decode(item, path + (key,))
             if decoded is not OMIT:
-                out[key] = decoded
+                out[self.rename.get(key, key)] = decoded
         for key, ftype in self.fields.items():
             if key not in out and isinstance(ftype, Command) and key in _ALWAYS_NULL:
                 out[key] = None
@@ -422,7 +424,7 @@ FILE_REF = Struct({"source": STR, "target": STR, "uid": STR, "gid": STR, "mode":
 DEVICE_REQUEST = Struct(
     {"capabilities": STRS, "driver": STR, "count": DeviceCount(), "device_ids": STRS, "options": StrMapping()}
 )
-THROTTLE = Struct({"path": STR, "rate": Bytes()})
+THROTTLE = Struct({"path": STR, "rate": Bytes()}, rename={"path": "Path", "rate": "Rate"})
 RESOURCE = Struct(
     {
         "cpus": Float(),
@@ -497,7 +499,7 @@ SERVICE_FIELDS: dict[str, Type] = {
     "blkio_config": Struct(
         {
             "weight": INT,
-            "weight_device": List(Struct({"path": STR, "weight": INT})),
+            "weight_device": List(Struct({"path": STR, "weight": INT}, rename={"path": "Path", "weight": "Weight"})),
             "device_read_bps": List(THROTTLE),
             "device_read_iops": List(THROTTLE),
             "device_write_bps": List(THROTTLE),
