@@ -1,0 +1,77 @@
+"""Fixtures shared by every test.
+
+Unit tests load this file too, so it stays light: the docker SDK is imported only inside
+the engine fixtures. Any test that uses `engine` (directly or through `project_name`,
+`base_images`) is marked `engine`, so `-m "not engine"` runs the unit tests alone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.engine_helpers import cleanup_project, compose_binary
+from tests.images import BUSYBOX_IMAGE, PYTHON_IMAGE
+
+if TYPE_CHECKING:
+    import docker
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "engine" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.engine)
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[docker.DockerClient]:
+    """A client of the Docker engine the environment points at; fails if none answers."""
+    import docker
+
+    problem = ""  # fail outside `except`: the report is then one line, not a traceback chain
+    try:
+        client = docker.from_env()
+        client.ping()
+    except (docker.errors.DockerException, OSError) as exc:
+        problem = str(exc)
+    if problem:
+        pytest.fail(f"no Docker engine answers ({problem}); run scripts/setup.sh", pytrace=False)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def project_name(engine: docker.DockerClient) -> Iterator[str]:
+    """A unique Compose project name; everything carrying it is removed afterwards."""
+    name = f"dvt-{uuid.uuid4().hex[:8]}"
+    yield name
+    cleanup_project(engine, name)
+
+
+@pytest.fixture(scope="session")
+def compose_bin() -> str:
+    """Path of the reference Docker Compose v2 binary."""
+    try:
+        return compose_binary()
+    except RuntimeError as exc:
+        problem = str(exc)
+    pytest.fail(problem, pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def base_images(engine: docker.DockerClient) -> tuple[str, str]:
+    """The offline base images (busybox, python); fails if either is missing."""
+    import docker
+
+    missing = []
+    for image in (BUSYBOX_IMAGE, PYTHON_IMAGE):
+        try:
+            engine.images.get(image)
+        except docker.errors.ImageNotFound:
+            missing.append(image)
+    if missing:
+        pytest.fail(f"base images missing: {', '.join(missing)}; run scripts/images.sh", pytrace=False)
+    return BUSYBOX_IMAGE, PYTHON_IMAGE
