@@ -133,14 +133,16 @@ class Project:
         """Plain data in Compose's canonical form. Compose's JSON leaves out service-level `x-` keys
         (`service_extensions=False`); its YAML keeps them."""
         out: dict[str, Any] = {"name": self.name}
-        for key in ("networks", "secrets", "configs", "volumes"):
+        out["services"] = {
+            name: {
+                k: thaw(s.config[k]) for k in sorted(s.config) if service_extensions or not k.startswith("x-")
+            }
+            for name, s in sorted(self.services.items())
+        }
+        for key in ("networks", "volumes", "secrets", "configs"):
             value = getattr(self, key)
             if value:
-                out[key] = thaw(value)
-        out["services"] = {
-            name: {k: thaw(v) for k, v in s.config.items() if service_extensions or not k.startswith("x-")}
-            for name, s in self.services.items()
-        }
+                out[key] = {name: thaw(value[name]) for name in sorted(value)}
         out.update(thaw(self.extensions))
         return out
 
