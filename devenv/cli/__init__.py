@@ -14,6 +14,8 @@ from devenv.manifest.options import ProjectOptions
 # command name -> "module:function"; each module is imported only when its command runs.
 COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("devenv.cli.config_cmd:config", "Print the resolved Compose model."),
+    "up": ("devenv.cli.up_cmd:up", "Create and start the services; return once they are ready."),
+    "down": ("devenv.cli.down_cmd:down", "Stop and remove containers and networks (volumes with -v)."),
 }
 
 

@@ -1,0 +1,53 @@
+"""What the engine commands share: load the project, find its settings, connect, report."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import click
+
+from devenv.errors import UsageError
+from devenv.manifest.options import ProjectOptions
+from devenv.model import Project
+
+PUBLISH_HOST_ENV = "DEVENV_PUBLISH_HOST"
+
+
+def load(options: ProjectOptions, services: tuple[str, ...] = ()) -> Project:
+    from devenv.manifest import load_project
+
+    project = load_project(options)
+    known = set(project.services) | set(project.disabled_services)
+    unknown = [s for s in services if s not in known]
+    if unknown:
+        raise UsageError(f"no such service: {', '.join(unknown)} (services: {', '.join(sorted(known))})")
+    return project
+
+
+def publish_host(project: Project) -> str:
+    """Where published ports without a host address bind: x-devenv.publish_host, DEVENV_PUBLISH_HOST, 127.0.0.1."""
+    value = os.environ.get(PUBLISH_HOST_ENV) or (project.x_devenv or {}).get("publish_host") or "127.0.0.1"
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(str(value))
+    except ValueError:
+        raise UsageError(f"invalid publish_host {value!r}: use an IP address such as 127.0.0.1 or 0.0.0.0") from None
+    return str(value)
+
+
+def say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=False))
+
+
+def format_option(default: str = "table") -> Any:
+    return click.option(
+        "--format", "fmt", type=click.Choice(["table", "json"]), default=default, show_default=True,
+        help="Human table, or JSON for scripts.",
+    )

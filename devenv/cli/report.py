@@ -1,0 +1,88 @@
+"""What a command that applied a plan prints: the plan (dry run), failures with their causes, and
+the project's containers as a table with clickable URLs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from devenv.cli.common import emit_json
+from devenv.cli.output import style, table
+from devenv.errors import EXIT_FAILED
+from devenv.plan import Op, Plan
+
+if TYPE_CHECKING:
+    import docker
+
+    from devenv.engine.apply import Applied
+    from devenv.model import Project
+
+
+def print_plan(plan: Plan, fmt: str) -> None:
+    if fmt == "json":
+        emit_json(plan.to_dict())
+    else:
+        click.echo(plan.describe())
+
+
+def _ready_times(applied: "Applied") -> dict[str, float]:
+    """Seconds from the command's start until each container was started (and, if waited on, ready)."""
+    out: dict[str, float] = {}
+    for outcome in applied.outcomes:
+        if outcome.ok and outcome.action.op in (Op.START_CONTAINER, Op.WAIT_HEALTHY, Op.WAIT_RUNNING, Op.WAIT_COMPLETED):
+            target = outcome.action.target
+            out[target] = max(out.get(target, 0.0), outcome.ended - applied.started)
+    return out
+
+
+def print_applied(client: "docker.DockerClient", project: "Project", applied: "Applied", fmt: str, verb: str) -> int:
+    from devenv.engine.apply import explain_failure
+    from devenv.engine.status import list_rows
+
+    rows = list_rows(client, project.name) if verb != "down" else []
+    failed = applied.failures
+    if fmt == "json":
+        emit_json(
+            {
+                "project": project.name,
+                "ok": not failed,
+                "seconds": round(applied.seconds, 3),
+                "actions": [
+                    {"id": o.action.id, "status": o.status, "detail": o.detail, "seconds": round(o.seconds, 3)}
+                    for o in applied.outcomes
+                ],
+                "notes": [n for p in applied.plans for n in p.notes],
+                "warnings": [w for p in applied.plans for w in p.warnings],
+                "containers": [r.to_dict() for r in rows],
+            }
+        )
+    else:
+        for plan in applied.plans:
+            for warning in plan.warnings:
+                click.echo(style(f"warning: {warning}", "yellow"), err=True)
+        if not any(p.actions for p in applied.plans):
+            click.echo(f"nothing to do: project {project.name} is up to date", err=True)
+        for outcome in failed:
+            click.echo(style(explain_failure(client, outcome), "red"), err=True)
+        if rows:
+            ready = _ready_times(applied)
+            click.echo(
+                table(
+                    ("service", "container", "state", "health", "ports", "ready in"),
+                    (
+                        (
+                            r.service, r.name, r.state, r.health or "-",
+                            " ".join(p.url for p in r.ports if p.host_port) or "-",
+                            f"{ready[r.name]:.1f}s" if r.name in ready else "-",
+                        )
+                        for r in rows
+                        if not r.oneoff
+                    ),
+                )
+            )
+        summary = f"{verb}: {len(applied.outcomes) - len(failed) - len(applied.skipped)} actions done in {applied.seconds:.1f}s"
+        if failed:
+            summary += f", {len(failed)} failed, {len(applied.skipped)} skipped"
+        click.echo(summary, err=True)
+    return EXIT_FAILED if failed else 0

@@ -1,0 +1,66 @@
+"""`devenv up`: bring the project to the declared state, and return once it is ready."""
+
+from __future__ import annotations
+
+import click
+
+from devenv.cli.common import emit_json, format_option, load, publish_host, say
+from devenv.errors import UsageError
+from devenv.manifest.options import ProjectOptions
+
+
+def _scale(values: tuple[str, ...]) -> dict[str, int]:
+    out = {}
+    for value in values:
+        name, sep, count = value.partition("=")
+        if not sep or not count.isdigit():
+            raise UsageError(f"invalid --scale {value!r}: use SERVICE=NUMBER")
+        out[name] = int(count)
+    return out
+
+
+@click.command("up", help="Create and start the services (and what they need); return once they are ready.")
+@click.argument("services", nargs=-1)
+@click.option("-d", "--detach", is_flag=True, help="Accepted for Compose habits: up always returns once ready.")
+@click.option("--build", is_flag=True, help="Build images before starting.")
+@click.option("--no-build", is_flag=True, help="Never build; fail if an image is missing.")
+@click.option("--pull", type=click.Choice(["always", "missing", "never"]), help="Pull policy for every service.")
+@click.option("--no-deps", is_flag=True, help="Do not start the services' dependencies.")
+@click.option("--force-recreate", is_flag=True, help="Recreate containers even if their configuration is unchanged.")
+@click.option("--no-recreate", is_flag=True, help="Keep existing containers even if their configuration changed.")
+@click.option("--remove-orphans", is_flag=True, help="Remove containers of services no longer in the project.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
+@click.option("-t", "--timeout", type=int, help="Seconds to wait for a container to stop before killing it.")
+@click.option("--wait-timeout", type=float, default=300.0, show_default=True, help="Seconds to wait for a service to become ready.")
+@click.option("--scale", "scale", multiple=True, metavar="SERVICE=N", help="Number of containers for a service.")
+@click.option("--attach", is_flag=True, help="Once ready, follow the services' logs until Ctrl-C (containers keep running).")
+@format_option()
+@click.pass_obj
+def up(options: ProjectOptions, services, detach, build, no_build, pull, no_deps, force_recreate, no_recreate,
+       remove_orphans, dry_run, timeout, wait_timeout, scale, attach, fmt) -> int:  # type: ignore[no-untyped-def]
+    from devenv.cli.output import Progress
+    from devenv.cli.report import print_applied, print_plan
+    from devenv.engine.apply import apply
+    from devenv.engine.client import connect
+    from devenv.plan import UpOptions, plan_up
+
+    project = load(options, tuple(services))
+    up_options = UpOptions(
+        services=tuple(services), no_deps=no_deps, force_recreate=force_recreate, no_recreate=no_recreate,
+        remove_orphans=remove_orphans, scale=_scale(scale), pull=pull, build=build, no_build=no_build, wait=True,
+        timeout=timeout, publish_host=publish_host(project), env_files=tuple(project.env_files),
+    )
+    client = connect()
+    applied = apply(
+        client, project, lambda observed: plan_up(project, observed, up_options),
+        listener=Progress(quiet=fmt == "json" or dry_run), say=say, wait_timeout=wait_timeout, dry_run=dry_run,
+    )
+    if dry_run:
+        print_plan(applied.plans[0], fmt)
+        return 0
+    code = print_applied(client, project, applied, fmt, verb="up")
+    if code == 0 and attach:
+        from devenv.cli.logs_cmd import follow
+
+        follow(client, project.name, tuple(services), tail="0", timestamps=False)
+    return code

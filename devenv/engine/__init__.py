@@ -1,0 +1,1 @@
+"""The one place that talks to the Docker engine: connect, observe, and apply a plan."""

@@ -1,0 +1,146 @@
+"""Observe → plan → apply for the commands that change a project, under the project's lock."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import TYPE_CHECKING, Callable
+
+from devenv.engine import ports
+from devenv.engine.client import engine_address
+from devenv.engine.events import EventWatch, health_output
+from devenv.engine.executor import Executor, Listener, Outcome
+from devenv.engine.lock import project_lock
+from devenv.engine.observe import observe
+from devenv.engine.operations import Context, logs_tail
+from devenv.errors import DevenvError
+from devenv.model import Project
+from devenv.plan import ObservedState, Op, Plan
+from devenv.plan.actions import GATES
+
+if TYPE_CHECKING:
+    import docker
+
+LOCK_WAIT = 600.0  # seconds a second command waits for the first
+
+
+class PortsTaken(DevenvError):
+    exit_code = 1
+
+
+@dataclasses.dataclass
+class Applied:
+    plans: list[Plan]
+    outcomes: list[Outcome]
+    observed: ObservedState  # the state after the last plan ran
+    seconds: float
+    started: float = 0.0  # time.monotonic() when the command started
+
+    @property
+    def failures(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def skipped(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "skipped"]
+
+
+def _satisfied(action, observed: ObservedState) -> bool:  # type: ignore[no-untyped-def]
+    """A gate on a container that this plan does not touch and that already passes it."""
+    if action.op not in GATES or action.after:
+        return False
+    container = next((c for c in observed.project_containers() if c.name == action.target), None)
+    if container is None:
+        return False
+    if action.op == Op.WAIT_RUNNING:
+        return container.state == "running"
+    if action.op == Op.WAIT_HEALTHY:
+        return container.state == "running" and container.health == "healthy"
+    return container.state == "exited" and container.exit_code == 0
+
+
+def prune_satisfied_gates(plan: Plan, observed: ObservedState) -> Plan:
+    """The plan without the waits the observed state already satisfies (a no-op `up` is then empty)."""
+    drop = {a.id for a in plan.actions if _satisfied(a, observed)}
+    if not drop:
+        return plan
+    actions = tuple(
+        dataclasses.replace(a, after=tuple(x for x in a.after if x not in drop)) for a in plan.actions if a.id not in drop
+    )
+    return dataclasses.replace(plan, actions=actions)
+
+
+def check_ports(client: "docker.DockerClient", plan: Plan) -> None:
+    wanted, released = [], set()
+    for action in plan.actions:
+        if action.op == Op.CREATE_CONTAINER:
+            spec = action.payload["spec"]
+            wanted += ports.bindings_of(spec.create_body(), spec.name)
+        elif action.op in (Op.REMOVE_CONTAINER, Op.STOP_CONTAINER):
+            released.add(action.target)
+    problems = ports.taken(client, engine_address(), wanted, released)
+    if problems:
+        raise PortsTaken("nothing was changed: " + "; ".join(problems))
+
+
+def apply(
+    client: "docker.DockerClient",
+    project: Project,
+    make_plan: Callable[[ObservedState], Plan],
+    *,
+    listener: Listener,
+    say: Callable[[str], None],
+    wait_timeout: float,
+    dry_run: bool = False,
+    log: Callable[[str], None] = lambda _line: None,
+) -> Applied:
+    """Plan against what is there and run it; replan once if the plan asks (images it built/pulled)."""
+    started = time.monotonic()
+    with project_lock(engine_address(), project.name, LOCK_WAIT, say):
+        observed = observe(client, project)
+        plan = prune_satisfied_gates(make_plan(observed), observed)
+        if dry_run:
+            return Applied([plan], [], observed, time.monotonic() - started, started)
+        check_ports(client, plan)
+        plans, outcomes = [plan], []
+        needs_watch = any(a.op in GATES for a in plan.actions)
+        watch = EventWatch(client, project.name) if needs_watch or plan.recheck else None
+        try:
+            ctx = Context(client, watch, wait_timeout, lambda: False, log)
+            outcomes += Executor(ctx, plan, listener).run()
+            if plan.recheck and not any(o.status != "done" for o in outcomes):
+                observed = observe(client, project)
+                again = prune_satisfied_gates(make_plan(observed), observed)
+                plans.append(again)
+                check_ports(client, again)
+                outcomes += Executor(Context(client, watch, wait_timeout, lambda: False, log), again, listener).run()
+        finally:
+            if watch is not None:
+                watch.close()
+        if plan.actions:
+            observed = observe(client, project)
+        return Applied(plans, outcomes, observed, time.monotonic() - started, started)
+
+
+def explain_failure(client: "docker.DockerClient", outcome: Outcome) -> str:
+    """What went wrong, with the health-check output and the last log lines of the container."""
+    import docker
+
+    action = outcome.action
+    lines = [f"{action.service or action.target}: {action.describe()} failed: {outcome.detail}"]
+    if action.op in (Op.WAIT_HEALTHY, Op.WAIT_COMPLETED, Op.WAIT_RUNNING, Op.START_CONTAINER):
+        try:
+            info = client.api.inspect_container(action.target)
+        except docker.errors.APIError:
+            info = {}
+        health = health_output(info)
+        if health:
+            lines.append("  last health checks:")
+            lines += ["    " + h for h in health.splitlines()]
+        ctx = Context(client, None, 0, lambda: False, lambda _l: None)
+        logs = logs_tail(ctx, action.target, 10)
+        if logs:
+            lines.append(f"  last log lines of {action.target}:")
+            lines += ["    " + line for line in logs.splitlines()[-10:]]
+    return "\n".join(lines)
+

@@ -1,0 +1,51 @@
+"""Connecting to the engine: the local socket, `DOCKER_HOST` (tcp with TLS verified, ssh), with a
+short answer when nobody is there, naming the address tried."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from devenv.errors import EngineError
+
+if TYPE_CHECKING:
+    import docker
+
+CONNECT_TIMEOUT = 5.0  # seconds to wait for the engine's first answer
+API_TIMEOUT = 600.0  # then: builds, pulls and stops can take long
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+
+
+def engine_address() -> str:
+    return os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    lowered = text.lower()
+    if "filenotfounderror" in lowered or "no such file" in lowered:
+        return "no engine socket there (is dockerd running? scripts/engine.sh starts one)"
+    if "connection refused" in lowered:
+        return "connection refused (is dockerd running?)"
+    if "timed out" in lowered or "timeout" in lowered:
+        return f"no answer within {CONNECT_TIMEOUT:.0f}s"
+    if "permission denied" in lowered:
+        return "permission denied (are you in the docker group?)"
+    if "certificate" in lowered or "ssl" in lowered:
+        return f"TLS failed: {text.splitlines()[0][:200]}"
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def connect() -> "docker.DockerClient":
+    """A client of the engine the environment points at; EngineError within seconds if none answers."""
+    import docker
+    import requests
+
+    address = engine_address()
+    try:
+        client = docker.from_env(timeout=int(CONNECT_TIMEOUT))
+        client.api.ping()
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
+        raise EngineError(f"cannot reach the Docker engine at {address}: {_reason(exc)}") from None
+    client.api.timeout = API_TIMEOUT
+    return client

@@ -1,0 +1,125 @@
+"""Runs a plan: every action the moment the actions it comes after have succeeded, in parallel.
+
+A failed action fails the actions that depend on it (they are skipped, named in the outcome);
+independent branches go on. Ctrl-C stops starting new actions, lets the calls in flight end (no
+action leaves a half-made object: there are no temporary names), and re-raises KeyboardInterrupt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Callable
+
+from devenv.engine.events import WaitFailed
+from devenv.engine.operations import OPERATIONS, Context
+from devenv.errors import DevenvError
+from devenv.plan import Action, Plan
+from devenv.plan.actions import GATES
+
+MAX_WORKERS = 32
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    action: Action
+    status: str  # done | failed | skipped
+    detail: str  # what happened ("created"), why it failed, or which dependency failed
+    seconds: float
+    ended: float = 0.0  # time.monotonic() when it ended
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "done"
+
+
+Listener = Callable[[str, Action, "Outcome | None"], None]  # ("start" | "end", action, outcome)
+
+
+def _describe_error(exc: BaseException) -> str:
+    import docker
+
+    if isinstance(exc, docker.errors.APIError):
+        return str(exc.explanation or exc).strip()
+    if isinstance(exc, (WaitFailed, DevenvError)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+class Executor:
+    def __init__(self, context: Context, plan: Plan, listener: Listener | None = None) -> None:
+        self.ctx = context
+        self.plan = plan
+        self.listener = listener or (lambda *_: None)
+        self._cancel = threading.Event()
+        context.cancelled = self._cancel.is_set
+
+    def run(self) -> list[Outcome]:
+        actions = {a.id: a for a in self.plan.actions}
+        pending = {a.id: set(a.after) & set(actions) for a in self.plan.actions}
+        dependents: dict[str, list[str]] = {a: [] for a in actions}
+        for id, after in pending.items():
+            for other in after:
+                dependents[other].append(id)
+        outcomes: dict[str, Outcome] = {}
+        running: dict[Future, str] = {}
+        workers = max(1, min(MAX_WORKERS, len(actions)))
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="devenv-apply")
+        try:
+            self._launch(pool, actions, pending, outcomes, running)
+            while running:
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in done:
+                    id = running.pop(future)
+                    outcome = future.result()
+                    outcomes[id] = outcome
+                    self.listener("end", outcome.action, outcome)
+                    if outcome.ok:
+                        for dependent in dependents[id]:
+                            pending[dependent].discard(id)
+                    else:
+                        self._skip_dependents(id, actions, dependents, pending, outcomes)
+                self._launch(pool, actions, pending, outcomes, running)
+        except KeyboardInterrupt:
+            self._cancel.set()
+            wait(list(running))  # calls in flight end; waits and streams see the flag
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return [outcomes[a.id] for a in self.plan.actions if a.id in outcomes]
+
+    def _launch(self, pool, actions, pending, outcomes, running) -> None:  # type: ignore[no-untyped-def]
+        if self._cancel.is_set():
+            return
+        for id in [i for i, after in pending.items() if not after and i not in outcomes and i not in running.values()]:
+            del pending[id]
+            action = actions[id]
+            self.listener("start", action, None)
+            running[pool.submit(self._perform, action)] = id
+
+    def _perform(self, action: Action) -> Outcome:
+        started = time.monotonic()
+        try:
+            detail = OPERATIONS[action.op](self.ctx, action)
+            return Outcome(action, "done", detail, time.monotonic() - started, time.monotonic())
+        except KeyboardInterrupt:
+            return Outcome(action, "failed", "interrupted", time.monotonic() - started, time.monotonic())
+        except Exception as exc:  # reported per action; the run goes on for independent branches
+            if action.op in GATES and action.payload.get("required") is False:
+                detail = f"not ready ({_describe_error(exc)}); not required, going on"
+                return Outcome(action, "done", detail, time.monotonic() - started, time.monotonic())
+            return Outcome(action, "failed", _describe_error(exc), time.monotonic() - started, time.monotonic())
+
+    def _skip_dependents(self, failed: str, actions, dependents, pending, outcomes) -> None:  # type: ignore[no-untyped-def]
+        todo = list(dependents[failed])
+        while todo:
+            id = todo.pop()
+            if id in outcomes or id not in pending:
+                continue
+            del pending[id]
+            outcome = Outcome(actions[id], "skipped", f"{actions[failed].describe()} failed", 0.0, time.monotonic())
+            outcomes[id] = outcome
+            self.listener("end", actions[id], outcome)
+            todo.extend(dependents[id])

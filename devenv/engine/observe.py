@@ -1,0 +1,88 @@
+"""Reading what the engine holds for a project: containers, networks and volumes by label (and by
+the names the model gives), and the IDs of the images the model names."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Iterable
+
+from devenv.model import Project
+from devenv.plan import ObservedState
+from devenv.plan.naming import image_name, project_filter
+
+if TYPE_CHECKING:
+    import docker
+
+
+def image_references(project: Project) -> set[str]:
+    refs = set()
+    for service in list(project.services.values()) + list(project.disabled_services.values()):
+        refs.add(image_name(project.name, service))
+    return refs
+
+
+def image_ids(client: "docker.DockerClient", references: Iterable[str]) -> dict[str, str]:
+    """Image ID per reference that exists locally: one list call, matched on tags and digests."""
+    wanted = set(references)
+    if not wanted:
+        return {}
+    found: dict[str, str] = {}
+    for image in client.api.images(all=False):
+        for tag in (image.get("RepoTags") or []) + (image.get("RepoDigests") or []):
+            found[tag] = image["Id"]
+            if tag.startswith("docker.io/library/"):
+                found[tag[len("docker.io/library/") :]] = image["Id"]
+    out = {}
+    for ref in wanted:
+        for candidate in _spellings(ref):
+            if candidate in found:
+                out[ref] = found[candidate]
+                break
+    return out
+
+
+def _spellings(reference: str) -> list[str]:
+    last = reference.rsplit("/", 1)[-1]
+    names = [reference]
+    if "@" not in reference and ":" not in last:
+        names.append(reference + ":latest")
+    for prefix in ("docker.io/library/", "docker.io/", "index.docker.io/library/"):
+        if reference.startswith(prefix):
+            names += [n[len(prefix) :] for n in list(names)]
+    return names
+
+
+def _named(client: "docker.DockerClient", kind: str, names: Iterable[str]) -> list[dict[str, Any]]:
+    """Inspect the objects with exactly these names (external or `name:`-d), skipping missing ones."""
+    import docker
+
+    out = []
+    for name in names:
+        try:
+            out.append(client.api.inspect_network(name) if kind == "networks" else client.api.inspect_volume(name))
+        except docker.errors.NotFound:
+            continue
+    return out
+
+
+def observe(client: "docker.DockerClient", project: Project) -> ObservedState:
+    """Everything the planner needs, in a few parallel calls."""
+    filters = project_filter(project.name)
+    net_names = {n.get("name") for n in project.networks.values() if n and n.get("name")}
+    vol_names = {v.get("name") for v in project.volumes.values() if v and v.get("name")}
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        containers = pool.submit(client.api.containers, all=True, filters=filters)
+        networks = pool.submit(client.api.networks, filters=filters)
+        volumes = pool.submit(lambda: client.api.volumes(filters=filters).get("Volumes") or [])
+        images = pool.submit(image_ids, client, image_references(project))
+        labelled_networks = networks.result()
+        labelled_volumes = volumes.result()
+        extra_nets = pool.submit(_named, client, "networks", net_names - {n["Name"] for n in labelled_networks})
+        extra_vols = pool.submit(_named, client, "volumes", vol_names - {v["Name"] for v in labelled_volumes})
+        return ObservedState.from_inspect(
+            project.name,
+            containers=containers.result(),
+            networks=labelled_networks + extra_nets.result(),
+            volumes=labelled_volumes + extra_vols.result(),
+            images=images.result(),
+        )

@@ -1,0 +1,181 @@
+"""One function per plan operation, each a single Engine API call (builds and pulls stream)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Callable
+
+from devenv.errors import EngineError
+from devenv.plan import Action, Op
+from devenv.engine.events import EventWatch, completed_verdict, healthy_verdict, running_verdict, wait_for
+
+if TYPE_CHECKING:
+    import docker
+
+
+class Context:
+    """What operations share while a plan runs."""
+
+    def __init__(
+        self,
+        client: "docker.DockerClient",
+        watch: EventWatch | None,
+        wait_timeout: float,
+        cancelled: Callable[[], bool],
+        log: Callable[[str], None],
+    ) -> None:
+        self.client = client
+        self.api = client.api
+        self.watch = watch
+        self.wait_timeout = wait_timeout
+        self.cancelled = cancelled
+        self.log = log
+
+
+def _post_json(ctx: Context, path: str, body: Any, params: dict | None = None) -> Any:
+    api = ctx.api
+    response = api._post_json(api._url(path), data=body, params=params)
+    return api._result(response, json=True)
+
+
+def create_network(ctx: Context, action: Action) -> str:
+    _post_json(ctx, "/networks/create", dict(action.payload["body"]))
+    return "created"
+
+
+def create_volume(ctx: Context, action: Action) -> str:
+    _post_json(ctx, "/volumes/create", dict(action.payload["body"]))
+    return "created"
+
+
+def pull_image(ctx: Context, action: Action) -> str:
+    image = action.payload.get("image") or action.target
+    repository, tag = _split_reference(image)
+    last_error = None
+    for chunk in ctx.api.pull(repository, tag=tag, stream=True, decode=True, platform=action.payload.get("platform")):
+        if ctx.cancelled():
+            raise KeyboardInterrupt
+        if "error" in chunk:
+            last_error = chunk.get("error")
+    if last_error:
+        raise EngineError(f"pull {image}: {last_error}")
+    return "pulled"
+
+
+def _split_reference(image: str) -> tuple[str, str | None]:
+    if "@" in image:
+        name, digest = image.split("@", 1)
+        return name, digest
+    last = image.rsplit("/", 1)[-1]
+    if ":" in last:
+        name, tag = image.rsplit(":", 1)
+        return name, tag
+    return image, "latest"
+
+
+def build_image(ctx: Context, action: Action) -> str:
+    from devenv.engine.build import build
+
+    build(ctx, action.payload["image"], action.payload["build"], action.payload.get("platform"))
+    return "built"
+
+
+def create_container(ctx: Context, action: Action) -> str:
+    spec = action.payload["spec"]
+    if action.payload.get("image_pending") or spec.image_id is None:
+        spec = spec.with_image_id(ctx.api.inspect_image(spec.image)["Id"])
+    params = {"name": spec.name}
+    if spec.platform:
+        params["platform"] = spec.platform
+    _post_json(ctx, "/containers/create", spec.create_body(), params)
+    return "created"
+
+
+def connect_network(ctx: Context, action: Action) -> str:
+    network = action.payload["network"]
+    _post_json(ctx, f"/networks/{network}/connect", dict(action.payload["body"]))
+    return f"connected to {network}"
+
+
+def start_container(ctx: Context, action: Action) -> str:
+    ctx.api.start(action.target)
+    return "started"
+
+
+def unpause_container(ctx: Context, action: Action) -> str:
+    ctx.api.unpause(action.target)
+    return "unpaused"
+
+
+def stop_container(ctx: Context, action: Action) -> str:
+    timeout = action.payload.get("timeout")
+    ctx.api.stop(action.target, timeout=10 if timeout is None else int(timeout))
+    return "stopped"
+
+
+def remove_container(ctx: Context, action: Action) -> str:
+    import docker
+
+    try:
+        ctx.api.remove_container(action.target, v=bool(action.payload.get("volumes")), force=True)
+    except docker.errors.NotFound:
+        return "already gone"
+    return "removed"
+
+
+def remove_network(ctx: Context, action: Action) -> str:
+    import docker
+
+    try:
+        ctx.api.remove_network(action.target)
+    except docker.errors.NotFound:
+        return "already gone"
+    return "removed"
+
+
+def remove_volume(ctx: Context, action: Action) -> str:
+    import docker
+
+    try:
+        ctx.api.remove_volume(action.target)
+    except docker.errors.NotFound:
+        return "already gone"
+    return "removed"
+
+
+def _gate(verdict: Callable[[dict[str, Any]], bool | str], done: str) -> Callable[[Context, Action], str]:
+    def wait(ctx: Context, action: Action) -> str:
+        assert ctx.watch is not None, "waits need the event watch"
+        deadline = time.monotonic() + ctx.wait_timeout
+        wait_for(ctx.watch, lambda: ctx.api.inspect_container(action.target), verdict, deadline, ctx.cancelled)
+        return done
+
+    return wait
+
+
+OPERATIONS: dict[Op, Callable[[Context, Action], str]] = {
+    Op.CREATE_NETWORK: create_network,
+    Op.CREATE_VOLUME: create_volume,
+    Op.PULL_IMAGE: pull_image,
+    Op.BUILD_IMAGE: build_image,
+    Op.CREATE_CONTAINER: create_container,
+    Op.CONNECT_NETWORK: connect_network,
+    Op.START_CONTAINER: start_container,
+    Op.UNPAUSE_CONTAINER: unpause_container,
+    Op.WAIT_HEALTHY: _gate(healthy_verdict, "healthy"),
+    Op.WAIT_COMPLETED: _gate(completed_verdict, "completed"),
+    Op.WAIT_RUNNING: _gate(running_verdict, "running"),
+    Op.STOP_CONTAINER: stop_container,
+    Op.REMOVE_CONTAINER: remove_container,
+    Op.REMOVE_NETWORK: remove_network,
+    Op.REMOVE_VOLUME: remove_volume,
+}
+
+
+def logs_tail(ctx: Context, container: str, lines: int = 10) -> str:
+    try:
+        data = ctx.api.logs(container, tail=lines, stdout=True, stderr=True)
+    except Exception:
+        return ""
+    return data.decode("utf-8", "replace").rstrip() if isinstance(data, bytes) else str(data)
+
