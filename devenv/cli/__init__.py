@@ -16,6 +16,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("devenv.cli.config_cmd:config", "Print the resolved Compose model."),
     "up": ("devenv.cli.up_cmd:up", "Create and start the services; return once they are ready."),
     "down": ("devenv.cli.down_cmd:down", "Stop and remove containers and networks (volumes with -v)."),
+    "ps": ("devenv.cli.ps_cmd:ps", "List the project's containers."),
+    "logs": ("devenv.cli.logs_cmd:logs", "Show the services' output."),
+    "exec": ("devenv.cli.exec_cmd:exec_", "Run a command in a running container."),
+    "run": ("devenv.cli.run_cmd:run", "Run a one-off command in a new container."),
+    "build": ("devenv.cli.images_cmds:build", "Build the services' images."),
+    "pull": ("devenv.cli.images_cmds:pull", "Pull the services' images."),
+    "stop": ("devenv.cli.lifecycle_cmds:stop", "Stop containers without removing them."),
+    "start": ("devenv.cli.lifecycle_cmds:start", "Start existing containers."),
+    "restart": ("devenv.cli.lifecycle_cmds:restart", "Restart containers."),
 }
 
 

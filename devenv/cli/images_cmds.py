@@ -1,0 +1,82 @@
+"""`devenv build` and `devenv pull`: the services' images, in parallel."""
+
+from __future__ import annotations
+
+import click
+
+from devenv.cli.common import emit_json, format_option, load, say
+from devenv.errors import EXIT_FAILED
+from devenv.manifest.options import ProjectOptions
+
+
+def _run_actions(project, actions, fmt: str) -> int:  # type: ignore[no-untyped-def]
+    from devenv.cli.output import Progress
+    from devenv.engine.client import connect
+    from devenv.engine.executor import Executor
+    from devenv.engine.operations import Context
+    from devenv.plan import Plan
+
+    if not actions:
+        say("nothing to do")
+        return 0
+    client = connect()
+    outcomes = Executor(
+        Context(client, None, 0, lambda: False, lambda line: say(f"    {line}") if fmt != "json" else None),
+        Plan("images", project.name, tuple(actions)),
+        Progress(quiet=fmt == "json"),
+    ).run()
+    failed = [o for o in outcomes if not o.ok]
+    if fmt == "json":
+        emit_json([{"image": o.action.target, "status": o.status, "detail": o.detail, "seconds": round(o.seconds, 3)} for o in outcomes])
+    for o in failed:
+        say(f"{o.action.describe()} failed: {o.detail}")
+    return EXIT_FAILED if failed else 0
+
+
+@click.command("build", help="Build the images of services that have a build section.")
+@click.argument("services", nargs=-1)
+@click.option("--no-cache", is_flag=True, help="Do not use the build cache.")
+@click.option("--pull", is_flag=True, help="Always pull newer base images.")
+@format_option()
+@click.pass_obj
+def build(options: ProjectOptions, services, no_cache, pull, fmt) -> int:  # type: ignore[no-untyped-def]
+    from devenv.model import thaw
+    from devenv.plan import Action, Op
+    from devenv.plan.naming import image_name
+
+    project = load(options, tuple(services))
+    actions, seen = [], set()
+    for service in project.services.values():
+        if (services and service.name not in services) or service.build is None:
+            continue
+        reference = image_name(project.name, service)
+        if reference in seen:
+            continue
+        seen.add(reference)
+        config = thaw(service.build) | ({"no_cache": True} if no_cache else {}) | ({"pull": True} if pull else {})
+        actions.append(Action(f"build_image:{reference}", Op.BUILD_IMAGE, reference, "devenv build", service=service.name,
+                              payload={"image": reference, "build": config, "platform": service.get("platform")}))
+    return _run_actions(project, actions, fmt)
+
+
+@click.command("pull", help="Pull the images of services that name one.")
+@click.argument("services", nargs=-1)
+@click.option("--ignore-buildable", is_flag=True, help="Skip services that also have a build section.")
+@format_option()
+@click.pass_obj
+def pull(options: ProjectOptions, services, ignore_buildable, fmt) -> int:  # type: ignore[no-untyped-def]
+    from devenv.plan import Action, Op
+
+    project = load(options, tuple(services))
+    actions, seen = [], set()
+    for service in project.services.values():
+        if (services and service.name not in services) or not service.image:
+            continue
+        if ignore_buildable and service.build is not None:
+            continue
+        if service.image in seen:
+            continue
+        seen.add(service.image)
+        actions.append(Action(f"pull_image:{service.image}", Op.PULL_IMAGE, service.image, "devenv pull", service=service.name,
+                              payload={"image": service.image, "platform": service.get("platform")}))
+    return _run_actions(project, actions, fmt)

@@ -1,0 +1,74 @@
+"""`devenv run`: a one-off container of a service (its dependencies up first); its exit code is ours."""
+
+from __future__ import annotations
+
+import secrets
+
+import click
+
+from devenv.cli.common import load, publish_host, say
+from devenv.errors import UsageError
+from devenv.manifest.options import ProjectOptions
+
+
+@click.command("run", help="Run a one-off command in a new container of SERVICE.", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--rm", "remove", is_flag=True, help="Remove the container when it exits.")
+@click.option("-d", "--detach", is_flag=True, help="Start it in the background and print its name.")
+@click.option("-e", "--env", "env", multiple=True, metavar="KEY=VALUE", help="Set an environment variable.")
+@click.option("--no-deps", is_flag=True, help="Do not start the service's dependencies.")
+@click.option("-T", "no_tty", is_flag=True, help="Do not allocate a pseudo-TTY.")
+@click.option("--name", help="Container name (default: {project}-{service}-run-{id}).")
+@click.option("--entrypoint", help="Override the image's entrypoint.")
+@click.option("-w", "--workdir", help="Working directory inside the container.")
+@click.option("-u", "--user", help="User (name or uid[:gid]) to run as.")
+@click.option("--service-ports", is_flag=True, help="Publish the service's ports (not done by default).")
+@click.option("--wait-timeout", type=float, default=300.0, show_default=True, help="Seconds to wait for dependencies.")
+@click.argument("service")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.pass_obj
+def run(options: ProjectOptions, remove, detach, env, no_deps, no_tty, name, entrypoint, workdir, user, service_ports,
+        wait_timeout, service, command) -> int:  # type: ignore[no-untyped-def]
+    from devenv.cli.output import Progress
+    from devenv.engine.apply import apply
+    from devenv.engine.cli_bridge import run_cli, stdin_is_tty
+    from devenv.engine.client import connect
+    from devenv.engine.oneoff import create_oneoff, ensure_image
+    from devenv.plan import UpOptions, plan_up
+    from devenv.plan.containerspec import find_service
+
+    project = load(options, (service,))
+    target = find_service(project, service)
+    host = publish_host(project)
+    client = connect()
+    dependencies = tuple(d for d in target.dependencies() if d in project.services)
+    if dependencies and not no_deps:
+        up_options = UpOptions(services=dependencies, wait=False, publish_host=host, env_files=tuple(project.env_files))
+        applied = apply(client, project, lambda observed: plan_up(project, observed, up_options),
+                        listener=Progress(), say=say, wait_timeout=wait_timeout)
+        if applied.failures:
+            from devenv.engine.apply import explain_failure
+
+            for outcome in applied.failures:
+                say(explain_failure(client, outcome))
+            return 1
+    for item in env:
+        if "=" not in item:
+            raise UsageError(f"invalid -e {item!r}: use KEY=VALUE")
+    image_id = ensure_image(client, project, target, say)
+    tty = not no_tty and not detach and stdin_is_tty()
+    container = create_oneoff(
+        client, project, target, image_id, slug=secrets.token_hex(32), name=name, command=list(command) or None,
+        entrypoint=entrypoint, env=list(env), workdir=workdir, user=user, tty=tty, interactive=not detach,
+        service_ports=service_ports, publish_host=host, remove_on_exit=remove and detach,
+    )
+    if detach:
+        client.api.start(container)
+        click.echo(container)
+        return 0
+    code = run_cli(["start", "--attach", "--interactive", container])
+    if remove:
+        try:
+            client.api.remove_container(container, v=True, force=True)
+        except Exception:
+            pass
+    return code
