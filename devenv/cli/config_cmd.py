@@ -51,8 +51,9 @@ def config(options: ProjectOptions, fmt: str, what: str | None, quiet: bool) -> 
     elif what == "images":
         lines = [s.image or default_image(project.name, s.name) for s in project.services.values()]
     elif fmt == "json":
-        document = escape_dollars(project.to_dict(service_extensions=False))
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        # In JSON a `$` can only stand inside a string, so escaping the text escapes every string.
+        text = json.dumps(project.to_dict(service_extensions=False), indent=2, ensure_ascii=False)
+        click.echo(text.replace("$", "$$"))
         return
     else:
         from devenv.manifest.yamlout import dump_yaml

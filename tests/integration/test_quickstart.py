@@ -72,3 +72,38 @@ def test_quickstart_counts_hits_and_sends_metrics(base_images: tuple[str, str], 
     # The counter lives in the db-data volume: it survives recreating db.
     compose(project_name, "up", "--detach", "--wait", "--force-recreate", "--no-deps", "db", env=env)
     assert hits(port) == first + 2
+
+
+def devenv(project: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    import os
+    import sys
+
+    command = [sys.executable, "-m", "devenv", "-f", "devenv.yaml", "-p", project, *args]
+    result = subprocess.run(command, cwd=QUICKSTART, env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        pytest.fail(f"devenv {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def test_devenv_up_brings_the_quickstart_up_and_prints_its_url(base_images: tuple[str, str], project_name: str) -> None:
+    import json
+
+    port = free_port()
+    env = {"WEB_PORT": str(port)}
+    report = json.loads(devenv(project_name, "up", "--format", "json", env=env).stdout)
+
+    assert report["ok"] is True
+    states = {c["service"]: (c["state"], c["health"]) for c in report["containers"]}
+    assert states == {s: ("running", "healthy") for s in ("web", "db", "metrics")}
+    urls = [p["url"] for c in report["containers"] for p in c["ports"] if p["url"]]
+    assert urls == [f"http://localhost:{port}"]
+    first = hits(port)
+    assert hits(port) == first + 1
+
+    table = devenv(project_name, "up", env=env)
+    assert "nothing to do" in table.stderr
+    assert f"http://localhost:{port}" in table.stdout
+
+    devenv(project_name, "down", env=env)
+    devenv(project_name, "up", env=env)
+    assert hits(port) == first + 2  # db-data survived `down` (no -v)
