@@ -49,8 +49,13 @@ class Progress:
                 return
             symbol = style(_SYMBOL[outcome.status], _COLOR[outcome.status])
             took = f" {outcome.seconds:.1f}s" if outcome.seconds >= 0.05 else ""
-            detail = "" if outcome.status == "done" else f": {outcome.detail}"
-            click.echo(f"  {symbol} {_what(action)}{detail}{took}", err=True)
+            if outcome.status == "done":
+                text = _what(action)
+            elif outcome.status == "failed":
+                text = f"{action.describe()} failed: {outcome.detail}"
+            else:
+                text = f"{action.describe()} skipped: {outcome.detail}"
+            click.echo(f"  {symbol} {text}{took}", err=True)
 
 
 def _what(action: Action) -> str:

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from devenv.model import Project
 
 
+EXPLAINED_OPS = frozenset({Op.WAIT_HEALTHY, Op.WAIT_COMPLETED, Op.WAIT_RUNNING, Op.START_CONTAINER})
+
+
 def print_plan(plan: Plan, fmt: str) -> None:
     if fmt == "json":
         emit_json(plan.to_dict())
@@ -64,7 +67,8 @@ def print_applied(client: "docker.DockerClient", project: "Project", applied: "A
         if not any(p.actions for p in applied.plans):
             click.echo(f"nothing to do: project {project.name} is up to date", err=True)
         for outcome in failed:
-            click.echo(style(explain_failure(client, outcome), "red"), err=True)
+            if outcome.action.op in EXPLAINED_OPS:  # others were told in full by the progress lines
+                click.echo(style(explain_failure(client, outcome), "red"), err=True)
         if rows:
             ready = _ready_times(applied)
             click.echo(
@@ -84,5 +88,7 @@ def print_applied(client: "docker.DockerClient", project: "Project", applied: "A
         summary = f"{verb}: {len(applied.outcomes) - len(failed) - len(applied.skipped)} actions done in {applied.seconds:.1f}s"
         if failed:
             summary += f", {len(failed)} failed, {len(applied.skipped)} skipped"
+            if all(o.action.op in (Op.PULL_IMAGE, Op.BUILD_IMAGE) for o in applied.outcomes if o.status != "skipped"):
+                summary += "; nothing else was changed"
         click.echo(summary, err=True)
     return EXIT_FAILED if failed else 0

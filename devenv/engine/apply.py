@@ -70,6 +70,21 @@ def prune_satisfied_gates(plan: Plan, observed: ObservedState) -> Plan:
     return dataclasses.replace(plan, actions=actions)
 
 
+IMAGE_OPS = frozenset({Op.PULL_IMAGE, Op.BUILD_IMAGE})
+
+
+def split_image_phase(plan: Plan) -> tuple[Plan, Plan]:
+    """The plan's pulls and builds, and the rest (whose edges to them are then already satisfied)."""
+    images = tuple(a for a in plan.actions if a.op in IMAGE_OPS)
+    if not images:
+        return dataclasses.replace(plan, actions=()), plan
+    ids = {a.id for a in images}
+    rest = tuple(
+        dataclasses.replace(a, after=tuple(x for x in a.after if x not in ids)) for a in plan.actions if a.id not in ids
+    )
+    return dataclasses.replace(plan, actions=images), dataclasses.replace(plan, actions=rest)
+
+
 def check_ports(client: "docker.DockerClient", plan: Plan) -> None:
     wanted, released = [], set()
     for action in plan.actions:
@@ -107,7 +122,12 @@ def apply(
         watch = EventWatch(client, project.name) if needs_watch or plan.recheck else None
         try:
             ctx = Context(client, watch, wait_timeout, lambda: False, log)
-            outcomes += Executor(ctx, plan, listener).run()
+            images, rest = split_image_phase(plan)
+            if images.actions:  # every image first: a bad one must not leave a half-made project
+                outcomes += Executor(ctx, images, listener).run()
+                if any(o.status != "done" for o in outcomes):
+                    return Applied(plans, outcomes, observed, time.monotonic() - started, started)
+            outcomes += Executor(ctx, rest, listener).run()
             if plan.recheck and not any(o.status != "done" for o in outcomes):
                 observed = observe(client, project)
                 again = prune_satisfied_gates(make_plan(observed), observed)
