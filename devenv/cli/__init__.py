@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
 
 from devenv import __version__
-from devenv.errors import EXIT_INTERRUPTED, DevenvError
+from devenv.errors import EXIT_FAILED, EXIT_INTERRUPTED, DevenvError
 from devenv.manifest.options import ProjectOptions
 
 # command name -> "module:function"; each module is imported only when its command runs.
@@ -81,6 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return 2 if isinstance(exc, click.UsageError) else exc.exit_code
+    except Exception as exc:  # a bug of ours: one line, the traceback only on request
+        if os.environ.get("DEVENV_DEBUG"):
+            raise
+        click.echo(f"devenv: internal error: {type(exc).__name__}: {exc} (set DEVENV_DEBUG=1 for the traceback)", err=True)
+        return EXIT_FAILED
     return rv if isinstance(rv, int) else 0
 
 

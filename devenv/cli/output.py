@@ -66,6 +66,7 @@ def _what(action: Action) -> str:
     verb = {
         Op.CREATE_NETWORK: "created", Op.CREATE_VOLUME: "created", Op.PULL_IMAGE: "pulled", Op.BUILD_IMAGE: "built",
         Op.CREATE_CONTAINER: "created", Op.CONNECT_NETWORK: "connected", Op.START_CONTAINER: "started",
+        Op.COPY_FILES: "given its secrets and configs",
         Op.UNPAUSE_CONTAINER: "unpaused", Op.WAIT_HEALTHY: "healthy", Op.WAIT_COMPLETED: "completed",
         Op.WAIT_RUNNING: "running", Op.STOP_CONTAINER: "stopped", Op.REMOVE_CONTAINER: "removed",
         Op.REMOVE_NETWORK: "removed", Op.REMOVE_VOLUME: "removed",

@@ -179,3 +179,32 @@ def logs_tail(ctx: Context, container: str, lines: int = 10) -> str:
         return ""
     return data.decode("utf-8", "replace").rstrip() if isinstance(data, bytes) else str(data)
 
+
+
+def copy_files(ctx: Context, action: Action) -> str:
+    """Secrets and configs given as content: one tar archive, extracted at / in the container."""
+    import io
+    import tarfile
+    import time as clock
+
+    buffer = io.BytesIO()
+    directories: set[str] = set()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for item in action.payload["files"]:
+            parts = item.path.strip("/").split("/")
+            for depth in range(1, len(parts)):  # parent directories, so the archive extracts anywhere
+                directory = "/".join(parts[:depth])
+                if directory not in directories:
+                    directories.add(directory)
+                    info = tarfile.TarInfo(directory)
+                    info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, int(clock.time())
+                    archive.addfile(info)
+            data = str(item.content).encode()
+            info = tarfile.TarInfo("/".join(parts))
+            info.size, info.mode, info.uid, info.gid, info.mtime = len(data), item.mode, item.uid, item.gid, int(clock.time())
+            archive.addfile(info, io.BytesIO(data))
+    ctx.api.put_archive(action.target, "/", buffer.getvalue())
+    return f"{len(action.payload['files'])} file(s) copied"
+
+
+OPERATIONS[Op.COPY_FILES] = copy_files

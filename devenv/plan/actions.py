@@ -20,6 +20,7 @@ class Op(str, enum.Enum):
     BUILD_IMAGE = "build_image"  # POST /build
     CREATE_CONTAINER = "create_container"  # POST /containers/create
     CONNECT_NETWORK = "connect_network"  # POST /networks/{id}/connect
+    COPY_FILES = "copy_files"  # PUT /containers/{id}/archive (secrets/configs given as content)
     START_CONTAINER = "start_container"  # POST /containers/{id}/start
     UNPAUSE_CONTAINER = "unpause_container"  # POST /containers/{id}/unpause
     WAIT_HEALTHY = "wait_healthy"  # GET /containers/{id}/json, polled: a gate
@@ -42,6 +43,7 @@ _PHRASES = {
     Op.BUILD_IMAGE: "build image",
     Op.CREATE_CONTAINER: "create container",
     Op.CONNECT_NETWORK: "connect",
+    Op.COPY_FILES: "copy files into",
     Op.START_CONTAINER: "start container",
     Op.UNPAUSE_CONTAINER: "unpause container",
     Op.WAIT_HEALTHY: "wait until healthy",
@@ -72,6 +74,7 @@ class Action:
       create_container: {"spec": ContainerSpec, "image_pending": bool} — when `image_pending`, the
         executor calls `spec.with_image_id(<ID of the pulled/built image>)` before creating
       connect_network: {"network", "body"}; start/unpause: {}
+      copy_files: {"files": tuple of InjectedFile} (contents hidden from describe/to_json)
       wait_healthy / wait_completed / wait_running: {"service", "dependent", "required"}
       stop_container: {"timeout": seconds or None}; remove_container: {"volumes": bool}
       remove_network / remove_volume: {}

@@ -94,3 +94,8 @@ def changed_fields(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[str,
     """Fields whose short hash differs, or that exist on one side only, sorted."""
     keys = set(old) | set(new)
     return tuple(sorted(k for k in keys if old.get(k, "")[:SHORT] != new.get(k, "")[:SHORT]))
+
+
+def digest_of(value: Any) -> str:
+    """sha256 of the canonical JSON of `value` (for fields computed outside the service config)."""
+    return _sha(value)

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 
 from devenv.errors import ManifestError
 from devenv.model import Project, Service, freeze, thaw
-from devenv.plan import confighash, naming, units
+from devenv.plan import confighash, fileobjects, naming, units
 from devenv.plan.support import bind_needs_mount_api, check_service, networks_by_priority, volume_needs_mount_api
 
 DEFAULT_PUBLISH_HOST = "127.0.0.1"
@@ -51,6 +51,7 @@ class ContainerSpec:
     connect: tuple[NetworkAttachment, ...]
     field_hashes: Mapping[str, str]  # full sha256 per hashed field, image_id included
     config_hash: str
+    files: tuple[fileobjects.InjectedFile, ...] = ()  # secrets/configs copied in before the first start
 
     @property
     def config_digest(self) -> str:
@@ -88,6 +89,7 @@ class ContainerSpec:
             "platform": self.platform,
             "body": thaw(self.body),
             "connect": [a.to_dict() for a in self.connect],
+            "files": [f.to_dict() for f in self.files],
             "config_hash": self.config_hash,
         }
 
@@ -178,7 +180,14 @@ def container_spec(
     if networking is not None:
         config["NetworkingConfig"] = networking
 
-    hashes = confighash.with_image(confighash.field_hashes(service, publish_host=publish_host), image_id)
+    files = fileobjects.injected_files(project, service)
+    hashes = confighash.field_hashes(service, publish_host=publish_host)
+    sources = [
+        dict(getattr(project, kind).get(str(ref.get("source"))) or {}) for kind in ("secrets", "configs") for ref in cfg.get(kind) or ()
+    ]
+    if sources:  # a changed file path or content recreates the container (contents only as digests)
+        hashes["file_objects"] = confighash.digest_of([{k: v for k, v in d.items() if k != "content"} for d in sources] + [fileobjects.digests(files)])
+    hashes = confighash.with_image(hashes, image_id)
     digest = confighash.combine(hashes)
     config["Labels"] = naming.container_labels(
         project,
@@ -204,6 +213,7 @@ def container_spec(
         connect=tuple(connect),
         field_hashes=MappingProxyType(hashes),
         config_hash=digest,
+        files=files,
     )
 
 
@@ -487,6 +497,7 @@ def _host_config(
     cfg = service.config
     host: dict[str, Any] = {}
     binds, mounts = _mounts(project, service, inherit)
+    binds += fileobjects.file_binds(project, service)
     if binds:
         host["Binds"] = binds
     if mounts:

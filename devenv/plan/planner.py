@@ -224,6 +224,10 @@ class _Up:
                     service=name,
                 )
             )
+        if spec.files:
+            ready.append(
+                self.b.add(Op.COPY_FILES, spec.name, reason, after=[create], payload={"files": spec.files}, service=name)
+            )
         progress = self.steps.of(name)
         progress.created[number] = create
         progress.ready[number] = ready

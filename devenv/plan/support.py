@@ -23,6 +23,7 @@ CONTAINER_KEYS = frozenset(
     memswap_limit network_mode networks oom_kill_disable oom_score_adj pid pids_limit platform ports
     privileged read_only restart runtime security_opt shm_size stdin_open stop_grace_period stop_signal
     storage_opt sysctls tmpfs tty ulimits user userns_mode uts volumes volumes_from working_dir
+    secrets configs
     """.split()
 )
 
@@ -39,7 +40,6 @@ NON_CONTAINER_KEYS = frozenset({"attach", "develop"})
 REFUSED_KEYS: Mapping[str, str] = {
     "annotations": "needs Docker Engine API 1.43; not supported yet",
     "blkio_config": "is not supported yet",
-    "configs": "is not supported yet",
     "cpu_count": "is Windows-only; not supported",
     "cpu_percent": "is Windows-only; not supported",
     "credential_spec": "is Windows-only; not supported",
@@ -50,7 +50,6 @@ REFUSED_KEYS: Mapping[str, str] = {
     "pre_stop": "is not supported yet",
     "provider": "is not supported yet",
     "pull_refresh_after": "is not supported yet",
-    "secrets": "is not supported yet",
     "use_api_socket": "is not supported yet",
 }
 

@@ -46,8 +46,8 @@ def _refused(message_part: str, **config) -> None:
 
 
 def test_refusal_message_names_service_and_field() -> None:
-    project = make_project({"web": svc(configs=[{"source": "c"}])})
-    with pytest.raises(UnsupportedFeature, match=r"^service web: 'configs' is not supported yet$"):
+    project = make_project({"web": svc(post_start=[{"command": ["true"]}])})
+    with pytest.raises(UnsupportedFeature, match=r"^service web: 'post_start' is not supported yet$"):
         check_service(project, project.services["web"])
 
 

@@ -600,8 +600,8 @@ def test_wait_gates_every_container() -> None:
 
 
 def test_unsupported_settings_stop_the_plan() -> None:
-    project = make_project({"web": svc(secrets=[{"source": "s"}])})
-    with pytest.raises(ManifestError, match="service web: 'secrets' is not supported yet"):
+    project = make_project({"web": svc(pre_stop=[{"command": ["true"]}])})
+    with pytest.raises(ManifestError, match="service web: 'pre_stop' is not supported yet"):
         up(project, empty_state(project))
 
 
