@@ -127,6 +127,19 @@ def discover(options: ProjectOptions, warn: Callable[[str], None]) -> Discovered
     else:
         project_dir = cwd
 
+    # Compose reads .env a second time once the files are known: the project directory's .env
+    # (found by searching upward, or via COMPOSE_FILE) fills in what is still unset.
+    late_env = os.path.join(project_dir, ".env")
+    if (
+        not options.env_files
+        and not _truthy(environ.get("COMPOSE_DISABLE_ENV_FILE"))
+        and late_env not in env_files
+        and os.path.isfile(late_env)
+    ):
+        for key, value in read_env_file(late_env, environ.get).items():
+            environ.setdefault(key, value)
+        env_files = env_files + (late_env,)
+
     if options.profiles:
         profiles = tuple(options.profiles)
     else:

@@ -231,11 +231,16 @@ class FileSet:
         for i, entry in enumerate(entries):
             self._include_one(file, data, entry if isinstance(entry, dict) else {"path": entry}, ("include", i))
 
+    def _line_in(self, file: str, at: Path) -> int | None:
+        for doc_file, lines in self.locator.docs:
+            if doc_file == file and lines.get(tuple(at)):
+                return lines[tuple(at)]
+        return None
+
     def _include_one(self, file: str, data: dict, entry: dict, at: Path) -> None:
         from devenv.manifest.discover import read_env_file
 
-        paths = entry.get("path")
-        paths = [paths] if isinstance(paths, str) else list(paths or [])
+        paths = _string_list(entry.get("path"), at + ("path",))
         if not paths:
             raise field_error(at, "needs a `path`")
         paths = [p if os.path.isabs(p) else os.path.normpath(os.path.join(self.working_dir, p)) for p in map(str, paths)]
@@ -244,12 +249,13 @@ class FileSet:
             chain = " -> ".join(self.included + (file, main))
             raise field_error(at, f"include cycle detected: {chain}")
         project_dir = entry.get("project_directory")
+        if project_dir is not None and not isinstance(project_dir, str):
+            raise field_error(at + ("project_directory",), "must be a string")
         if not project_dir:
             project_dir = os.path.dirname(main)
         elif not os.path.isabs(project_dir):
             project_dir = os.path.normpath(os.path.join(self.working_dir, project_dir))
-        env_files = entry.get("env_file")
-        env_files = [env_files] if isinstance(env_files, str) else list(env_files or [])
+        env_files = _string_list(entry.get("env_file"), at + ("env_file",))
         if not env_files:
             default_env = os.path.join(project_dir, ".env")
             env_files = [default_env] if os.path.isfile(default_env) else []
@@ -272,6 +278,20 @@ class FileSet:
                 target = data[kind] = {}
             for name, value in incoming.items():
                 if name in target and target[name] != value:
-                    raise field_error((kind, name), f"{kind}.{name} conflicts with a resource imported from {main}")
+                    err = field_error((kind, name), f"{kind}.{name} conflicts with a resource imported from {main}")
+                    # point at this file's own definition (or its include entry), not the imported one
+                    err.file = file
+                    err.line = self._line_in(file, (kind, name)) or self._line_in(file, at)
+                    raise err
                 target[name] = value
 
+
+def _string_list(value: Any, at: Path) -> list[str]:
+    """An `include` field that takes a string or a list of strings (checked before the schema runs)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise field_error(at, "must be a string or a list of strings")

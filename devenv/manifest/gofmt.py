@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any
 
 
@@ -24,30 +25,18 @@ def sprint(value: Any) -> str:
 
 
 def format_float(value: float) -> str:
-    """Go's %v for float64: shortest representation, exponent only when the exponent is < -4 or >= 21."""
+    """Go's %v for float64 (strconv 'g' with the shortest digits): the exponent form when the
+    decimal exponent is < -4 or >= 6 (`1e+06`, `1.5e-05`), else plain digits (`123456.5`)."""
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
         return "+Inf" if value > 0 else "-Inf"
-    text = repr(value)
-    if "e" in text or "E" in text:
-        mantissa, _, exp = text.partition("e")
-        exponent = int(exp)
-        if -4 <= exponent < 21:
-            return _plain(value)
-        sign = "-" if exponent < 0 else "+"
-        return f"{mantissa}e{sign}{abs(exponent):02d}"
-    if text.endswith(".0"):
-        return text[:-2]
-    return text
-
-
-def _plain(value: float) -> str:
-    text = f"{value:.17f}".rstrip("0").rstrip(".")
-    # keep the shortest digits repr() chose
-    short = repr(value)
-    digits = short.partition("e")[0].replace(".", "").replace("-", "").lstrip("0")
-    if len(text.replace(".", "").replace("-", "").lstrip("0")) > len(digits):
-        whole, _, frac = text.partition(".")
-        text = f"{value:.{max(0, len(digits) - len(whole.lstrip('-')))}f}".rstrip("0").rstrip(".") if frac else whole
-    return text
+    if value == 0:
+        return "-0" if math.copysign(1.0, value) < 0 else "0"
+    number = Decimal(repr(value)).normalize()  # repr: the shortest digits that round-trip, as Go's
+    sign, digits, exponent = number.as_tuple()
+    exp10 = len(digits) + int(exponent) - 1
+    if exp10 < -4 or exp10 >= 6:
+        mantissa = str(digits[0]) + ("." + "".join(map(str, digits[1:])) if len(digits) > 1 else "")
+        return f"{'-' if sign else ''}{mantissa}e{'-' if exp10 < 0 else '+'}{abs(exp10):02d}"
+    return format(number, "f")

@@ -29,7 +29,13 @@ def normalize_project_name(name: str) -> str:
     return "".join(_NAME_CHARS.findall(name.lower())).lstrip("_-")
 
 
-def _project_name(options: ProjectOptions, found: Discovered, declared: str | None, interpolate: Callable[[str], str]) -> str:
+def _project_name(
+    options: ProjectOptions,
+    found: Discovered,
+    declared: str | None,
+    interpolate: Callable[[str], str],
+    where_declared: Callable[[], tuple[str | None, int | None]] = lambda: (None, None),
+) -> str:
     imperative = options.project_name or found.environ.get("COMPOSE_PROJECT_NAME")
     if imperative:
         if normalize_project_name(imperative) != imperative:
@@ -41,6 +47,12 @@ def _project_name(options: ProjectOptions, found: Discovered, declared: str | No
     import os
 
     name = normalize_project_name(interpolate(declared)) if declared else ""
+    if declared and not name:  # Compose refuses it rather than falling back to the directory
+        file, line = where_declared()
+        raise ManifestError(
+            f"project name must not be empty: {declared!r} leaves no lowercase letter, digit, '-' or '_'",
+            file, line, "name",
+        )
     if not name:
         name = normalize_project_name(os.path.basename(os.path.abspath(found.project_dir)))
     if not name:
@@ -58,9 +70,18 @@ def load_project(options: ProjectOptions, warn: Warn | None = None, *, validate:
     def interpolate_name(text: str) -> str:
         from devenv.manifest.interpolate import Interpolator
 
-        return Interpolator(environ, found.files[0], {}, warn).value(text, ("name",))
+        file, line = where_declared()  # the file (and line) that declares the name
+        return Interpolator(environ, file or found.files[0], {("name",): line} if line else {}, warn).value(text, ("name",))
 
-    name = _project_name(options, found, files.declared_name(found.files), interpolate_name)
+    def where_declared() -> tuple[str | None, int | None]:
+        where: tuple[str | None, int | None] = (found.files[0], None)
+        for file in found.files:
+            for data, lines in files._documents(file):
+                if isinstance(data.get("name"), str) and data["name"]:
+                    where = (file, lines.get(("name",)))
+        return where
+
+    name = _project_name(options, found, files.declared_name(found.files), interpolate_name, where_declared)
     environ["COMPOSE_PROJECT_NAME"] = name
     try:
         model = files.load_model(found.files)
@@ -170,13 +191,24 @@ def _resolve_env_files(name: str, service: dict, environ: Mapping[str, str]) -> 
                     return environ[key]
                 return declared.get(key)
 
-            values.update(_read_mapping_file(path, fmt, lookup))
+            try:
+                values.update(_read_mapping_file(path, fmt, lookup))
+            except ManifestError as exc:  # unreadable (a directory...): name the field; syntax errors name the file
+                if exc.file is not None:
+                    raise
+                raise field_error(("services", name, "env_file", i), exc.message) from None
         values.update(declared)
         service["environment"] = values
     if label_files:
         labels: dict[str, str] = {}
-        for path in label_files:
-            labels.update(_read_mapping_file(path, None, lambda k: labels.get(k)))
+        for i, path in enumerate(label_files):
+            try:
+                labels.update(_read_mapping_file(path, None, lambda k: labels.get(k)))
+            except ManifestError as exc:
+                if exc.file is not None:
+                    raise
+                message = exc.message.replace("env file", "label file", 1)
+                raise field_error(("services", name, "label_file", i), message) from None
         labels.update(service.get("labels") or {})
         service["labels"] = labels
 

@@ -166,8 +166,12 @@ def parse_device(spec: str) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- durations (Go's time.ParseDuration and Duration.String)
 
-_UNITS_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+# compose-go's durations add days and weeks to Go's units
+_UNITS_NS = {
+    "ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9,
+    "h": 3600 * 10**9, "d": 24 * 3600 * 10**9, "w": 7 * 24 * 3600 * 10**9,
+}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d|w)")
 
 
 def parse_duration(value: Any) -> int:
@@ -254,6 +258,8 @@ def parse_bytes(value: Any) -> int:
     if isinstance(value, int):
         return value
     if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise SyntaxProblem(f"invalid size {value!r}")
         return int(value)
     text = str(value).strip()
     try:

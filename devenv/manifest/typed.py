@@ -299,7 +299,7 @@ class Ulimit(Type):
             raise _fail(path, "must be a number or a mapping")
         if isinstance(value, (int, str)):
             single = Int().decode(value, path)
-            return OMIT if single is OMIT else single
+            return {} if single is OMIT else single  # a limit of 0 is real: Compose prints it as {}
         if isinstance(value, dict):
             out = {}
             for key in ("soft", "hard"):

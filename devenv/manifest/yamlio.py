@@ -8,6 +8,7 @@ remember where every mapping key and list item came from, so later passes can na
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Iterator, NamedTuple
 
@@ -32,8 +33,9 @@ Path = tuple  # a path in the document: keys (str) and list indexes (int)
 
 MAX_NODE_VISITS = 10_000_000  # guards against alias bombs ("billion laughs")
 
-_INT = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$|^0o[0-7_]+$|^0x[0-9a-fA-F_]+$|^0b[01_]+$|^[-+]?0[0-7_]+$")
-_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?$")
+_INT = re.compile(r"^[-+]?(0|[1-9][0-9]*|0[oO][0-7]+|0[xX][0-9a-fA-F]+|0[bB][01]+|0[0-7]+)$")
+_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_SIGNS_AND_DIGITS = frozenset("+-0123456789")
 _INF = re.compile(r"^[-+]?\.(inf|Inf|INF)$")
 _NAN = re.compile(r"^\.(nan|NaN|NAN)$")
 _NULL = {"", "~", "null", "Null", "NULL"}
@@ -108,17 +110,23 @@ def scalar(value: str, tag: str, plain: bool) -> Any:
         return True
     if value in _FALSE:
         return False
-    if _INT.match(value):
-        text = value.replace("_", "")
+    # go-yaml strips underscores, then tries Go's ParseInt (base prefixes, any sign), ParseUint,
+    # ParseFloat; what none of them can represent (overflow) stays a string.
+    text = value.replace("_", "") if value[:1] in _SIGNS_AND_DIGITS else value
+    if _INT.match(text):
         sign = -1 if text.startswith("-") else 1
-        body = text.lstrip("+-")
+        body = text.lstrip("+-").lower()
         if body.startswith(("0o", "0x", "0b")):
-            return sign * int(body, 0)
-        if len(body) > 1 and body.startswith("0"):
-            return sign * int(body, 8)
-        return sign * int(body)
-    if _FLOAT.match(value) and any(c.isdigit() for c in value):
-        return float(value.replace("_", ""))
+            number = sign * int(body, 0)
+        elif len(body) > 1 and body.startswith("0"):
+            number = sign * int(body, 8)
+        else:
+            number = sign * int(body)
+        if -(2**63) <= number < 2**63 or (0 <= number < 2**64 and text[0] != "+"):
+            return number
+    if _FLOAT.match(text) and any(c.isdigit() for c in text):
+        number = float(text)
+        return value if math.isinf(number) else number
     if _INF.match(value):
         return float("-inf") if value.startswith("-") else float("inf")
     if _NAN.match(value):
