@@ -26,6 +26,11 @@ def load(options: ProjectOptions, services: tuple[str, ...] = ()) -> Project:
     return project
 
 
+def explicit_env_files(options: ProjectOptions) -> tuple[str, ...]:
+    """The `--env-file` paths given (absolute), recorded in a label as Compose does; not an implicit .env."""
+    return tuple(os.path.normpath(os.path.join(options.cwd, f)) for f in options.env_files)
+
+
 def publish_host(project: Project) -> str:
     """Where published ports without a host address bind: x-devenv.publish_host, DEVENV_PUBLISH_HOST, 127.0.0.1."""
     value = os.environ.get(PUBLISH_HOST_ENV) or (project.x_devenv or {}).get("publish_host") or "127.0.0.1"

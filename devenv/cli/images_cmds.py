@@ -42,7 +42,7 @@ def _run_actions(project, actions, fmt: str) -> int:  # type: ignore[no-untyped-
 def build(options: ProjectOptions, services, no_cache, pull, fmt) -> int:  # type: ignore[no-untyped-def]
     from devenv.model import thaw
     from devenv.plan import Action, Op
-    from devenv.plan.naming import image_name
+    from devenv.plan.naming import image_labels, image_name
 
     project = load(options, tuple(services))
     actions, seen = [], set()
@@ -54,6 +54,7 @@ def build(options: ProjectOptions, services, no_cache, pull, fmt) -> int:  # typ
             continue
         seen.add(reference)
         config = thaw(service.build) | ({"no_cache": True} if no_cache else {}) | ({"pull": True} if pull else {})
+        config["labels"] = {**(config.get("labels") or {}), **image_labels(project.name, service.name)}
         actions.append(Action(f"build_image:{reference}", Op.BUILD_IMAGE, reference, "devenv build", service=service.name,
                               payload={"image": reference, "build": config, "platform": service.get("platform")}))
     return _run_actions(project, actions, fmt)

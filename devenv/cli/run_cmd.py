@@ -6,7 +6,7 @@ import secrets
 
 import click
 
-from devenv.cli.common import load, publish_host, say
+from devenv.cli.common import explicit_env_files, load, publish_host, say
 from devenv.errors import UsageError
 from devenv.manifest.options import ProjectOptions
 
@@ -33,33 +33,33 @@ def run(options: ProjectOptions, remove, detach, env, no_deps, no_tty, name, ent
     from devenv.engine.cli_bridge import run_cli, stdin_is_tty
     from devenv.engine.client import connect
     from devenv.engine.oneoff import create_oneoff, ensure_image
-    from devenv.plan import UpOptions, plan_up
+    from devenv.plan import UpOptions
     from devenv.plan.containerspec import find_service
 
     project = load(options, (service,))
     target = find_service(project, service)
     host = publish_host(project)
-    client = connect()
-    dependencies = tuple(d for d in target.dependencies() if d in project.services)
-    if dependencies and not no_deps:
-        up_options = UpOptions(services=dependencies, wait=False, publish_host=host, env_files=tuple(project.env_files))
-        applied = apply(client, project, lambda observed: plan_up(project, observed, up_options),
-                        listener=Progress(), say=say, wait_timeout=wait_timeout)
-        if applied.failures:
-            from devenv.engine.apply import explain_failure
-
-            for outcome in applied.failures:
-                say(explain_failure(client, outcome))
-            return 1
     for item in env:
         if "=" not in item:
             raise UsageError(f"invalid -e {item!r}: use KEY=VALUE")
+    client = connect()
+    dependencies = () if no_deps else tuple(d for d in target.dependencies() if d in project.services)
+    up_options = UpOptions(services=dependencies, wait=False, publish_host=host, env_files=explicit_env_files(options))
+    applied = apply(client, project, lambda observed: _prepare(project, target, observed, up_options),
+                    listener=Progress(), say=say, wait_timeout=wait_timeout)
+    if applied.failures:
+        from devenv.engine.apply import explain_failure
+
+        for outcome in applied.failures:
+            say(explain_failure(client, outcome))
+        return 1
     image_id = ensure_image(client, project, target, say)
     tty = not no_tty and not detach and stdin_is_tty()
     container = create_oneoff(
         client, project, target, image_id, slug=secrets.token_hex(32), name=name, command=list(command) or None,
         entrypoint=entrypoint, env=list(env), workdir=workdir, user=user, tty=tty, interactive=not detach,
         service_ports=service_ports, publish_host=host, remove_on_exit=remove and detach,
+        env_files=explicit_env_files(options),
     )
     if detach:
         client.api.start(container)
@@ -72,3 +72,37 @@ def run(options: ProjectOptions, remove, detach, env, no_deps, no_tty, name, ent
         except Exception:
             pass
     return code
+
+
+def _prepare(project, target, observed, up_options):  # type: ignore[no-untyped-def]
+    """What a one-off container needs before it starts, as Compose's `run` does: its dependencies up
+    (unless --no-deps), the networks and volumes it uses, and its dependencies' conditions met
+    (healthy, completed successfully)."""
+    from devenv.plan import Action, Op, Plan, plan_up
+    from devenv.plan.actions import PlanBuilder, action_id
+    from devenv.plan.infra import plan_networks, plan_volumes, used_networks, used_volumes
+    from devenv.plan.naming import container_name
+
+    plan = plan_up(project, observed, up_options) if up_options.services else Plan("run", project.name)
+    known = {a.id for a in plan.actions}
+    infra = PlanBuilder("run", project.name)
+    plan_networks(infra, project, observed, used_networks(project, [target]))
+    plan_volumes(infra, project, observed, used_volumes([target]))
+    extra = [a for a in infra.build().actions if a.id not in known]
+    gate_op = {"service_healthy": Op.WAIT_HEALTHY, "service_completed_successfully": Op.WAIT_COMPLETED}
+    for dep in target.depends_on:
+        op = gate_op.get(dep.condition)
+        if op is None or dep.service not in up_options.services:
+            continue
+        service = project.services[dep.service]
+        for number in range(1, service.scale + 1):
+            name = container_name(project.name, service, number)
+            id = action_id(op, name)
+            if id in known:
+                continue
+            start = action_id(Op.START_CONTAINER, name)
+            extra.append(Action(id, op, name, f"{target.name} needs {dep.service}", after=(start,) if start in known else (),
+                                payload={"service": dep.service, "dependent": target.name, "required": dep.required},
+                                service=dep.service))
+            known.add(id)
+    return Plan(plan.command, plan.project, plan.actions + tuple(extra), plan.notes, plan.warnings, plan.recheck)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from devenv.cli.common import emit_json, format_option, load, publish_host, say
+from devenv.cli.common import explicit_env_files, emit_json, format_option, load, publish_host, say
 from devenv.errors import UsageError
 from devenv.manifest.options import ProjectOptions
 
@@ -48,7 +48,7 @@ def up(options: ProjectOptions, services, detach, build, no_build, pull, no_deps
     up_options = UpOptions(
         services=tuple(services), no_deps=no_deps, force_recreate=force_recreate, no_recreate=no_recreate,
         remove_orphans=remove_orphans, scale=_scale(scale), pull=pull, build=build, no_build=no_build, wait=True,
-        timeout=timeout, publish_host=publish_host(project), env_files=tuple(project.env_files),
+        timeout=timeout, publish_host=publish_host(project), env_files=explicit_env_files(options),
     )
     client = connect()
     applied = apply(

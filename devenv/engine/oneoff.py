@@ -9,7 +9,7 @@ from devenv.errors import EngineError
 from devenv.model import Project, Service
 from devenv.plan import Action, Op, Plan
 from devenv.plan.containerspec import container_spec
-from devenv.plan.naming import image_name
+from devenv.plan.naming import image_labels, image_name
 
 if TYPE_CHECKING:
     import docker
@@ -29,8 +29,10 @@ def ensure_image(client: "docker.DockerClient", project: Project, service: Servi
     except docker.errors.ImageNotFound:
         pass
     if service.build is not None:
+        config = thaw(service.build)
+        config["labels"] = {**(config.get("labels") or {}), **image_labels(project.name, service.name)}
         action = Action(f"build_image:{reference}", Op.BUILD_IMAGE, reference, "missing locally",
-                        payload={"image": reference, "build": thaw(service.build), "platform": service.get("platform")})
+                        payload={"image": reference, "build": config, "platform": service.get("platform")})
     else:
         action = Action(f"pull_image:{reference}", Op.PULL_IMAGE, reference, "missing locally",
                         payload={"image": reference, "platform": service.get("platform")})
@@ -45,9 +47,10 @@ def create_oneoff(
     client: "docker.DockerClient", project: Project, service: Service, image_id: str, *, slug: str, name: str | None,
     command: list[str] | None, entrypoint: str | None, env: list[str], workdir: str | None, user: str | None,
     tty: bool, interactive: bool, service_ports: bool, publish_host: str, remove_on_exit: bool,
+    env_files: tuple[str, ...] = (),
 ) -> str:
     spec = container_spec(project, service, None, image_id=image_id, publish_host=publish_host, slug=slug,
-                          env_files=project.env_files)
+                          env_files=env_files)
     body = spec.create_body()
     if command:
         body["Cmd"] = command
@@ -73,5 +76,9 @@ def create_oneoff(
     api = client.api
     api._result(api._post_json(api._url("/containers/create"), data=body, params={"name": container}), json=True)
     for attachment in spec.connect:
-        api._result(api._post_json(api._url(f"/networks/{attachment.network}/connect"), data=attachment.connect_body(container)), json=True)
+        api._result(api._post_json(api._url(f"/networks/{attachment.network}/connect"), data=attachment.connect_body(container)))
+    if spec.files:
+        from devenv.engine.operations import put_files
+
+        put_files(api, container, spec.files)
     return container

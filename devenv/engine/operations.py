@@ -32,10 +32,11 @@ class Context:
         self.log = log
 
 
-def _post_json(ctx: Context, path: str, body: Any, params: dict | None = None) -> Any:
+def _post_json(ctx: Context, path: str, body: Any, params: dict | None = None, *, answer: bool = True) -> Any:
+    """POST a JSON body; `answer=False` for the calls whose reply has no body (network connect)."""
     api = ctx.api
     response = api._post_json(api._url(path), data=body, params=params)
-    return api._result(response, json=True)
+    return api._result(response, json=answer)
 
 
 def create_network(ctx: Context, action: Action) -> str:
@@ -93,7 +94,7 @@ def create_container(ctx: Context, action: Action) -> str:
 
 def connect_network(ctx: Context, action: Action) -> str:
     network = action.payload["network"]
-    _post_json(ctx, f"/networks/{network}/connect", dict(action.payload["body"]))
+    _post_json(ctx, f"/networks/{network}/connect", dict(action.payload["body"]), answer=False)
     return f"connected to {network}"
 
 
@@ -147,10 +148,20 @@ def _gate(verdict: Callable[[dict[str, Any]], bool | str], done: str) -> Callabl
     def wait(ctx: Context, action: Action) -> str:
         assert ctx.watch is not None, "waits need the event watch"
         deadline = time.monotonic() + ctx.wait_timeout
-        wait_for(ctx.watch, lambda: ctx.api.inspect_container(action.target), verdict, deadline, ctx.cancelled)
+        check = verdict
+        if verdict is running_verdict and "--wait" in (action.payload.get("dependents") or ()):
+            check = ready_verdict  # `up` returns once ready: healthy too when the image has a healthcheck
+        wait_for(ctx.watch, lambda: ctx.api.inspect_container(action.target), check, deadline, ctx.cancelled)
         return done
 
     return wait
+
+
+def ready_verdict(info: dict[str, Any]) -> bool | str:
+    """Running, and healthy if the container has a healthcheck (from the service or the image)."""
+    if ((info.get("State") or {}).get("Health")) is not None:
+        return healthy_verdict(info)
+    return running_verdict(info)
 
 
 OPERATIONS: dict[Op, Callable[[Context, Action], str]] = {
@@ -181,29 +192,33 @@ def logs_tail(ctx: Context, container: str, lines: int = 10) -> str:
 
 
 
-def copy_files(ctx: Context, action: Action) -> str:
+def put_files(api: Any, container: str, files: Any) -> None:
     """Secrets and configs given as content: one tar archive, extracted at / in the container."""
     import io
     import tarfile
-    import time as clock
 
+    now = int(time.time())
     buffer = io.BytesIO()
     directories: set[str] = set()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for item in action.payload["files"]:
+        for item in files:
             parts = item.path.strip("/").split("/")
             for depth in range(1, len(parts)):  # parent directories, so the archive extracts anywhere
                 directory = "/".join(parts[:depth])
                 if directory not in directories:
                     directories.add(directory)
                     info = tarfile.TarInfo(directory)
-                    info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, int(clock.time())
+                    info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, now
                     archive.addfile(info)
             data = str(item.content).encode()
             info = tarfile.TarInfo("/".join(parts))
-            info.size, info.mode, info.uid, info.gid, info.mtime = len(data), item.mode, item.uid, item.gid, int(clock.time())
+            info.size, info.mode, info.uid, info.gid, info.mtime = len(data), item.mode, item.uid, item.gid, now
             archive.addfile(info, io.BytesIO(data))
-    ctx.api.put_archive(action.target, "/", buffer.getvalue())
+    api.put_archive(container, "/", buffer.getvalue())
+
+
+def copy_files(ctx: Context, action: Action) -> str:
+    put_files(ctx.api, action.target, action.payload["files"])
     return f"{len(action.payload['files'])} file(s) copied"
 
 

@@ -18,6 +18,7 @@ from devenv.plan import confighash, fileobjects, naming, units
 from devenv.plan.support import bind_needs_mount_api, check_service, networks_by_priority, volume_needs_mount_api
 
 DEFAULT_PUBLISH_HOST = "127.0.0.1"
+ALL_INTERFACES = "0.0.0.0"  # as `publish_host`: bind every interface, as Compose does
 
 _RESTART_CONDITIONS = {"none": "no", "no": "no", "any": "always", "always": "always", "on-failure": "on-failure", "unless-stopped": "unless-stopped"}
 
@@ -251,7 +252,13 @@ def _exposed_ports(service: Service) -> list[str]:
 
 
 def _port_bindings(service: Service, publish_host: str) -> dict[str, list[dict[str, str]]]:
-    """Each published port; no `host_ip` means devenv's `publish_host` (Compose: all interfaces)."""
+    """Each published port; no `host_ip` means devenv's `publish_host` (Compose: all interfaces).
+
+    A `publish_host` of 0.0.0.0 (every interface) is sent as Compose sends it, no host IP: the engine
+    then binds IPv6 (`::`) too, where an explicit 0.0.0.0 binds IPv4 only.
+    """
+    if publish_host == ALL_INTERFACES:
+        publish_host = ""
     bindings: dict[str, list[dict[str, str]]] = {}
     for port in service.get("ports") or ():
         key = f"{port['target']}/{port.get('protocol') or 'tcp'}"
@@ -303,8 +310,11 @@ def _restart_policy(service: Service, oneoff: bool) -> dict[str, Any] | None:
         policy = {"Name": _RESTART_CONDITIONS.get(name, name), "MaximumRetryCount": int(count or 0)}
     deploy_policy = (service.get("deploy") or {}).get("restart_policy")
     if deploy_policy:
-        condition = deploy_policy.get("condition") or "any"
-        policy = {"Name": _RESTART_CONDITIONS.get(condition, condition), "MaximumRetryCount": int(deploy_policy.get("max_attempts") or 0)}
+        # No condition: Compose sends an empty policy name (no restart), though the spec's default is
+        # `any`; `always` would anyway refuse the max_attempts that usually comes with it.
+        condition = deploy_policy.get("condition")
+        name = _RESTART_CONDITIONS.get(condition, condition) if condition else ""
+        policy = {"Name": name, "MaximumRetryCount": int(deploy_policy.get("max_attempts") or 0)}
     return policy
 
 

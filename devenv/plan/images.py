@@ -68,6 +68,7 @@ def plan_images(
                 build_cfg = thaw(service.build)
                 if isinstance(build_cfg, str):
                     build_cfg = {"context": build_cfg}
+                build_cfg["labels"] = {**(build_cfg.get("labels") or {}), **naming.image_labels(project.name, service.name)}
                 payload.update(service=service.name, build=build_cfg)
             action = b.add(op, reference, reason, payload=payload, service=service.name)
         by_reference.setdefault(reference, action or "")

@@ -143,3 +143,8 @@ def _resource_labels(project: str, kind_label: str, key: str, config: Mapping[st
 def project_filter(project: str) -> dict[str, list[str]]:
     """The Engine API `filters` that select one project's objects (containers, networks, volumes)."""
     return {"label": [f"{PROJECT_LABEL}={project}"]}
+
+
+def image_labels(project: str, service: str, version: str = COMPOSE_VERSION) -> dict[str, str]:
+    """The labels Compose puts on the images it builds (added to the build's own labels)."""
+    return {PROJECT_LABEL: project, SERVICE_LABEL: service, VERSION_LABEL: version}

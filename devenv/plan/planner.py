@@ -299,6 +299,7 @@ class _Up:
     def _wait_all(self) -> None:
         for name in self.selected:
             health = self.services[name].get("healthcheck") or {}
-            op = Op.WAIT_HEALTHY if health and not health.get("disable") else Op.WAIT_RUNNING
+            disabled = health.get("disable") or list(health.get("test") or ())[:1] == ["NONE"]
+            op = Op.WAIT_HEALTHY if health and not disabled else Op.WAIT_RUNNING
             for number in sorted(self.steps.of(name).names):
                 self.steps.gate(op, name, number, "--wait")

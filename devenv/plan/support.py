@@ -57,7 +57,7 @@ KNOWN_KEYS = CONTAINER_KEYS | PLANNER_KEYS | RESOLVED_KEYS | NON_CONTAINER_KEYS 
 
 PULL_POLICIES = {"always": "always", "never": "never", "missing": "missing", "if_not_present": "missing", "build": "build"}
 
-_BUILD_KEYS = frozenset({"context", "dockerfile", "args", "target", "labels", "cache_from", "tags", "network", "extra_hosts", "shm_size", "no_cache", "pull"})
+_BUILD_KEYS = frozenset({"context", "dockerfile", "dockerfile_inline", "args", "target", "labels", "cache_from", "tags", "network", "extra_hosts", "shm_size", "no_cache", "pull"})
 _HEALTH_KEYS = frozenset({"test", "interval", "timeout", "retries", "start_period", "disable"})
 _SERVICE_NETWORK_KEYS = frozenset({"aliases", "ipv4_address", "ipv6_address", "link_local_ips", "mac_address", "driver_opts", "priority"})
 _DEPLOY_KEYS = frozenset({"replicas", "resources", "restart_policy", "mode", "placement"})

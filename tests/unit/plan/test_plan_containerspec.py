@@ -71,7 +71,9 @@ def test_port_ranges_arrive_expanded_and_bind_one_by_one() -> None:
 
 def test_publish_host_is_the_callers() -> None:
     port = [{"mode": "ingress", "target": 80, "published": "8080", "protocol": "tcp"}]
-    assert host(publish_host="0.0.0.0", ports=port)["PortBindings"]["80/tcp"][0]["HostIp"] == "0.0.0.0"
+    assert host(publish_host="192.0.2.7", ports=port)["PortBindings"]["80/tcp"][0]["HostIp"] == "192.0.2.7"
+    # 0.0.0.0 (every interface) is sent as Compose does, without host IP: the engine then binds :: too
+    assert host(publish_host="0.0.0.0", ports=port)["PortBindings"]["80/tcp"][0]["HostIp"] == ""
     assert host(publish_host="", ports=port)["PortBindings"]["80/tcp"][0]["HostIp"] == ""
 
 

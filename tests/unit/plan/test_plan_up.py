@@ -530,7 +530,13 @@ def test_build_when_missing_and_on_request() -> None:
     plan = up(BUILT, empty_state(BUILT, images={}))
     build = plan.get("build_image:demo-app")
     assert build.reason == "missing locally"
-    assert build.payload == {"image": "demo-app", "platform": None, "service": "app", "build": {"context": "/src/app", "dockerfile": "Dockerfile", "args": {"X": "1"}}}
+    compose_labels = {"com.docker.compose.project": "demo", "com.docker.compose.service": "app", "com.docker.compose.version": "2.40.3"}
+    assert build.payload == {
+        "image": "demo-app",
+        "platform": None,
+        "service": "app",
+        "build": {"context": "/src/app", "dockerfile": "Dockerfile", "args": {"X": "1"}, "labels": compose_labels},
+    }
     assert plan.get("create_container:demo-app-1").payload["image_pending"] is True
     state = simulate(plan, empty_state(BUILT, images={}))
     assert container(state, "demo-app-1").labels[naming.IMAGE_LABEL] == NEW_IMAGE_ID
@@ -608,7 +614,7 @@ def test_unsupported_settings_stop_the_plan() -> None:
 def test_publish_host_reaches_the_ports() -> None:
     plan = up(WEB_DB, empty_state(WEB_DB), publish_host="0.0.0.0")
     spec = plan.get("create_container:demo-web-1").payload["spec"]
-    assert spec.body["HostConfig"]["PortBindings"]["80/tcp"][0]["HostIp"] == "0.0.0.0"
+    assert spec.body["HostConfig"]["PortBindings"]["80/tcp"][0]["HostIp"] == ""  # every interface, as Compose sends it
     assert up(WEB_DB, running(WEB_DB), publish_host="0.0.0.0").get("create_container:demo-web-1").reason == "recreate web: publish_host changed"
 
 
