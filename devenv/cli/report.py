@@ -32,10 +32,12 @@ def print_plan(plan: Plan, fmt: str) -> None:
 def _ready_times(applied: "Applied") -> dict[str, float]:
     """Seconds from the command's start until each container was started (and, if waited on, ready)."""
     out: dict[str, float] = {}
+    never = {o.action.target for o in applied.outcomes if o.status != "done"}  # not ready: no time to show
     for outcome in applied.outcomes:
         if outcome.ok and outcome.action.op in (Op.START_CONTAINER, Op.WAIT_HEALTHY, Op.WAIT_RUNNING, Op.WAIT_COMPLETED):
             target = outcome.action.target
-            out[target] = max(out.get(target, 0.0), outcome.ended - applied.started)
+            if target not in never:
+                out[target] = max(out.get(target, 0.0), outcome.ended - applied.started)
     return out
 
 

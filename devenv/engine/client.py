@@ -43,7 +43,8 @@ def connect() -> "docker.DockerClient":
 
     address = engine_address()
     try:
-        client = docker.from_env(timeout=int(CONNECT_TIMEOUT))
+        # ssh://user@host engines go through the system's ssh client (keys, agent, known_hosts).
+        client = docker.from_env(timeout=int(CONNECT_TIMEOUT), use_ssh_client=address.startswith("ssh://"))
         client.api.ping()
     except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
         raise EngineError(f"cannot reach the Docker engine at {address}: {_reason(exc)}") from None

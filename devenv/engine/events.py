@@ -89,8 +89,12 @@ def wait_for(
 
 def running_verdict(info: dict[str, Any]) -> bool | str:
     state = info.get("State") or {}
-    if state.get("Running") or state.get("Status") in ("running", "exited") and state.get("StartedAt", "").startswith(("1", "2")):
+    started = state.get("StartedAt", "").startswith(("1", "2"))
+    if state.get("Running") or state.get("Status") == "running" and started:
         return True
+    if state.get("Status") == "exited" and started:  # a one-shot job: done if it succeeded
+        code = state.get("ExitCode")
+        return True if code == 0 else f"it exited with code {code}"
     if state.get("Status") == "dead":
         return "the container is dead"
     return False
@@ -101,12 +105,12 @@ def healthy_verdict(info: dict[str, Any]) -> bool | str:
     health = state.get("Health")
     if not health:
         return "it has no healthcheck (service_healthy needs one)"
+    if state.get("Status") in ("exited", "dead"):  # the engine marks a stopped container unhealthy: say why
+        return f"it exited with code {state.get('ExitCode')}"
     if health.get("Status") == "healthy":
         return True
     if health.get("Status") == "unhealthy":
         return "it is unhealthy"
-    if state.get("Status") in ("exited", "dead"):
-        return f"it exited with code {state.get('ExitCode')}"
     return False
 
 

@@ -78,7 +78,8 @@ class Executor:
                     self.listener("end", outcome.action, outcome)
                     if outcome.ok:
                         for dependent in dependents[id]:
-                            pending[dependent].discard(id)
+                            if dependent in pending:  # not already skipped by another failed dependency
+                                pending[dependent].discard(id)
                     else:
                         self._skip_dependents(id, actions, dependents, pending, outcomes)
                 self._launch(pool, actions, pending, outcomes, running)

@@ -34,9 +34,13 @@ def _is_local(address: str) -> bool:
 
 
 def _free_here(binding: Binding) -> bool:
+    """Whether the engine's proxy could bind the port: it binds TCP with SO_REUSEADDR (Go's default),
+    so a port left in TIME_WAIT by the connections of a container just removed is free to it."""
     family = socket.AF_INET6 if ":" in binding.host_ip else socket.AF_INET
     kind = socket.SOCK_DGRAM if binding.protocol == "udp" else socket.SOCK_STREAM
     with socket.socket(family, kind) as sock:
+        if kind == socket.SOCK_STREAM:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((binding.host_ip, binding.port))
         except OSError as exc:
@@ -56,19 +60,37 @@ def _container_holder(client: "docker.DockerClient", binding: Binding) -> str | 
 
 
 def _process_holder(binding: Binding) -> str | None:
-    """The local process listening on the port (from /proc; needs the rights to read its fds)."""
+    """Who holds the port, from /proc (naming a process needs the rights to read its fds): the process
+    listening on it, else the process whose connection uses it as its local port, else a closing
+    connection (TIME_WAIT, owned by no process)."""
     table = "/proc/net/udp" if binding.protocol == "udp" else "/proc/net/tcp"
-    inodes = set()
+    listening, connected, closing = set(), set(), False
     for path in (table, table + "6"):
         try:
             with open(path) as fh:
                 next(fh)
                 for line in fh:
                     fields = line.split()
-                    if int(fields[1].rsplit(":", 1)[1], 16) == binding.port and (binding.protocol == "udp" or fields[3] == "0A"):
-                        inodes.add(fields[9])
+                    if int(fields[1].rsplit(":", 1)[1], 16) != binding.port:
+                        continue
+                    if binding.protocol == "udp" or fields[3] == "0A":
+                        listening.add(fields[9])
+                    elif fields[9] != "0":
+                        connected.add(fields[9])
+                    elif fields[3] == "06":
+                        closing = True
         except OSError:
             continue
+    for inodes, what in ((listening, ""), (connected, " (a connection of it uses that port)")):
+        holder = _owner(inodes)
+        if holder:
+            return holder + what
+    if closing:
+        return "a closing connection (TIME_WAIT; the port is free again within a minute)"
+    return None
+
+
+def _owner(inodes: set[str]) -> str | None:
     if not inodes:
         return None
     for pid in filter(str.isdigit, os.listdir("/proc")):

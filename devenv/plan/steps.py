@@ -95,12 +95,15 @@ class Steps:
         """A wait on one container of `service`, shared by all who need it, after its start if planned."""
         progress = self.of(service)
         name = progress.names[number]
-        id = action_id(op, name)
+        # An optional dependency's gate is its own action: were it shared with a required one (or
+        # with `--wait`), its failure would hold back dependents that only wanted to try.
+        id = action_id(op, name) + ("" if required else "@optional")
         if id not in self.b:
-            self.b.add(op, name, after=[progress.started.get(number)], payload={"service": service, "required": required}, service=service)
+            self.b.add(
+                op, name, after=[progress.started.get(number)], payload={"service": service, "required": required},
+                service=service, id=id,
+            )
             self._gates[id] = (_GATE_WORD[op], service, [])
-        elif required:
-            self.b.update(id, payload={**self.b.get(id).payload, "required": True})
         dependents = self._gates[id][2]
         if dependent not in dependents:
             dependents.append(dependent)

@@ -336,7 +336,16 @@ def test_no_gate_when_the_dependent_does_not_start() -> None:
 
 def test_an_optional_dependency_gate_does_not_fail_the_plan() -> None:
     project = make_project({"db": svc(), "web": svc(depends_on={"db": dep("service_healthy", required=False)})})
-    assert up(project, empty_state(project)).get("wait_healthy:demo-db-1").payload["required"] is False
+    plan = up(project, empty_state(project))
+    assert plan.get("wait_healthy:demo-db-1@optional").payload["required"] is False
+
+
+def test_an_optional_gate_is_not_shared_with_the_wait_for_readiness() -> None:
+    project = make_project({"db": svc(healthcheck={"test": ["CMD", "true"]}), "web": svc(depends_on={"db": dep("service_healthy", required=False)})})
+    plan = up(project, empty_state(project), wait=True)
+    assert plan.get("wait_healthy:demo-db-1").payload["required"] is True
+    assert plan.get("wait_healthy:demo-db-1@optional").payload["required"] is False
+    assert "wait_healthy:demo-db-1" not in plan.get("start_container:demo-web-1").after
 
 
 def test_a_missing_optional_dependency_is_a_warning_a_missing_required_one_an_error() -> None:

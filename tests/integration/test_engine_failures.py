@@ -1,0 +1,136 @@
+"""When `up` cannot succeed: a service that never becomes healthy, a bad or missing image.
+`up` exits 1, says which service and why (health-check output, last log lines), and a fixed file
+converges on the next `up`; an image problem leaves nothing behind."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import docker
+import pytest
+
+from tests.images import REGISTRY
+from tests.integration.test_engine_support import (
+    BUSYBOX, FAST_HEALTH, FOREVER, assert_nothing_exists, devenv, health, output, states, up, write_compose,
+)
+
+pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("base_images")]
+
+NEVER_HEALTHY = f"""
+services:
+  ok:
+    image: {BUSYBOX}
+    command: {FOREVER}
+  api:
+    image: {BUSYBOX}
+    command: ["sh", "-c", "trap 'exit 0' TERM; echo api booting; echo api cannot find its config; while :; do sleep 0.1; done"]
+    healthcheck: {{test: ["CMD-SHELL", "echo probe-says-no; exit 1"], interval: 0.5s, retries: {{retries}}}}
+"""
+
+
+def test_never_healthy_service_fails_up_within_the_wait_timeout_and_says_why(
+    tmp_path: Path, project_name: str, engine: docker.DockerClient
+) -> None:
+    p = project_name
+    write_compose(tmp_path, NEVER_HEALTHY.replace("{retries}", "1000"))  # stays "starting": only the timeout ends it
+    began = time.monotonic()
+    result = devenv(tmp_path, p, "up", "--wait-timeout", "3")
+    took = time.monotonic() - began
+    assert result.returncode == 1, output(result)
+    assert took < 3 + 5, f"up took {took:.1f}s with --wait-timeout 3"
+    assert f"{p}-api-1" in result.stderr and "api" in result.stderr, output(result)
+    assert "timed out" in result.stderr, output(result)
+    assert "probe-says-no" in result.stderr, output(result)  # its health-check output
+    assert "api cannot find its config" in result.stderr, output(result)  # its last log lines
+    assert states(engine, p)[f"{p}-ok-1"] == "running"  # the rest of the project is up
+
+    # Fixing the file: the next up recreates api and converges.
+    write_compose(tmp_path, NEVER_HEALTHY.replace("{retries}", "1000").replace('"echo probe-says-no; exit 1"', '"true"'))
+    up(tmp_path, p)
+    assert health(engine, f"{p}-api-1") == "healthy"
+    assert set(states(engine, p).values()) == {"running"}
+
+
+def test_unhealthy_service_fails_up_at_once_not_after_the_timeout(
+    tmp_path: Path, project_name: str, engine: docker.DockerClient
+) -> None:
+    p = project_name
+    write_compose(tmp_path, NEVER_HEALTHY.replace("{retries}", "2"))
+    began = time.monotonic()
+    result = devenv(tmp_path, p, "up")  # default wait timeout: 300 s
+    took = time.monotonic() - began
+    assert result.returncode == 1, output(result)
+    assert took < 15, f"up took {took:.1f}s for a service unhealthy after 2 checks"
+    assert "api" in result.stderr and "unhealthy" in result.stderr, output(result)
+    assert "probe-says-no" in result.stderr and "api booting" in result.stderr, output(result)
+
+
+def test_a_dependent_of_a_never_healthy_service_is_not_started(
+    tmp_path: Path, project_name: str, engine: docker.DockerClient
+) -> None:
+    p = project_name
+    write_compose(tmp_path, NEVER_HEALTHY.replace("{retries}", "2") + f"""
+  web:
+    image: {BUSYBOX}
+    command: {FOREVER}
+    depends_on:
+      api: {{condition: service_healthy}}
+""")
+    result = devenv(tmp_path, p, "up")
+    assert result.returncode == 1, output(result)
+    assert states(engine, p)[f"{p}-web-1"] == "created", output(result)
+    assert "skipped" in result.stderr, output(result)
+
+
+@pytest.mark.parametrize(
+    "image, says",
+    [
+        ("Not A Valid/Reference::", "invalid reference format"),
+        (f"{REGISTRY}/devenv/no-such-image:missing", "no-such-image"),
+    ],
+    ids=["malformed", "missing-from-registry"],
+)
+def test_bad_image_reference_refuses_up_and_creates_nothing(
+    tmp_path: Path, project_name: str, engine: docker.DockerClient, image: str, says: str
+) -> None:
+    p = project_name
+    write_compose(tmp_path, f"""
+        services:
+          good:
+            image: {BUSYBOX}
+            command: {FOREVER}
+            volumes: [data:/data]
+          bad:
+            image: "{image}"
+            healthcheck: {FAST_HEALTH}
+        volumes:
+          data: {{}}
+    """)
+    result = devenv(tmp_path, p, "up")
+    assert result.returncode in (1, 2), output(result)
+    assert says in result.stderr and image in result.stderr, output(result)
+    assert "Traceback" not in result.stderr, output(result)
+    assert_nothing_exists(engine, p)
+
+
+def test_a_service_whose_container_exits_with_an_error_fails_up(
+    tmp_path: Path, project_name: str, engine: docker.DockerClient
+) -> None:
+    p = project_name
+    write_compose(tmp_path, f"""
+        services:
+          crasher:
+            image: {BUSYBOX}
+            command: ["sh", "-c", "echo cannot open database; exit 3"]
+          once:
+            image: {BUSYBOX}
+            command: ["sh", "-c", "echo did my job"]
+    """)
+    result = devenv(tmp_path, p, "up")
+    assert result.returncode == 1, output(result)
+    assert "crasher" in result.stderr and "exited with code 3" in result.stderr, output(result)
+    assert "cannot open database" in result.stderr, output(result)
+    failures = [line for line in result.stderr.splitlines() if "failed" in line]
+    assert failures and not any("once" in line for line in failures), output(result)  # exit 0: a job done
+    assert states(engine, p) == {f"{p}-crasher-1": "exited", f"{p}-once-1": "exited"}
