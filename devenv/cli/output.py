@@ -10,7 +10,7 @@ from typing import Any, Iterable, Sequence
 
 import click
 
-from devenv.plan import Action, Op
+from devenv.plan.actions import Action, Op
 
 _SYMBOL = {"done": "✔", "failed": "✘", "skipped": "–"}
 _COLOR = {"done": "green", "failed": "red", "skipped": "yellow"}

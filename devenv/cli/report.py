@@ -10,7 +10,7 @@ import click
 from devenv.cli.common import emit_json
 from devenv.cli.output import style, table
 from devenv.errors import EXIT_FAILED
-from devenv.plan import Op, Plan
+from devenv.plan.actions import Op, Plan
 
 if TYPE_CHECKING:
     import docker

@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING, Callable
 
 from devenv.engine import ports
+from devenv.engine.api import explanation
 from devenv.engine.client import engine_address
 from devenv.engine.events import EventWatch, health_output
 from devenv.engine.executor import Executor, Listener, Outcome
@@ -144,14 +145,14 @@ def apply(
 
 def explain_failure(client: "docker.DockerClient", outcome: Outcome) -> str:
     """What went wrong, with the health-check output and the last log lines of the container."""
-    import docker
-
     action = outcome.action
     lines = [f"{action.service or action.target}: {action.describe()} failed: {outcome.detail}"]
     if action.op in (Op.WAIT_HEALTHY, Op.WAIT_COMPLETED, Op.WAIT_RUNNING, Op.START_CONTAINER):
         try:
             info = client.api.inspect_container(action.target)
-        except docker.errors.APIError:
+        except Exception as exc:
+            if explanation(exc) is None:
+                raise
             info = {}
         health = health_output(info)
         if health:

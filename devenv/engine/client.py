@@ -4,12 +4,9 @@ short answer when nobody is there, naming the address tried."""
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import Any
 
 from devenv.errors import EngineError
-
-if TYPE_CHECKING:
-    import docker
 
 CONNECT_TIMEOUT = 5.0  # seconds to wait for the engine's first answer
 API_TIMEOUT = 600.0  # then: builds, pulls and stops can take long
@@ -36,12 +33,35 @@ def _reason(exc: BaseException) -> str:
     return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
-def connect() -> "docker.DockerClient":
+class Engine:
+    """A connected engine: `api` has the docker SDK's low-level method names for the calls devenv makes."""
+
+    def __init__(self, api: Any, address: str) -> None:
+        self.api = api
+        self.address = address
+
+
+def connect() -> Engine:
     """A client of the engine the environment points at; EngineError within seconds if none answers."""
+    address = engine_address()
+    if address.startswith("unix://") and not os.environ.get("DOCKER_TLS_VERIFY"):
+        from devenv.engine.api import LocalAPI
+
+        api = LocalAPI(address[len("unix://") :], timeout=API_TIMEOUT, connect_timeout=CONNECT_TIMEOUT)
+        try:
+            api.ping()
+        except OSError as exc:
+            raise EngineError(f"cannot reach the Docker engine at {address}: {_reason(exc)}") from None
+        return Engine(api, address)
+    return _connect_sdk(address)
+
+
+def _connect_sdk(address: str) -> Engine:
     import docker
     import requests
 
-    address = engine_address()
+    from devenv.engine.api import SDKBackedAPI
+
     try:
         # ssh://user@host engines go through the system's ssh client (keys, agent, known_hosts).
         client = docker.from_env(timeout=int(CONNECT_TIMEOUT), use_ssh_client=address.startswith("ssh://"))
@@ -49,4 +69,4 @@ def connect() -> "docker.DockerClient":
     except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
         raise EngineError(f"cannot reach the Docker engine at {address}: {_reason(exc)}") from None
     client.api.timeout = API_TIMEOUT
-    return client
+    return Engine(SDKBackedAPI(client.api), address)

@@ -13,10 +13,11 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Callable
 
+from devenv.engine.api import explanation
 from devenv.engine.events import WaitFailed
 from devenv.engine.operations import OPERATIONS, Context
 from devenv.errors import DevenvError
-from devenv.plan import Action, Plan
+from devenv.plan.actions import Action, Plan
 from devenv.plan.actions import GATES
 
 MAX_WORKERS = 32
@@ -39,10 +40,9 @@ Listener = Callable[[str, Action, "Outcome | None"], None]  # ("start" | "end", 
 
 
 def _describe_error(exc: BaseException) -> str:
-    import docker
-
-    if isinstance(exc, docker.errors.APIError):
-        return str(exc.explanation or exc).strip()
+    message = explanation(exc)
+    if message is not None:
+        return message.strip()
     if isinstance(exc, (WaitFailed, DevenvError)):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Iterable
 
+from devenv.engine.api import is_not_found
 from devenv.model import Project
 from devenv.plan import ObservedState
 from devenv.plan.naming import image_name, project_filter
@@ -54,14 +55,13 @@ def _spellings(reference: str) -> list[str]:
 
 def _named(client: "docker.DockerClient", kind: str, names: Iterable[str]) -> list[dict[str, Any]]:
     """Inspect the objects with exactly these names (external or `name:`-d), skipping missing ones."""
-    import docker
-
     out = []
     for name in names:
         try:
             out.append(client.api.inspect_network(name) if kind == "networks" else client.api.inspect_volume(name))
-        except docker.errors.NotFound:
-            continue
+        except Exception as exc:
+            if not is_not_found(exc):
+                raise
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING, Callable
 
+from devenv.engine.api import is_not_found
 from devenv.errors import EngineError
 from devenv.model import Project, Service
 from devenv.plan import Action, Op, Plan
@@ -17,8 +18,6 @@ if TYPE_CHECKING:
 
 def ensure_image(client: "docker.DockerClient", project: Project, service: Service, say: Callable[[str], None]) -> str:
     """The service's image ID, building or pulling it first when it is missing."""
-    import docker
-
     from devenv.engine.executor import Executor
     from devenv.engine.operations import Context
     from devenv.model import thaw
@@ -26,8 +25,9 @@ def ensure_image(client: "docker.DockerClient", project: Project, service: Servi
     reference = image_name(project.name, service)
     try:
         return client.api.inspect_image(reference)["Id"]
-    except docker.errors.ImageNotFound:
-        pass
+    except Exception as exc:
+        if not is_not_found(exc):
+            raise
     if service.build is not None:
         config = thaw(service.build)
         config["labels"] = {**(config.get("labels") or {}), **image_labels(project.name, service.name)}
@@ -74,9 +74,9 @@ def create_oneoff(
     host["RestartPolicy"] = {"Name": "no"}
     container = name or spec.name
     api = client.api
-    api._result(api._post_json(api._url("/containers/create"), data=body, params={"name": container}), json=True)
+    api.post_json("/containers/create", body, {"name": container})
     for attachment in spec.connect:
-        api._result(api._post_json(api._url(f"/networks/{attachment.network}/connect"), data=attachment.connect_body(container)))
+        api.post_json(f"/networks/{attachment.network}/connect", attachment.connect_body(container), answer=False)
     if spec.files:
         from devenv.engine.operations import put_files
 

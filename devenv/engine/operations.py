@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
+from devenv.engine.api import is_not_found
 from devenv.errors import EngineError
-from devenv.plan import Action, Op
+from devenv.plan.actions import Action, Op
 from devenv.engine.events import EventWatch, completed_verdict, healthy_verdict, running_verdict, wait_for
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ class Context:
 
     def __init__(
         self,
-        client: "docker.DockerClient",
+        client: Any,
         watch: EventWatch | None,
         wait_timeout: float,
         cancelled: Callable[[], bool],
@@ -34,9 +35,7 @@ class Context:
 
 def _post_json(ctx: Context, path: str, body: Any, params: dict | None = None, *, answer: bool = True) -> Any:
     """POST a JSON body; `answer=False` for the calls whose reply has no body (network connect)."""
-    api = ctx.api
-    response = api._post_json(api._url(path), data=body, params=params)
-    return api._result(response, json=answer)
+    return ctx.api.post_json(path, body, params, answer=answer)
 
 
 def create_network(ctx: Context, action: Action) -> str:
@@ -115,31 +114,31 @@ def stop_container(ctx: Context, action: Action) -> str:
 
 
 def remove_container(ctx: Context, action: Action) -> str:
-    import docker
-
     try:
         ctx.api.remove_container(action.target, v=bool(action.payload.get("volumes")), force=True)
-    except docker.errors.NotFound:
+    except Exception as exc:
+        if not is_not_found(exc):
+            raise
         return "already gone"
     return "removed"
 
 
 def remove_network(ctx: Context, action: Action) -> str:
-    import docker
-
     try:
         ctx.api.remove_network(action.target)
-    except docker.errors.NotFound:
+    except Exception as exc:
+        if not is_not_found(exc):
+            raise
         return "already gone"
     return "removed"
 
 
 def remove_volume(ctx: Context, action: Action) -> str:
-    import docker
-
     try:
         ctx.api.remove_volume(action.target)
-    except docker.errors.NotFound:
+    except Exception as exc:
+        if not is_not_found(exc):
+            raise
         return "already gone"
     return "removed"
 

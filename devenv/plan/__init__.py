@@ -7,14 +7,46 @@ the plan's dependency edges.
 
 from __future__ import annotations
 
-from devenv.plan.actions import Action, Op, Plan
-from devenv.plan.containerspec import ContainerSpec, NetworkAttachment, container_spec
-from devenv.plan.errors import DependencyError, PlanError, UnsupportedFeature
-from devenv.plan.graph import Dependency, ServiceGraph
-from devenv.plan.lifecycle import plan_down, plan_restart, plan_start, plan_stop
-from devenv.plan.observed import ObservedContainer, ObservedMount, ObservedNetwork, ObservedState, ObservedVolume
-from devenv.plan.options import DownOptions, RestartOptions, StartOptions, StopOptions, UpOptions
-from devenv.plan.planner import plan_up
+from importlib import import_module
+from typing import Any
+
+# name -> module: loaded on first use, so that importing one submodule (devenv.plan.actions, say)
+# does not load the whole planner.
+_EXPORTS = {
+    "Action": "devenv.plan.actions",
+    "Op": "devenv.plan.actions",
+    "Plan": "devenv.plan.actions",
+    "ContainerSpec": "devenv.plan.containerspec",
+    "NetworkAttachment": "devenv.plan.containerspec",
+    "container_spec": "devenv.plan.containerspec",
+    "DependencyError": "devenv.plan.errors",
+    "PlanError": "devenv.plan.errors",
+    "UnsupportedFeature": "devenv.plan.errors",
+    "Dependency": "devenv.plan.graph",
+    "ServiceGraph": "devenv.plan.graph",
+    "plan_down": "devenv.plan.lifecycle",
+    "plan_restart": "devenv.plan.lifecycle",
+    "plan_start": "devenv.plan.lifecycle",
+    "plan_stop": "devenv.plan.lifecycle",
+    "ObservedContainer": "devenv.plan.observed",
+    "ObservedMount": "devenv.plan.observed",
+    "ObservedNetwork": "devenv.plan.observed",
+    "ObservedState": "devenv.plan.observed",
+    "ObservedVolume": "devenv.plan.observed",
+    "DownOptions": "devenv.plan.options",
+    "RestartOptions": "devenv.plan.options",
+    "StartOptions": "devenv.plan.options",
+    "StopOptions": "devenv.plan.options",
+    "UpOptions": "devenv.plan.options",
+    "plan_up": "devenv.plan.planner",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'devenv.plan' has no attribute {name!r}")
+    return getattr(import_module(_EXPORTS[name]), name)
+
 
 __all__ = [
     "Action",

@@ -1,0 +1,257 @@
+"""A small Docker Engine API client for the local socket, on the standard library.
+
+Every command talks to the engine, and the docker SDK (with requests and urllib3) takes about
+100 ms to import: more than most of our calls take together. This client speaks the handful of
+calls the hot paths use (list, inspect, create, start, stop, remove, connect, events) over the unix
+socket, with one keep-alive connection per thread. What it does not speak (build, pull, logs,
+archives) goes to the docker SDK, imported on first use. Remote engines (tcp with TLS, ssh) use
+the SDK for everything, behind the same methods (`SDKBackedAPI`).
+
+Errors are `APIError` / `NotFound` from here whatever the backend: `is_not_found` and
+`explanation` also understand the SDK's own errors.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+from typing import Any, Iterator
+from urllib.parse import quote, urlencode
+
+API_VERSION = "1.41"  # what the plan layer's request bodies are written for
+USER_AGENT = "devenv"
+
+
+class APIError(Exception):
+    def __init__(self, status: int, explanation: str, method: str = "", path: str = "") -> None:
+        self.status_code = status
+        self.explanation = explanation
+        super().__init__(f"{status} {method} {path}: {explanation}".strip())
+
+
+class NotFound(APIError):
+    pass
+
+
+def is_not_found(exc: BaseException) -> bool:
+    return isinstance(exc, NotFound) or getattr(getattr(exc, "response", None), "status_code", None) == 404
+
+
+def explanation(exc: BaseException) -> str | None:
+    """The engine's message for an API error of either backend, or None for other exceptions."""
+    if isinstance(exc, APIError):
+        return exc.explanation
+    if type(exc).__module__.startswith("docker") and hasattr(exc, "explanation"):
+        return str(exc.explanation or exc)
+    return None
+
+
+def _filters(filters: dict[str, Any] | None) -> str | None:
+    if not filters:
+        return None
+    return json.dumps({k: v if isinstance(v, list) else [v] for k, v in filters.items()})
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self.socket_path)
+        self.sock = sock
+
+
+class EventStream:
+    """The engine's event stream, decoded; `close()` from another thread ends the iteration."""
+
+    def __init__(self, connection: http.client.HTTPConnection, response: http.client.HTTPResponse) -> None:
+        self._connection = connection
+        self._response = response
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        decoder = json.JSONDecoder()
+        buffer = ""
+        while True:
+            chunk = self._response.read1(65536) if hasattr(self._response, "read1") else self._response.read(1)
+            if not chunk:
+                return
+            buffer += chunk.decode("utf-8", "replace")
+            while buffer.strip():
+                buffer = buffer.lstrip()
+                try:
+                    event, end = decoder.raw_decode(buffer)
+                except ValueError:
+                    break
+                buffer = buffer[end:]
+                yield event
+
+    def close(self) -> None:
+        try:
+            if self._connection.sock is not None:
+                self._connection.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._connection.close()
+
+
+class LocalAPI:
+    """The engine behind a unix socket, spoken to directly."""
+
+    def __init__(self, socket_path: str, timeout: float = 600.0, connect_timeout: float = 5.0) -> None:
+        self.socket_path = socket_path
+        self.base_url = f"unix://{socket_path}"
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.version = API_VERSION
+        self._local = threading.local()
+        self._sdk: Any = None
+        self._sdk_lock = threading.Lock()
+
+    # ------------------------------------------------------------ transport
+
+    def _connection(self) -> http.client.HTTPConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = _UnixConnection(self.socket_path, self.timeout)
+        return conn
+
+    def _request(
+        self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None, *, timeout: float | None = None
+    ) -> tuple[int, bytes]:
+        query = urlencode({k: v for k, v in (params or {}).items() if v is not None})
+        url = f"/v{self.version}{path}" + (f"?{query}" if query else "")
+        headers = {"User-Agent": USER_AGENT, "Host": "docker"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        for attempt in (1, 2):  # a kept-alive connection the engine closed meanwhile: reconnect once
+            conn = self._connection()
+            conn.timeout = timeout or self.timeout
+            try:
+                conn.request(method, url, body=data, headers=headers)
+                response = conn.getresponse()
+                payload = response.read()
+                return response.status, payload
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                conn.close()
+                self._local.conn = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _call(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None, *, answer: bool = True, timeout: float | None = None) -> Any:
+        status, payload = self._request(method, path, params, body, timeout=timeout)
+        if status >= 400:
+            try:
+                message = json.loads(payload).get("message") or payload.decode()
+            except (ValueError, AttributeError):
+                message = payload.decode("utf-8", "replace").strip()
+            error = NotFound if status == 404 else APIError
+            raise error(status, message, method, path)
+        if not answer or not payload:
+            return None
+        return json.loads(payload)
+
+    # ------------------------------------------------------------ the calls devenv makes
+
+    def ping(self) -> bool:
+        conn = _UnixConnection(self.socket_path, self.connect_timeout)
+        try:
+            conn.request("GET", "/_ping", headers={"User-Agent": USER_AGENT, "Host": "docker"})
+            response = conn.getresponse()
+            response.read()
+            server = response.getheader("Api-Version") or API_VERSION
+        finally:
+            conn.close()
+        if tuple(map(int, server.split("."))) < tuple(map(int, API_VERSION.split("."))):
+            self.version = server
+        return response.status == 200
+
+    def containers(self, all: bool = False, filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        return self._call("GET", "/containers/json", {"all": "1" if all else None, "filters": _filters(filters)})
+
+    def networks(self, filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        return self._call("GET", "/networks", {"filters": _filters(filters)})
+
+    def volumes(self, filters: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self._call("GET", "/volumes", {"filters": _filters(filters)})
+
+    def images(self, all: bool = False) -> list[dict[str, Any]]:
+        return self._call("GET", "/images/json", {"all": "1" if all else None})
+
+    def inspect_container(self, container: str) -> dict[str, Any]:
+        return self._call("GET", f"/containers/{quote(container, safe='')}/json")
+
+    def inspect_image(self, image: str) -> dict[str, Any]:
+        return self._call("GET", f"/images/{quote(image, safe='/:@')}/json")
+
+    def inspect_network(self, network: str) -> dict[str, Any]:
+        return self._call("GET", f"/networks/{quote(network, safe='')}")
+
+    def inspect_volume(self, volume: str) -> dict[str, Any]:
+        return self._call("GET", f"/volumes/{quote(volume, safe='')}")
+
+    def start(self, container: str) -> None:
+        self._call("POST", f"/containers/{quote(container, safe='')}/start", answer=False)
+
+    def stop(self, container: str, timeout: int = 10) -> None:
+        self._call("POST", f"/containers/{quote(container, safe='')}/stop", {"t": timeout}, answer=False, timeout=self.timeout + timeout)
+
+    def unpause(self, container: str) -> None:
+        self._call("POST", f"/containers/{quote(container, safe='')}/unpause", answer=False)
+
+    def remove_container(self, container: str, v: bool = False, force: bool = False) -> None:
+        params = {"v": "1" if v else None, "force": "1" if force else None}
+        self._call("DELETE", f"/containers/{quote(container, safe='')}", params, answer=False)
+
+    def remove_network(self, network: str) -> None:
+        self._call("DELETE", f"/networks/{quote(network, safe='')}", answer=False)
+
+    def remove_volume(self, volume: str) -> None:
+        self._call("DELETE", f"/volumes/{quote(volume, safe='')}", answer=False)
+
+    def post_json(self, path: str, body: Any, params: dict[str, Any] | None = None, *, answer: bool = True) -> Any:
+        return self._call("POST", path, params, body, answer=answer)
+
+    def events(self, filters: dict[str, Any] | None = None, decode: bool = True) -> EventStream:
+        conn = _UnixConnection(self.socket_path, None)  # type: ignore[arg-type]  # no timeout: it idles
+        query = urlencode({"filters": _filters(filters)} if filters else {})
+        conn.request("GET", f"/v{self.version}/events" + (f"?{query}" if query else ""), headers={"User-Agent": USER_AGENT, "Host": "docker"})
+        response = conn.getresponse()
+        if response.status >= 400:
+            message = response.read().decode("utf-8", "replace")
+            conn.close()
+            raise APIError(response.status, message, "GET", "/events")
+        return EventStream(conn, response)
+
+    # ------------------------------------------------------------ everything else: the docker SDK
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        with self._sdk_lock:
+            if self._sdk is None:
+                import docker
+
+                self._sdk = docker.APIClient(base_url=self.base_url, version=self.version, timeout=int(self.timeout))
+        return getattr(self._sdk, name)
+
+
+class SDKBackedAPI:
+    """A remote engine (tcp, TLS verified; ssh) through the docker SDK, with LocalAPI's methods."""
+
+    def __init__(self, sdk_api: Any) -> None:
+        self._sdk = sdk_api
+
+    def post_json(self, path: str, body: Any, params: dict[str, Any] | None = None, *, answer: bool = True) -> Any:
+        response = self._sdk._post_json(self._sdk._url(path), data=body, params=params)
+        return self._sdk._result(response, json=answer) if answer else self._sdk._raise_for_status(response)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sdk, name)
