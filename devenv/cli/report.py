@@ -67,7 +67,8 @@ def print_applied(client: "docker.DockerClient", project: "Project", applied: "A
             for warning in plan.warnings:
                 click.echo(style(f"warning: {warning}", "yellow"), err=True)
         if not any(p.actions for p in applied.plans):
-            click.echo(f"nothing to do: project {project.name} is up to date", err=True)
+            state = {"up": "is up to date", "down": "has nothing on the engine"}.get(verb, f"needs no {verb}")
+            click.echo(f"nothing to do: project {project.name} {state}", err=True)
         for outcome in failed:
             if outcome.action.op in EXPLAINED_OPS:  # others were told in full by the progress lines
                 click.echo(style(explain_failure(client, outcome), "red"), err=True)

@@ -113,34 +113,28 @@ def stop_container(ctx: Context, action: Action) -> str:
     return "stopped"
 
 
-def remove_container(ctx: Context, action: Action) -> str:
+def _gone_or(remove: Callable[[], None]) -> str:
+    """Run a removal; an object that is already gone counts as removed."""
     try:
-        ctx.api.remove_container(action.target, v=bool(action.payload.get("volumes")), force=True)
+        remove()
     except Exception as exc:
         if not is_not_found(exc):
             raise
         return "already gone"
     return "removed"
+
+
+def remove_container(ctx: Context, action: Action) -> str:
+    volumes = bool(action.payload.get("volumes"))
+    return _gone_or(lambda: ctx.api.remove_container(action.target, v=volumes, force=True))
 
 
 def remove_network(ctx: Context, action: Action) -> str:
-    try:
-        ctx.api.remove_network(action.target)
-    except Exception as exc:
-        if not is_not_found(exc):
-            raise
-        return "already gone"
-    return "removed"
+    return _gone_or(lambda: ctx.api.remove_network(action.target))
 
 
 def remove_volume(ctx: Context, action: Action) -> str:
-    try:
-        ctx.api.remove_volume(action.target)
-    except Exception as exc:
-        if not is_not_found(exc):
-            raise
-        return "already gone"
-    return "removed"
+    return _gone_or(lambda: ctx.api.remove_volume(action.target))
 
 
 def _gate(verdict: Callable[[dict[str, Any]], bool | str], done: str) -> Callable[[Context, Action], str]:
