@@ -90,5 +90,17 @@ def main(argv: list[str] | None = None) -> int:
     return rv if isinstance(rv, int) else 0
 
 
+def run() -> None:
+    """The console script: main(), then leave at once (the work is done and flushed; skipping the
+    interpreter's teardown saves a noticeable share of a quick command's time)."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        code = code or EXIT_FAILED
+    os._exit(code)
+
+
 if __name__ == "__main__":
     sys.exit(main())
