@@ -318,6 +318,23 @@ def one_round(client: Any, contender: Contender, record: Callable[[str, float], 
     return recreated
 
 
+def fresh_project(client: Any, contender: Contender, bump: bool = False) -> None:
+    """Give the contender a project name the engine holds nothing of: what the engine may fail to remove (a
+    network with a stale endpoint, an engine bug seen under load) must not make the next cold `up` a warm one.
+    `bench-up-30-devenv`, else `bench-up-30-devenv-r1`, `-r2`, ..."""
+    base = re.sub(r"-r[0-9]+$", "", contender.project)
+    match = re.search(r"-r([0-9]+)$", contender.project)
+    number = (int(match.group(1)) if match else 0) + (1 if bump else 0)
+    for n in range(number, number + 20):
+        contender.project = base if n == 0 else f"{base}-r{n}"
+        try:
+            check_gone(client, contender)
+            return
+        except BenchError as exc:
+            print(f"bench_up: {exc}; trying another project name", file=sys.stderr)
+    raise BenchError(f"no clean project name left for {base}")
+
+
 def engine_back(client: Any, patience: float = 300.0) -> bool:
     """Wait until the engine answers again (it may have been restarted under us)."""
     deadline = time.monotonic() + patience
@@ -352,9 +369,7 @@ def run_round(client: Any, contender: Contender, results: Results, size: int) ->
             if not engine_back(client):
                 raise BenchError("the engine does not answer any more") from exc
             remove_everything(client, [contender])
-            # A fresh project name: what the engine may fail to remove (a network with a stale endpoint,
-            # an engine bug seen under load) must not turn the next attempt into a warm one.
-            contender.project = re.sub(r"-r[0-9]+$", "", contender.project) + f"-r{attempt + 1}"
+            fresh_project(client, contender, bump=True)
             contender.write(changed=False)
     raise AssertionError("unreachable")
 
@@ -363,6 +378,8 @@ def bench_size(client: Any, size: int, args: argparse.Namespace, devenv: Path, c
     runs, warmup = args.runs, args.warmup
     contenders = make_contenders(size, devenv, compose)
     remove_everything(client, contenders)
+    for contender in contenders:
+        fresh_project(client, contender)
     try:
         for round_no in range(warmup + runs):
             timed = round_no >= warmup

@@ -1,7 +1,7 @@
 """Where one `devenv` run spends its time: phase timestamps from inside the process, plus the process's own
 start-up and exit seen from outside.
 
-    python -m benchmarks.profile_up [--size 30] [--out FILE]      # cold up, no-op up, changed up, ps, down
+    python -m benchmarks.profile_up [--size 30] [--repeats 3] [--out FILE]   # cold up, no-op up, changed up, ps, down
     python -m benchmarks.profile_up --child -f F -p P up          # one instrumented run (what the above spawns)
 
 The child wraps (at run time, without touching devenv's files) the functions a command goes through:
@@ -9,8 +9,9 @@ loading the model, connecting to the engine (which imports the Docker SDK), the 
 the port check, opening the event stream, running the plan, and printing the result. Each wrapper records
 its start and duration; the parent adds the interpreter start-up (spawn until the child's first line) and
 the exit (end of `main` until the process is gone). Wrappers are skipped if devenv no longer has the
-function, so a refactoring there makes the table shorter, not wrong. One run per scenario, on the
-`up_stack.py` stack, in a fresh `bench-up-prof-N` project that is removed at the end.
+function, so a refactoring there makes the table shorter, not wrong. The five commands run in turn,
+`--repeats` times (medians reported), on the `up_stack.py` stack, in a `bench-up-prof-N` project that is
+removed at the end.
 """
 
 from __future__ import annotations
@@ -191,8 +192,9 @@ def merge(phases: list[tuple[str, float]]) -> list[tuple[str, float, int]]:
     return [(name, total, int(count)) for name, (total, count) in out.items()]
 
 
-def profile_markdown(size: int) -> str:
-    """Profile cold up, no-op up, changed up, ps and down of devenv on the N-service stack."""
+def profile_markdown(size: int, repeats: int = 3) -> str:
+    """Profile cold up, no-op up, changed up, ps and down of devenv on the N-service stack, `repeats` times;
+    each cell is the median over the repeats."""
     sys.path.insert(0, str(REPO_ROOT))
     from benchmarks.up_stack import write_stack
 
@@ -204,41 +206,54 @@ def profile_markdown(size: int) -> str:
     python_floor = statistics.median(_time([sys.executable, "-c", "pass"], env) for _ in range(5))
     scenarios = [("cold `up`", ["up"], False), ("no-op `up`", ["up"], False),
                  ("`up` after one change", ["up"], True), ("`ps`", ["ps"], True), ("`down -v`", ["down", "-v"], False)]
-    results = []
+    runs: dict[str, list[dict[str, Any]]] = {label: [] for label, _, _ in scenarios}
     try:
-        for label, args, changed in scenarios:
-            if changed:
-                write_stack(size, workdir, changed=True)
-            results.append((label, run_profiled(base + args, workdir, env)))
+        for _ in range(repeats):
+            write_stack(size, workdir)
+            for label, args, changed in scenarios:
+                if changed:
+                    write_stack(size, workdir, changed=True)
+                runs[label].append(run_profiled(base + args, workdir, env))
     finally:
         subprocess.run([sys.executable, "-m", "devenv", *base, "down", "-v"], cwd=REPO_ROOT, env=env,
                        capture_output=True, timeout=600)
         write_stack(size, workdir)
     lines = [
-        f"One instrumented run of each command on the {size}-service stack (`python -m benchmarks.profile_up "
-        f"--size {size}`); ms per phase. The instrumentation adds a few ms. For scale: `python -c pass` takes "
-        f"{python_floor * 1000:.0f} ms here.",
+        f"Instrumented runs of each command on the {size}-service stack (`python -m benchmarks.profile_up "
+        f"--size {size} --repeats {repeats}`); ms per phase, median of {repeats} runs. The instrumentation adds a "
+        f"few ms. For scale: `python -c pass` takes {python_floor * 1000:.0f} ms here.",
         "",
     ]
     names: list[str] = []
     table: dict[str, dict[str, str]] = {}
-    for label, result in results:
-        for name, seconds, count in merge(result["phases"]):
-            if name not in names:
-                names.append(name)
-            cell = f"{seconds * 1000:.0f}" + (f" ({count}×)" if count > 1 else "")
-            table.setdefault(name, {})[label] = cell
-        table.setdefault("**total (wall clock)**", {})[label] = f"**{result['total'] * 1000:.0f}**"
+    chosen: dict[str, dict[str, Any]] = {}
+    for label, _, _ in scenarios:
+        per_run = [{name: (seconds, count) for name, seconds, count in merge(r["phases"])} for r in runs[label]]
+        for merged in per_run:
+            for name in merged:
+                if name not in names:
+                    names.append(name)
+        for name in names:
+            values = [m[name] for m in per_run if name in m]
+            if values:
+                count = max(c for _, c in values)
+                table.setdefault(name, {})[label] = (f"{statistics.median(v for v, _ in values) * 1000:.0f}"
+                                                     + (f" ({count}×)" if count > 1 else ""))
+        totals = sorted(runs[label], key=lambda r: r["total"])
+        chosen[label] = totals[len(totals) // 2]
+        table.setdefault("**total (wall clock)**", {})[label] = (
+            f"**{statistics.median(r['total'] for r in runs[label]) * 1000:.0f}**")
     names.append("**total (wall clock)**")
-    lines.append("| phase | " + " | ".join(label for label, _ in results) + " |")
-    lines.append("|---|" + "---:|" * len(results))
+    labels = [label for label, _, _ in scenarios]
+    lines.append("| phase | " + " | ".join(labels) + " |")
+    lines.append("|---|" + "---:|" * len(labels))
     for name in names:
-        lines.append(f"| {name} | " + " | ".join(table.get(name, {}).get(label, "") for label, _ in results) + " |")
+        lines.append(f"| {name} | " + " | ".join(table.get(name, {}).get(label, "") for label in labels) + " |")
     lines += ["", "`list the containers` inside `print the result` is counted in both rows.", "",
-              "Plan operations (count, summed and longest seconds; they overlap, the executor runs them in parallel):",
-              ""]
-    for label, result in results:
-        ops = ", ".join(f"{op} {c}× Σ{t:.2f}s max {m:.2f}s" for op, (c, t, m) in result["ops"].items()) or "none"
+              "Plan operations in the median run (count, summed and longest seconds; they overlap, the executor "
+              "runs them in parallel):", ""]
+    for label in labels:
+        ops = ", ".join(f"{op} {c}× Σ{t:.2f}s max {m:.2f}s" for op, (c, t, m) in chosen[label]["ops"].items()) or "none"
         lines.append(f"- {label}: {ops}")
     return "\n".join(lines) + "\n"
 
@@ -255,9 +270,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return child(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=3, help="runs per command; the table gives medians")
     parser.add_argument("--out", default="", help="also write the Markdown here")
     args = parser.parse_args(argv)
-    text = profile_markdown(args.size)
+    text = profile_markdown(args.size, args.repeats)
     print(text)
     if args.out:
         Path(args.out).write_text(text)
