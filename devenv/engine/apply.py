@@ -33,7 +33,7 @@ class PortsTaken(DevenvError):
 class Applied:
     plans: list[Plan]
     outcomes: list[Outcome]
-    observed: ObservedState  # the state after the last plan ran
+    observed: ObservedState  # what the last plan was made from
     seconds: float
     started: float = 0.0  # time.monotonic() when the command started
 
@@ -138,8 +138,6 @@ def apply(
         finally:
             if watch is not None:
                 watch.close()
-        if plan.actions:
-            observed = observe(client, project)
         return Applied(plans, outcomes, observed, time.monotonic() - started, started)
 
 
