@@ -22,9 +22,6 @@ differences allowed are the deliberate ones (`effective.DOCUMENTED_DIFFERENCES`)
   plan then sends no host IP, as Compose: the engine binds both 0.0.0.0 and ::);
   `test_published_ports_bind_localhost_by_default` checks the default difference explicitly.
 
-Differences found in code this suite's author does not own are listed in KNOWN_ISSUES: a case
-showing only those is an expected failure (xfail) that names the report.
-
 A case may carry an `x-differential` section (ignored by both tools), giving each side its own
 values so that the two projects can run at once: `ports: N` (PORT0..PORT{N-1}, consecutive free
 host ports), `subnets: [NAME...]` (a free `10.x.y` prefix each), `names: [NAME...]` (a name
@@ -40,7 +37,6 @@ from __future__ import annotations
 import ast
 import ipaddress
 import random
-import re
 import shutil
 import socket
 import subprocess
@@ -60,7 +56,6 @@ from tests.engine_helpers import cleanup_project, compose_env, run_compose
 # Differences this suite found in code it does not own (devenv/engine/, devenv/cli/): reported, not
 # fixed here. A case whose only differences (or whose devenv `up` failure) match its entries is an
 # expected failure naming the report; anything else still fails. Remove an entry once it is fixed.
-KNOWN_ISSUES: dict[str, list[tuple[str, str]]] = {}
 CASES_DIR = Path(__file__).resolve().parent / "cases"
 CASES = sorted(p.name for p in CASES_DIR.iterdir() if (p / "compose.yaml").is_file())
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -222,18 +217,6 @@ def settle(engine: Any, projects: Sequence[str], timeout: float = 20.0) -> None:
         time.sleep(0.2)
 
 
-def known_issues(case: str, found: Sequence[str]) -> list[str]:
-    """The reports of KNOWN_ISSUES[case] matching `found`, if every line of `found` matches one; else []."""
-    issues = KNOWN_ISSUES.get(case) or []
-    matched: list[str] = []
-    for line in found:
-        reports = [report for pattern, report in issues if re.search(pattern, line)]
-        if not reports:
-            return []
-        matched += [r for r in reports if r not in matched]
-    return matched
-
-
 def leftovers(engine: Any, project: str) -> list[str]:
     selector = {"label": f"com.docker.compose.project={project}"}
     api = engine.api
@@ -257,20 +240,10 @@ def test_devenv_creates_what_compose_creates(
     case: str, engine: Any, base_images: tuple[str, str], projects: tuple[str, str], tmp_path: Path
 ) -> None:
     run = Case(case, tmp_path / case, engine, *projects)
-    try:
-        run.up()
-    except AssertionError:
-        if run.compose_up.returncode == 0:
-            reports = known_issues(case, [line for line in run.devenv_up.stderr.splitlines() if "failed: " in line])
-            if reports:
-                pytest.xfail("known, reported: " + "; ".join(reports))
-        raise
+    run.up()
     differences = run.differences()
     problems = run.down()
     assert not problems, "\n".join(problems)
-    reports = known_issues(case, differences)
-    if reports:
-        pytest.xfail("known, reported: " + "; ".join(reports))
     assert not differences, f"{case}: devenv's containers differ from Compose's:\n" + "\n".join(differences)
 
 

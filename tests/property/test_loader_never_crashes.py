@@ -290,7 +290,6 @@ def mutate(document: Any, data: st.DataObject) -> Any:
     return document
 
 
-@pytest.mark.skipif(not SOURCES, reason="no corpus found next to the repository (../shared/corpus)")
 @settings(max_examples=300, **SETTINGS)
 @given(data=st.data())
 def test_mutated_real_files_load_or_fail_cleanly(copies: dict[Path, Path], data: st.DataObject) -> None:
@@ -312,7 +311,6 @@ def test_mutated_real_files_load_or_fail_cleanly(copies: dict[Path, Path], data:
     )
 
 
-@pytest.mark.skipif(not SOURCES, reason="no corpus found next to the repository (../shared/corpus)")
 @settings(max_examples=150, **SETTINGS)
 @given(data=st.data())
 def test_text_mutations_of_real_files_load_or_fail_cleanly(copies: dict[Path, Path], data: st.DataObject) -> None:
