@@ -13,26 +13,32 @@ if TYPE_CHECKING:
     import docker
 
 FALLBACK_RECHECK = 1.0  # seconds between re-reads if the event stream said nothing
+STABLE_FOR = 0.5  # seconds a just-started container without a healthcheck must stay up to count as ready
+# The events a verdict can change on; exec and attach events (a health probe every interval) are not.
+WAKING_EVENTS = ("start", "restart", "die", "kill", "oom", "stop", "destroy", "pause", "unpause", "health_status")
 
 
 class EventWatch:
-    """A daemon thread reading the project's container events; `wait` blocks until one arrives."""
+    """A daemon thread reading the project's container events. Each event wakes only the waiters
+    on the container it names; `wait_after` blocks until one arrives."""
 
     def __init__(self, client: "docker.DockerClient", project: str) -> None:
         self._cond = threading.Condition()
-        self._seq = 0
+        self._seqs: dict[str, int] = {}
         self._closed = False
         self._stream = client.api.events(
-            filters={"type": "container", "label": f"{PROJECT_LABEL}={project}"}, decode=True
+            filters={"type": "container", "label": f"{PROJECT_LABEL}={project}", "event": list(WAKING_EVENTS)},
+            decode=True,
         )
         self._thread = threading.Thread(target=self._pump, name="devenv-events", daemon=True)
         self._thread.start()
 
     def _pump(self) -> None:
         try:
-            for _event in self._stream:
+            for event in self._stream:
+                name = str(((event.get("Actor") or {}).get("Attributes") or {}).get("name") or "")
                 with self._cond:
-                    self._seq += 1
+                    self._seqs[name] = self._seqs.get(name, 0) + 1
                     self._cond.notify_all()
         except Exception:  # the stream ends when closed or when the engine goes away
             pass
@@ -41,15 +47,15 @@ class EventWatch:
                 self._closed = True
                 self._cond.notify_all()
 
-    @property
-    def seq(self) -> int:
+    def seq(self, container: str) -> int:
+        """How many events have named `container` so far."""
         with self._cond:
-            return self._seq
+            return self._seqs.get(container, 0)
 
-    def wait_after(self, seq: int, timeout: float) -> None:
-        """Block until an event newer than `seq` arrives (or `timeout`, or the stream closes)."""
+    def wait_after(self, container: str, seq: int, timeout: float) -> None:
+        """Block until an event on `container` newer than `seq` arrives (or `timeout`, or the stream closes)."""
         with self._cond:
-            self._cond.wait_for(lambda: self._seq != seq or self._closed, timeout=timeout)
+            self._cond.wait_for(lambda: self._seqs.get(container, 0) != seq or self._closed, timeout=timeout)
 
     def close(self) -> None:
         try:
@@ -64,27 +70,62 @@ class WaitFailed(Exception):
 
 def wait_for(
     watch: EventWatch,
+    container: str,
     read: Callable[[], dict[str, Any]],
     verdict: Callable[[dict[str, Any]], bool | str],
     deadline: float,
     cancelled: Callable[[], bool],
+    stable_for: float = 0.0,
 ) -> dict[str, Any]:
-    """Re-read the container whenever an event arrives until `verdict` says True (done) or a string
-    (why it will never be done)."""
+    """Re-read the container whenever an event names it until `verdict` says True (done) or a string
+    (why it will never be done). With `stable_for`, a running container must also stay up that long,
+    without restarting, so that a process that crashes on start-up fails the wait."""
+    seen: tuple[Any, float] | None = None  # (the run we saw up, when we first saw it)
     while True:
-        seq = watch.seq
+        seq = watch.seq(container)
         state = read()
         result = verdict(state)
-        if result is True:
-            return state
         if isinstance(result, str):
             raise WaitFailed(result)
+        wait = min(FALLBACK_RECHECK, deadline - time.monotonic())
+        if result is True:
+            run = _current_run(state)
+            if stable_for <= 0 or run is None or (state.get("State") or {}).get("Health"):
+                return state  # (a healthy verdict has already seen the container settle)
+            if run == "restarting":
+                seen = None
+            else:
+                if seen is None or seen[0] != run:
+                    seen = (run, time.monotonic())
+                settled = time.monotonic() - seen[1]
+                if settled >= stable_for:
+                    return state
+                wait = min(wait, stable_for - settled)
+        else:
+            seen = None
         if cancelled():
             raise KeyboardInterrupt
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise WaitFailed("timed out")
-        watch.wait_after(seq, min(remaining, FALLBACK_RECHECK))
+        if deadline - time.monotonic() <= 0:
+            raise WaitFailed(_timed_out(state))
+        watch.wait_after(container, seq, max(wait, 0.0))
+
+
+def _current_run(info: dict[str, Any]) -> tuple[Any, Any] | str | None:
+    """Which run of a running container this is (a restart makes a new one): "restarting" between
+    runs, None if it is not running at all (a job that is done)."""
+    state = info.get("State") or {}
+    if state.get("Restarting") or state.get("Status") == "restarting":
+        return "restarting"
+    if not (state.get("Running") or state.get("Status") == "running"):
+        return None
+    return state.get("StartedAt"), info.get("RestartCount")
+
+
+def _timed_out(info: dict[str, Any]) -> str:
+    state = info.get("State") or {}
+    if state.get("Restarting") or info.get("RestartCount"):
+        return f"timed out: it keeps restarting (restarted {info.get('RestartCount', 0)} times, last exit code {state.get('ExitCode')})"
+    return "timed out"
 
 
 def running_verdict(info: dict[str, Any]) -> bool | str:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from devenv.engine.api import is_not_found
 from devenv.errors import EngineError
 from devenv.plan.actions import Action, Op
-from devenv.engine.events import EventWatch, completed_verdict, healthy_verdict, running_verdict, wait_for
+from devenv.engine.events import STABLE_FOR, EventWatch, completed_verdict, healthy_verdict, running_verdict, wait_for
 
 if TYPE_CHECKING:
     import docker
@@ -141,10 +141,12 @@ def _gate(verdict: Callable[[dict[str, Any]], bool | str], done: str) -> Callabl
     def wait(ctx: Context, action: Action) -> str:
         assert ctx.watch is not None, "waits need the event watch"
         deadline = time.monotonic() + ctx.wait_timeout
-        check = verdict
+        check, stable_for = verdict, 0.0
         if verdict is running_verdict and "--wait" in (action.payload.get("dependents") or ()):
-            check = ready_verdict  # `up` returns once ready: healthy too when the image has a healthcheck
-        wait_for(ctx.watch, lambda: ctx.api.inspect_container(action.target), check, deadline, ctx.cancelled)
+            # `up` returns once ready: healthy when the image has a healthcheck, else up for a moment
+            check, stable_for = ready_verdict, STABLE_FOR
+        read = lambda: ctx.api.inspect_container(action.target)  # noqa: E731
+        wait_for(ctx.watch, action.target, read, check, deadline, ctx.cancelled, stable_for)
         return done
 
     return wait

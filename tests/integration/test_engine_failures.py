@@ -134,3 +134,56 @@ def test_a_service_whose_container_exits_with_an_error_fails_up(
     failures = [line for line in result.stderr.splitlines() if "failed" in line]
     assert failures and not any("once" in line for line in failures), output(result)  # exit 0: a job done
     assert states(engine, p) == {f"{p}-crasher-1": "exited", f"{p}-once-1": "exited"}
+
+
+def test_a_service_that_crashes_a_moment_after_starting_fails_up(
+    tmp_path: Path, project_name: str, engine: docker.DockerClient
+) -> None:
+    """Seen running is not ready: without a healthcheck a container must stay up for a moment."""
+    p = project_name
+    write_compose(tmp_path, f"""
+        services:
+          app:
+            image: {BUSYBOX}
+            command: ["sh", "-c", "echo missing DATABASE_URL; sleep 0.2; exit 4"]
+    """)
+    result = devenv(tmp_path, p, "up")
+    assert result.returncode == 1, output(result)
+    assert "exited with code 4" in result.stderr and "missing DATABASE_URL" in result.stderr, output(result)
+
+
+def test_a_crash_looping_service_is_not_ready_and_says_it_keeps_restarting(
+    tmp_path: Path, project_name: str, engine: docker.DockerClient
+) -> None:
+    p = project_name
+    write_compose(tmp_path, f"""
+        services:
+          app:
+            image: {BUSYBOX}
+            restart: always
+            command: ["sh", "-c", "echo cannot bind; exit 5"]
+    """)
+    result = devenv(tmp_path, p, "up", "--wait-timeout", "3")
+    assert result.returncode == 1, output(result)
+    assert "keeps restarting" in result.stderr and "exit code 5" in result.stderr, output(result)
+
+
+def test_a_service_restarting_until_its_database_is_up_becomes_ready(
+    tmp_path: Path, project_name: str, engine: docker.DockerClient
+) -> None:
+    """`restart: on-failure` to wait for a dependency is a common pattern: `up` waits it out."""
+    p = project_name
+    LOOP = "trap 'exit 0' TERM; while :; do sleep 0.1; done"
+    write_compose(tmp_path, f"""
+        services:
+          app:
+            image: {BUSYBOX}
+            restart: on-failure
+            volumes: [state:/state]
+            command: ["sh", "-c", "test -f /state/tried || {{ touch /state/tried; exit 1; }}; {LOOP}"]
+        volumes:
+          state: {{}}
+    """)
+    result = devenv(tmp_path, p, "up", "--wait-timeout", "20")
+    assert result.returncode == 0, output(result)
+    assert states(engine, p) == {f"{p}-app-1": "running"}
