@@ -13,12 +13,12 @@ Errors are `APIError` / `NotFound` from here whatever the backend: `is_not_found
 
 from __future__ import annotations
 
-import http.client
 import json
-import socket
 import threading
 from typing import Any, Iterator
 from urllib.parse import quote, urlencode
+
+from devenv.engine.unixhttp import Disconnected, UnixConnection
 
 API_VERSION = "1.41"  # what the plan layer's request bodies are written for
 USER_AGENT = "devenv"
@@ -54,48 +54,32 @@ def _filters(filters: dict[str, Any] | None) -> str | None:
     return json.dumps({k: v if isinstance(v, list) else [v] for k, v in filters.items()})
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self.socket_path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self.socket_path)
-        self.sock = sock
-
-
 class EventStream:
     """The engine's event stream, decoded; `close()` from another thread ends the iteration."""
 
-    def __init__(self, connection: http.client.HTTPConnection, response: http.client.HTTPResponse) -> None:
+    def __init__(self, connection: UnixConnection, body: Iterator[bytes]) -> None:
         self._connection = connection
-        self._response = response
+        self._body = body
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         decoder = json.JSONDecoder()
         buffer = ""
-        while True:
-            chunk = self._response.read1(65536) if hasattr(self._response, "read1") else self._response.read(1)
-            if not chunk:
-                return
-            buffer += chunk.decode("utf-8", "replace")
-            while buffer.strip():
-                buffer = buffer.lstrip()
-                try:
-                    event, end = decoder.raw_decode(buffer)
-                except ValueError:
-                    break
-                buffer = buffer[end:]
-                yield event
+        try:
+            for chunk in self._body:
+                buffer += chunk.decode("utf-8", "replace")
+                while buffer.strip():
+                    buffer = buffer.lstrip()
+                    try:
+                        event, end = decoder.raw_decode(buffer)
+                    except ValueError:
+                        break
+                    buffer = buffer[end:]
+                    yield event
+        except (OSError, ValueError):  # closed under us (close() from another thread), or the engine went away
+            return
 
     def close(self) -> None:
-        try:
-            if self._connection.sock is not None:
-                self._connection.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+        self._connection.shutdown()
         self._connection.close()
 
 
@@ -114,10 +98,10 @@ class LocalAPI:
 
     # ------------------------------------------------------------ transport
 
-    def _connection(self) -> http.client.HTTPConnection:
+    def _connection(self) -> UnixConnection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._local.conn = _UnixConnection(self.socket_path, self.timeout)
+            conn = self._local.conn = UnixConnection(self.socket_path, self.timeout)
         return conn
 
     def _request(
@@ -125,7 +109,7 @@ class LocalAPI:
     ) -> tuple[int, bytes]:
         query = urlencode({k: v for k, v in (params or {}).items() if v is not None})
         url = f"/v{self.version}{path}" + (f"?{query}" if query else "")
-        headers = {"User-Agent": USER_AGENT, "Host": "docker"}
+        headers = {"User-Agent": USER_AGENT}
         data = None
         if body is not None:
             data = json.dumps(body).encode()
@@ -134,13 +118,10 @@ class LocalAPI:
             conn = self._connection()
             conn.timeout = timeout or self.timeout
             try:
-                conn.request(method, url, body=data, headers=headers)
-                response = conn.getresponse()
-                payload = response.read()
-                return response.status, payload
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                head, payload = conn.request(method, url, data, headers)
+                return head.status, payload
+            except Disconnected:
                 conn.close()
-                self._local.conn = None
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
@@ -161,17 +142,15 @@ class LocalAPI:
     # ------------------------------------------------------------ the calls devenv makes
 
     def ping(self) -> bool:
-        conn = _UnixConnection(self.socket_path, self.connect_timeout)
+        conn = UnixConnection(self.socket_path, self.connect_timeout)
         try:
-            conn.request("GET", "/_ping", headers={"User-Agent": USER_AGENT, "Host": "docker"})
-            response = conn.getresponse()
-            response.read()
-            server = response.getheader("Api-Version") or API_VERSION
+            head, _ = conn.request("GET", "/_ping", None, {"User-Agent": USER_AGENT})
         finally:
             conn.close()
+        server = head.header("api-version") or API_VERSION
         if tuple(map(int, server.split("."))) < tuple(map(int, API_VERSION.split("."))):
             self.version = server
-        return response.status == 200
+        return head.status == 200
 
     def containers(self, all: bool = False, filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         return self._call("GET", "/containers/json", {"all": "1" if all else None, "filters": _filters(filters)})
@@ -220,15 +199,17 @@ class LocalAPI:
         return self._call("POST", path, params, body, answer=answer)
 
     def events(self, filters: dict[str, Any] | None = None, decode: bool = True) -> EventStream:
-        conn = _UnixConnection(self.socket_path, None)  # type: ignore[arg-type]  # no timeout: it idles
+        conn = UnixConnection(self.socket_path, None)  # type: ignore[arg-type]  # no timeout: it idles
         query = urlencode({"filters": _filters(filters)} if filters else {})
-        conn.request("GET", f"/v{self.version}/events" + (f"?{query}" if query else ""), headers={"User-Agent": USER_AGENT, "Host": "docker"})
-        response = conn.getresponse()
-        if response.status >= 400:
-            message = response.read().decode("utf-8", "replace")
+        try:
+            head, body = conn.stream("GET", f"/v{self.version}/events" + (f"?{query}" if query else ""), {"User-Agent": USER_AGENT})
+            if head.status >= 400:
+                message = b"".join(body).decode("utf-8", "replace")
+                raise APIError(head.status, message, "GET", "/events")
+        except BaseException:
             conn.close()
-            raise APIError(response.status, message, "GET", "/events")
-        return EventStream(conn, response)
+            raise
+        return EventStream(conn, body)
 
     # ------------------------------------------------------------ everything else: the docker SDK
 

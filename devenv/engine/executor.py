@@ -8,9 +8,9 @@ action leaves a half-made object: there are no temporary names), and re-raises K
 from __future__ import annotations
 
 import dataclasses
+import queue
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Callable
 
 from devenv.engine.api import explanation
@@ -64,41 +64,51 @@ class Executor:
             for other in after:
                 dependents[other].append(id)
         outcomes: dict[str, Outcome] = {}
-        running: dict[Future, str] = {}
-        workers = max(1, min(MAX_WORKERS, len(actions)))
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="devenv-apply")
+        running: dict[str, threading.Thread] = {}
+        finished: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
         try:
-            self._launch(pool, actions, pending, outcomes, running)
+            self._launch(actions, pending, outcomes, running, finished)
             while running:
-                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-                for future in done:
-                    id = running.pop(future)
-                    outcome = future.result()
-                    outcomes[id] = outcome
-                    self.listener("end", outcome.action, outcome)
-                    if outcome.ok:
-                        for dependent in dependents[id]:
-                            if dependent in pending:  # not already skipped by another failed dependency
-                                pending[dependent].discard(id)
-                    else:
-                        self._skip_dependents(id, actions, dependents, pending, outcomes)
-                self._launch(pool, actions, pending, outcomes, running)
+                outcome = finished.get()
+                id = outcome.action.id
+                running.pop(id, None)
+                outcomes[id] = outcome
+                self.listener("end", outcome.action, outcome)
+                if outcome.ok:
+                    for dependent in dependents[id]:
+                        if dependent in pending:  # not already skipped by another failed dependency
+                            pending[dependent].discard(id)
+                else:
+                    self._skip_dependents(id, actions, dependents, pending, outcomes)
+                self._launch(actions, pending, outcomes, running, finished)
         except KeyboardInterrupt:
             self._cancel.set()
-            wait(list(running))  # calls in flight end; waits and streams see the flag
+            for thread in list(running.values()):  # calls in flight end; waits and streams see the flag
+                if thread.ident is not None:  # (interrupted before it started: nothing to wait for)
+                    thread.join()
             raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
         return [outcomes[a.id] for a in self.plan.actions if a.id in outcomes]
 
-    def _launch(self, pool, actions, pending, outcomes, running) -> None:  # type: ignore[no-untyped-def]
+    def _launch(self, actions, pending, outcomes, running, finished) -> None:  # type: ignore[no-untyped-def]
+        """Start every action whose dependencies are done, at most MAX_WORKERS at a time."""
         if self._cancel.is_set():
             return
-        for id in [i for i, after in pending.items() if not after and i not in outcomes and i not in running.values()]:
+        for id in [i for i, after in pending.items() if not after and i not in outcomes and i not in running]:
+            if len(running) >= MAX_WORKERS:
+                return
             del pending[id]
             action = actions[id]
             self.listener("start", action, None)
-            running[pool.submit(self._perform, action)] = id
+            thread = threading.Thread(target=self._perform_into, args=(action, finished), name=f"devenv-{action.op.value}", daemon=True)
+            running[id] = thread
+            thread.start()
+
+    def _perform_into(self, action: Action, finished: "queue.SimpleQueue[Outcome]") -> None:
+        try:
+            outcome = self._perform(action)
+        except BaseException as exc:  # never leave the run waiting for an outcome that will not come
+            outcome = Outcome(action, "failed", _describe_error(exc), 0.0, time.monotonic())
+        finished.put(outcome)
 
     def _perform(self, action: Action) -> Outcome:
         started = time.monotonic()

@@ -3,10 +3,10 @@ the names the model gives), and the IDs of the images the model names."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Iterable
 
 from devenv.engine.api import is_not_found
+from devenv.engine.background import Background
 from devenv.model import Project
 from devenv.plan import ObservedState
 from devenv.plan.naming import image_name, project_filter
@@ -70,19 +70,18 @@ def observe(client: "docker.DockerClient", project: Project) -> ObservedState:
     filters = project_filter(project.name)
     net_names = {n.get("name") for n in project.networks.values() if n and n.get("name")}
     vol_names = {v.get("name") for v in project.volumes.values() if v and v.get("name")}
-    with ThreadPoolExecutor(max_workers=5) as pool:
-        containers = pool.submit(client.api.containers, all=True, filters=filters)
-        networks = pool.submit(client.api.networks, filters=filters)
-        volumes = pool.submit(lambda: client.api.volumes(filters=filters).get("Volumes") or [])
-        images = pool.submit(image_ids, client, image_references(project))
-        labelled_networks = networks.result()
-        labelled_volumes = volumes.result()
-        extra_nets = pool.submit(_named, client, "networks", net_names - {n["Name"] for n in labelled_networks})
-        extra_vols = pool.submit(_named, client, "volumes", vol_names - {v["Name"] for v in labelled_volumes})
-        return ObservedState.from_inspect(
-            project.name,
-            containers=containers.result(),
-            networks=labelled_networks + extra_nets.result(),
-            volumes=labelled_volumes + extra_vols.result(),
-            images=images.result(),
-        )
+    containers = Background(client.api.containers, all=True, filters=filters)
+    networks = Background(client.api.networks, filters=filters)
+    volumes = Background(lambda: client.api.volumes(filters=filters).get("Volumes") or [])
+    images = Background(image_ids, client, image_references(project))
+    labelled_networks = networks.result()
+    labelled_volumes = volumes.result()
+    extra_nets = Background(_named, client, "networks", net_names - {n["Name"] for n in labelled_networks})
+    extra_vols = Background(_named, client, "volumes", vol_names - {v["Name"] for v in labelled_volumes})
+    return ObservedState.from_inspect(
+        project.name,
+        containers=containers.result(),
+        networks=labelled_networks + extra_nets.result(),
+        volumes=labelled_volumes + extra_vols.result(),
+        images=images.result(),
+    )
