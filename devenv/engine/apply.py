@@ -119,7 +119,7 @@ def apply(
             return Applied([plan], [], observed, time.monotonic() - started, started)
         check_ports(client, plan)
         plans, outcomes = [plan], []
-        needs_watch = any(a.op in GATES for a in plan.actions)
+        needs_watch = any(a.op in GATES or a.op is Op.STOP_CONTAINER for a in plan.actions)  # stops end on `die`
         watch = EventWatch(client, project.name) if needs_watch or plan.recheck else None
         try:
             ctx = Context(client, watch, wait_timeout, lambda: False, log)

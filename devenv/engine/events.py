@@ -25,6 +25,7 @@ class EventWatch:
     def __init__(self, client: "docker.DockerClient", project: str) -> None:
         self._cond = threading.Condition()
         self._seqs: dict[str, int] = {}
+        self._counts: dict[tuple[str, str], int] = {}  # (container, action) -> events seen
         self._closed = False
         self._stream = client.api.events(
             filters={"type": "container", "label": f"{PROJECT_LABEL}={project}", "event": list(WAKING_EVENTS)},
@@ -37,8 +38,10 @@ class EventWatch:
         try:
             for event in self._stream:
                 name = str(((event.get("Actor") or {}).get("Attributes") or {}).get("name") or "")
+                action = str(event.get("Action") or event.get("status") or "").split(":", 1)[0]
                 with self._cond:
                     self._seqs[name] = self._seqs.get(name, 0) + 1
+                    self._counts[(name, action)] = self._counts.get((name, action), 0) + 1
                     self._cond.notify_all()
         except Exception:  # the stream ends when closed or when the engine goes away
             pass
@@ -51,6 +54,22 @@ class EventWatch:
         """How many events have named `container` so far."""
         with self._cond:
             return self._seqs.get(container, 0)
+
+    def count(self, container: str, action: str) -> int:
+        """How many `action` events ("die", "start"...) have named `container` so far."""
+        with self._cond:
+            return self._counts.get((container, action), 0)
+
+    @property
+    def closed(self) -> bool:
+        with self._cond:
+            return self._closed
+
+    def poke(self, container: str) -> None:
+        """Wake the waiters on `container` as an event would (something else they wait for happened)."""
+        with self._cond:
+            self._seqs[container] = self._seqs.get(container, 0) + 1
+            self._cond.notify_all()
 
     def wait_after(self, container: str, seq: int, timeout: float) -> None:
         """Block until an event on `container` newer than `seq` arrives (or `timeout`, or the stream closes)."""

@@ -14,10 +14,11 @@ import time
 from typing import Callable
 
 from devenv.engine.api import explanation
+from devenv.engine.background import Background, spawn
 from devenv.engine.events import WaitFailed
 from devenv.engine.operations import OPERATIONS, Context
 from devenv.errors import DevenvError
-from devenv.plan.actions import Action, Plan
+from devenv.plan.actions import Action, Op, Plan
 from devenv.plan.actions import GATES
 
 MAX_WORKERS = 32
@@ -57,6 +58,19 @@ class Executor:
         context.cancelled = self._cancel.is_set
 
     def run(self) -> list[Outcome]:
+        """Run the plan; on Ctrl-C, start nothing more, let the calls in flight end, and re-raise.
+
+        The scheduling happens in a thread of its own: Python delivers KeyboardInterrupt to the main
+        thread only, which then never lands in the middle of the bookkeeping."""
+        scheduler = Background(self._schedule)
+        try:
+            return scheduler.result()
+        except KeyboardInterrupt:
+            self._cancel.set()
+            scheduler.result()  # calls in flight end; waits and streams see the flag
+            raise
+
+    def _schedule(self) -> list[Outcome]:
         actions = {a.id: a for a in self.plan.actions}
         pending = {a.id: set(a.after) & set(actions) for a in self.plan.actions}
         dependents: dict[str, list[str]] = {a: [] for a in actions}
@@ -64,29 +78,28 @@ class Executor:
             for other in after:
                 dependents[other].append(id)
         outcomes: dict[str, Outcome] = {}
-        running: dict[str, threading.Thread] = {}
+        running: set[str] = set()
         finished: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
-        try:
+        self._launch(actions, pending, outcomes, running, finished)
+        while running:
+            outcome = finished.get()
+            id = outcome.action.id
+            running.discard(id)
+            outcomes[id] = outcome
+            self.listener("end", outcome.action, outcome)
+            if outcome.ok:
+                for dependent in dependents[id]:
+                    if dependent in pending:  # not already skipped by another failed dependency
+                        pending[dependent].discard(id)
+            else:
+                self._skip_dependents(id, actions, dependents, pending, outcomes)
             self._launch(actions, pending, outcomes, running, finished)
-            while running:
-                outcome = finished.get()
-                id = outcome.action.id
-                running.pop(id, None)
-                outcomes[id] = outcome
-                self.listener("end", outcome.action, outcome)
-                if outcome.ok:
-                    for dependent in dependents[id]:
-                        if dependent in pending:  # not already skipped by another failed dependency
-                            pending[dependent].discard(id)
-                else:
-                    self._skip_dependents(id, actions, dependents, pending, outcomes)
-                self._launch(actions, pending, outcomes, running, finished)
-        except KeyboardInterrupt:
-            self._cancel.set()
-            for thread in list(running.values()):  # calls in flight end; waits and streams see the flag
-                if thread.ident is not None:  # (interrupted before it started: nothing to wait for)
-                    thread.join()
-            raise
+        for target, (action, _call) in list(self.ctx.stopping.items()):  # stops still cleaning up
+            try:
+                self.ctx.settle(target)
+            except Exception as exc:
+                outcomes[action.id] = Outcome(action, "failed", _describe_error(exc), 0.0, time.monotonic())
+                self.listener("end", action, outcomes[action.id])
         return [outcomes[a.id] for a in self.plan.actions if a.id in outcomes]
 
     def _launch(self, actions, pending, outcomes, running, finished) -> None:  # type: ignore[no-untyped-def]
@@ -99,9 +112,8 @@ class Executor:
             del pending[id]
             action = actions[id]
             self.listener("start", action, None)
-            thread = threading.Thread(target=self._perform_into, args=(action, finished), name=f"devenv-{action.op.value}", daemon=True)
-            running[id] = thread
-            thread.start()
+            running.add(id)
+            spawn(self._perform_into, action, finished)
 
     def _perform_into(self, action: Action, finished: "queue.SimpleQueue[Outcome]") -> None:
         try:
@@ -113,6 +125,8 @@ class Executor:
     def _perform(self, action: Action) -> Outcome:
         started = time.monotonic()
         try:
+            if action.op is not Op.STOP_CONTAINER:
+                self.ctx.settle(action.target)  # a stop of this container still cleaning up
             detail = OPERATIONS[action.op](self.ctx, action)
             return Outcome(action, "done", detail, time.monotonic() - started, time.monotonic())
         except KeyboardInterrupt:

@@ -6,9 +6,10 @@ import time
 from typing import TYPE_CHECKING, Any, Callable
 
 from devenv.engine.api import is_not_found
+from devenv.engine.background import Background
 from devenv.errors import EngineError
 from devenv.plan.actions import Action, Op
-from devenv.engine.events import STABLE_FOR, EventWatch, completed_verdict, healthy_verdict, running_verdict, wait_for
+from devenv.engine.events import FALLBACK_RECHECK, STABLE_FOR, EventWatch, completed_verdict, healthy_verdict, running_verdict, wait_for
 
 if TYPE_CHECKING:
     import docker
@@ -31,6 +32,15 @@ class Context:
         self.wait_timeout = wait_timeout
         self.cancelled = cancelled
         self.log = log
+        # Stops whose container's process has exited but whose engine call (clean-up) is still running:
+        # the next operation on that container waits for it (`settle`).
+        self.stopping: dict[str, tuple[Action, Background[None]]] = {}
+
+    def settle(self, container: str) -> None:
+        """Wait for a stop of `container` still in flight; re-raise its error (gone counts as stopped)."""
+        pending = self.stopping.pop(container, None)
+        if pending is not None:
+            _gone_or(pending[1].result)
 
 
 def _post_json(ctx: Context, path: str, body: Any, params: dict | None = None, *, answer: bool = True) -> Any:
@@ -108,9 +118,33 @@ def unpause_container(ctx: Context, action: Action) -> str:
 
 
 def stop_container(ctx: Context, action: Action) -> str:
+    """Stopped once the container's process has exited (its `die` event), not when the engine has
+    also torn down its network and mounts: what comes after it in the plan (a dependency's own stop)
+    can start then, and what acts on this container waits for the whole call (`Context.settle`)."""
     timeout = action.payload.get("timeout")
-    ctx.api.stop(action.target, timeout=10 if timeout is None else int(timeout))
-    return "stopped"
+    seconds = 10 if timeout is None else int(timeout)
+    watch = ctx.watch
+    if watch is None:
+        ctx.api.stop(action.target, timeout=seconds)
+        return "stopped"
+    died = watch.count(action.target, "die")
+
+    def stop() -> None:
+        try:
+            ctx.api.stop(action.target, timeout=seconds)
+        finally:
+            watch.poke(action.target)
+
+    call: Background[None] = Background(stop)
+    while True:
+        seq = watch.seq(action.target)
+        if call.done() or watch.closed:
+            call.result()
+            return "stopped"
+        if watch.count(action.target, "die") > died:
+            ctx.stopping[action.target] = (action, call)
+            return "stopped"
+        watch.wait_after(action.target, seq, FALLBACK_RECHECK)
 
 
 def _gone_or(remove: Callable[[], None]) -> str:

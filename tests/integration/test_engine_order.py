@@ -200,3 +200,31 @@ def test_dependent_with_restart_true_is_restarted_when_its_dependency_is_recreat
     assert started_at(engine, f"{p}-api-1") >= started_at(engine, f"{p}-db-1")
     assert started_at(engine, f"{p}-report-1") == before["report"]  # no restart: true, left alone
     assert set(states(engine, p).values()) == {"running"}
+
+
+def test_down_lets_a_dependent_finish_exiting_before_its_dependency_is_signalled(
+    tmp_path: Path, project_name: str, engine: docker.DockerClient
+) -> None:
+    """A dependent that takes its time to shut down (flushing to its database) has exited before the
+    database is asked to stop; down then goes on without waiting for the engine's clean-up of it."""
+    p = project_name
+    write_compose(tmp_path, f"""
+        services:
+          db:
+            image: {BUSYBOX}
+            volumes: [log:/log]
+            command: ["sh", "-c", "trap 'echo db-signalled >> /log/order; exit 0' TERM; while :; do sleep 0.1; done"]
+          app:
+            image: {BUSYBOX}
+            volumes: [log:/log]
+            depends_on: [db]
+            command: ["sh", "-c", "trap 'sleep 1; echo app-flushed >> /log/order; exit 0' TERM; while :; do sleep 0.1; done"]
+        volumes:
+          log: {{}}
+    """)
+    up(tmp_path, p)
+    result = ok(devenv(tmp_path, p, "down"))
+    assert states(engine, p) == {}, output(result)
+    order = engine.containers.run(BUSYBOX, ["cat", "/log/order"], volumes={f"{p}_log": {"bind": "/log"}}, remove=True)
+    assert order.decode().split() == ["app-flushed", "db-signalled"], output(result)
+    engine.volumes.get(f"{p}_log").remove()
