@@ -48,6 +48,7 @@ if str(REPO_ROOT) not in sys.path:
 
 from benchmarks import floor  # noqa: E402
 from benchmarks.bench_config import compose_binary, devenv_script  # noqa: E402
+from benchmarks.install import describe, user_install  # noqa: E402
 from benchmarks.up_stack import Stack, make_stack, write_stack  # noqa: E402
 
 PROJECT_PREFIX = "bench-up-"
@@ -510,6 +511,10 @@ def git_state() -> str:
 STARTED = datetime.datetime.now(datetime.timezone.utc)
 
 
+def _is_dev_script(script: Path) -> bool:
+    return not str(script).startswith(str(REPO_ROOT / "benchmarks" / "out"))
+
+
 def machine_lines(client: Any, compose: Path, devenv: Path, load_before: tuple[float, ...]) -> list[str]:
     import docker
 
@@ -522,7 +527,7 @@ def machine_lines(client: Any, compose: Path, devenv: Path, load_before: tuple[f
         f"{datetime.datetime.now(datetime.timezone.utc).strftime('%H:%M UTC')}",
         f"- Machine: {os.cpu_count()} cores, {platform.system()} {platform.release()} ({platform.machine()})",
         f"- Python {platform.python_version()}; devenv at {git_state()} (source fingerprint `{devenv_fingerprint()}`), "
-        f"run as `{devenv}`",
+        f"run as `{devenv}`" + ("" if _is_dev_script(devenv) else f"; {describe(devenv)}"),
         f"- Engine: Docker {version.get('Version')} (API {version.get('ApiVersion')}); "
         f"Compose {compose_version} (`{compose}`); Docker SDK {docker.__version__} (floor)",
         f"- Load average (1/5/15 min): before {' '.join(f'{x:.2f}' for x in load_before)}, "
@@ -548,6 +553,8 @@ def render(args: argparse.Namespace, results: Results, machine: list[str], profi
         command += f" --out {args.out}"
     if args.profile:
         command += " --profile"
+    if args.dev_install:
+        command += " --dev-install"
     example = make_stack(max(sizes))
     out = [
         "# `devenv up` / `ps` / `down` against a real engine, beside Compose v2 and the engine floor",
@@ -608,6 +615,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--quiet-busy", type=float, default=QUIET_BUSY,
                         help=f"start each round once the CPUs were less busy than this fraction for 1 s "
                              f"(default {QUIET_BUSY}; 1 disables the wait)")
+    parser.add_argument("--dev-install", action="store_true",
+                        help="time the development interpreter's `devenv` script instead of a regular install "
+                             "into its own virtualenv (benchmarks/install.py)")
     parser.add_argument("--quiet-wait", type=float, default=QUIET_WAIT,
                         help=f"but wait at most this many seconds (default {QUIET_WAIT:.0f})")
     args = parser.parse_args(argv)
@@ -636,7 +646,7 @@ def write_report(args: argparse.Namespace, text: str) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
-    devenv, compose = devenv_script(), compose_binary()
+    devenv, compose = (devenv_script() if args.dev_install else user_install()), compose_binary()
     client = floor.connect()
     load_before = os.getloadavg()
     results = Results()
