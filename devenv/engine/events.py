@@ -26,6 +26,7 @@ class EventWatch:
         self._cond = threading.Condition()
         self._seqs: dict[str, int] = {}
         self._counts: dict[tuple[str, str], int] = {}  # (container, action) -> events seen
+        self._exit_codes: dict[str, str] = {}  # container -> exit code of its last `die` event
         self._closed = False
         self._stream = client.api.events(
             filters={"type": "container", "label": f"{PROJECT_LABEL}={project}", "event": list(WAKING_EVENTS)},
@@ -37,9 +38,12 @@ class EventWatch:
     def _pump(self) -> None:
         try:
             for event in self._stream:
-                name = str(((event.get("Actor") or {}).get("Attributes") or {}).get("name") or "")
+                attributes = (event.get("Actor") or {}).get("Attributes") or {}
+                name = str(attributes.get("name") or "")
                 action = str(event.get("Action") or event.get("status") or "").split(":", 1)[0]
                 with self._cond:
+                    if action == "die" and "exitCode" in attributes:
+                        self._exit_codes[name] = str(attributes["exitCode"])
                     self._seqs[name] = self._seqs.get(name, 0) + 1
                     self._counts[(name, action)] = self._counts.get((name, action), 0) + 1
                     self._cond.notify_all()
@@ -59,6 +63,11 @@ class EventWatch:
         """How many `action` events ("die", "start"...) have named `container` so far."""
         with self._cond:
             return self._counts.get((container, action), 0)
+
+    def last_exit_code(self, container: str) -> str | None:
+        """The exit code of the last `die` event of `container` seen, if any."""
+        with self._cond:
+            return self._exit_codes.get(container)
 
     @property
     def closed(self) -> bool:
@@ -100,6 +109,7 @@ def wait_for(
     (why it will never be done). With `stable_for`, a running container must also stay up that long,
     without restarting, so that a process that crashes on start-up fails the wait."""
     seen: tuple[Any, float] | None = None  # (the run we saw up, when we first saw it)
+    last_exit: Any = None  # the exit code seen between two runs (a running container reports 0)
     while True:
         seq = watch.seq(container)
         state = read()
@@ -112,7 +122,7 @@ def wait_for(
             if stable_for <= 0 or run is None or (state.get("State") or {}).get("Health"):
                 return state  # (a healthy verdict has already seen the container settle)
             if run == "restarting":
-                seen = None
+                seen, last_exit = None, (state.get("State") or {}).get("ExitCode")
             else:
                 if seen is None or seen[0] != run:
                     seen = (run, time.monotonic())
@@ -125,7 +135,7 @@ def wait_for(
         if cancelled():
             raise KeyboardInterrupt
         if deadline - time.monotonic() <= 0:
-            raise WaitFailed(_timed_out(state))
+            raise WaitFailed(_timed_out(state, watch.last_exit_code(container) if last_exit is None else last_exit))
         watch.wait_after(container, seq, max(wait, 0.0))
 
 
@@ -140,10 +150,12 @@ def _current_run(info: dict[str, Any]) -> tuple[Any, Any] | str | None:
     return state.get("StartedAt"), info.get("RestartCount")
 
 
-def _timed_out(info: dict[str, Any]) -> str:
+def _timed_out(info: dict[str, Any], last_exit: Any) -> str:
     state = info.get("State") or {}
     if state.get("Restarting") or info.get("RestartCount"):
-        return f"timed out: it keeps restarting (restarted {info.get('RestartCount', 0)} times, last exit code {state.get('ExitCode')})"
+        code = state.get("ExitCode") if state.get("Restarting") else last_exit
+        said = "" if code is None else f", last exit code {code}"
+        return f"timed out: it keeps restarting (restarted {info.get('RestartCount', 0)} times{said})"
     return "timed out"
 
 
