@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from devenv.engine.api import is_not_found
 from devenv.engine.background import Background
+from devenv.engine.events import FALLBACK_RECHECK, STABLE_FOR, EventWatch, completed_verdict, healthy_verdict, running_verdict, wait_for
 from devenv.errors import EngineError
 from devenv.plan.actions import Action, Op
-from devenv.engine.events import FALLBACK_RECHECK, STABLE_FOR, EventWatch, completed_verdict, healthy_verdict, running_verdict, wait_for
-
-if TYPE_CHECKING:
-    import docker
 
 
 class Context:
