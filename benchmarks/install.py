@@ -46,7 +46,7 @@ def describe(script: Path) -> str:
     """One line for a report: how devenv was installed."""
     versions = subprocess.run(
         [str(script.parent / "python"), "-c",
-         "import importlib.metadata as m; print(', '.join(f'{p} {m.version(p)}' for p in ('click', 'PyYAML', 'docker')))"],
+         "import importlib.metadata as m; print(', '.join(f'{p} {m.version(p)}' for p in ('PyYAML', 'docker')))"],
         capture_output=True, text=True,
     ).stdout.strip()
     return f"installed as users install it (`pip install .` into its own virtualenv, `{script}`; {versions})"

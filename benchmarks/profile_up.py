@@ -104,7 +104,7 @@ def child(argv: Sequence[str]) -> int:
     start_import = time.time()
     import devenv.cli as cli  # noqa: PLC0415
 
-    records.append({"phase": "import devenv.cli (click, options)", "start": start_import,
+    records.append({"phase": "import devenv.cli (argument parsing, options)", "start": start_import,
                     "seconds": time.time() - start_import})
     command = next((a for a in argv if not a.startswith("-") and a in cli.COMMANDS), "")
     for module_name, attribute, label in WRAPPED:
@@ -173,7 +173,7 @@ def run_profiled(devenv_args: Sequence[str], cwd: Path, env: dict[str, str]) -> 
         q == "print the result (lists the containers again)" for q, _ in phases))
     nested = sum(s for p, s in phases if p == "list the containers") if any(
         p.startswith("print the result") for p, _ in phases) else 0.0
-    phases.append(("everything else in `main` (click, lock file, threads, output)",
+    phases.append(("everything else in `main` (argument parsing, lock file, threads, output)",
                    main["seconds"] - inside))
     phases.append(("exit (as the console script leaves)", gone - data["end"]))
     return {"phases": phases, "total": gone - spawned, "ops": ops, "nested_list": nested}

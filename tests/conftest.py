@@ -7,6 +7,9 @@ the engine fixtures. Any test that uses `engine` (directly or through `project_n
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -18,6 +21,21 @@ from tests.images import BUSYBOX_IMAGE, PYTHON_IMAGE
 
 if TYPE_CHECKING:
     import docker
+
+
+_CACHE_PREFIX = "devenv-test-cache-"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The parse cache of every load (and of every `devenv` the tests start) goes to a scratch
+    folder of this run, never the user's ~/.cache."""
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix=_CACHE_PREFIX)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = os.environ.get("XDG_CACHE_HOME", "")
+    if os.path.basename(folder).startswith(_CACHE_PREFIX):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,93 +1,112 @@
-"""The `devenv` command line: thin click commands, loaded lazily so `--help` stays fast."""
+"""The `devenv` command line: global options, then one command whose module is imported only when
+it runs, so `--help` and the quick commands stay fast."""
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
 import sys
 
-import click
-
 from devenv import __version__
-from devenv.errors import EXIT_FAILED, EXIT_INTERRUPTED, DevenvError
+from devenv.cli.command import Command, HelpShown, Parser
+from devenv.cli.common import echo
+from devenv.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, DevenvError, UsageError
 from devenv.manifest.options import ProjectOptions
 
-# command name -> "module:function"; each module is imported only when its command runs.
+# command name -> ("module:attribute" of its Command, the line `devenv --help` shows)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "config": ("devenv.cli.config_cmd:config", "Print the resolved Compose model."),
-    "up": ("devenv.cli.up_cmd:up", "Create and start the services; return once they are ready."),
-    "down": ("devenv.cli.down_cmd:down", "Stop and remove containers and networks (volumes with -v)."),
-    "ps": ("devenv.cli.ps_cmd:ps", "List the project's containers."),
-    "logs": ("devenv.cli.logs_cmd:logs", "Show the services' output."),
-    "exec": ("devenv.cli.exec_cmd:exec_", "Run a command in a running container."),
-    "run": ("devenv.cli.run_cmd:run", "Run a one-off command in a new container."),
-    "build": ("devenv.cli.images_cmds:build", "Build the services' images."),
-    "pull": ("devenv.cli.images_cmds:pull", "Pull the services' images."),
-    "stop": ("devenv.cli.lifecycle_cmds:stop", "Stop containers without removing them."),
-    "start": ("devenv.cli.lifecycle_cmds:start", "Start existing containers."),
-    "restart": ("devenv.cli.lifecycle_cmds:restart", "Restart containers."),
+    "config": ("devenv.cli.config_cmd:CONFIG", "Print the resolved Compose model."),
+    "up": ("devenv.cli.up_cmd:UP", "Create and start the services; return once they are ready."),
+    "down": ("devenv.cli.down_cmd:DOWN", "Stop and remove containers and networks (volumes with -v)."),
+    "ps": ("devenv.cli.ps_cmd:PS", "List the project's containers."),
+    "logs": ("devenv.cli.logs_cmd:LOGS", "Show the services' output."),
+    "exec": ("devenv.cli.exec_cmd:EXEC", "Run a command in a running container."),
+    "run": ("devenv.cli.run_cmd:RUN", "Run a one-off command in a new container."),
+    "build": ("devenv.cli.images_cmds:BUILD", "Build the services' images."),
+    "pull": ("devenv.cli.images_cmds:PULL", "Pull the services' images."),
+    "stop": ("devenv.cli.lifecycle_cmds:STOP", "Stop containers without removing them."),
+    "start": ("devenv.cli.lifecycle_cmds:START", "Start existing containers."),
+    "restart": ("devenv.cli.lifecycle_cmds:RESTART", "Restart containers."),
 }
 
-
-class LazyGroup(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in COMMANDS:
-            return None
-        target, _ = COMMANDS[name]
-        module_name, attr = target.split(":")
-        return getattr(importlib.import_module(module_name), attr)
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # Listing help must not import every command module.
-        with formatter.section("Commands"):
-            formatter.write_dl([(name, COMMANDS[name][1]) for name in sorted(COMMANDS)])
+DESCRIPTION = "devenv: a production-identical environment from a Compose file, in one command."
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-f", "--file", "files", multiple=True, metavar="FILE", help="Compose file (repeatable).")
-@click.option("-p", "--project-name", "project_name", metavar="NAME", help="Project name.")
-@click.option("--project-directory", metavar="DIR", help="Project directory (default: the first file's).")
-@click.option("--profile", "profiles", multiple=True, metavar="PROFILE", help="Enable a profile (repeatable).")
-@click.option("--env-file", "env_files", multiple=True, metavar="FILE", help="Environment file (repeatable).")
-@click.version_option(__version__, "--version", prog_name="devenv")
-@click.pass_context
-def cli(ctx: click.Context, files, project_name, project_directory, profiles, env_files) -> None:
-    """devenv: a production-identical environment from a Compose file, in one command."""
-    ctx.obj = ProjectOptions(
-        files=tuple(files),
-        project_name=project_name,
-        project_directory=project_directory,
-        profiles=tuple(profiles),
-        env_files=tuple(env_files),
+def _global_parser() -> Parser:
+    parser = Parser(
+        "devenv", DESCRIPTION, usage="devenv [OPTIONS] COMMAND [ARGS]...",
+        epilog="commands:\n" + "\n".join(f"  {name:<9} {line}" for name, (_, line) in sorted(COMMANDS.items()))
+        + "\n\nRun `devenv COMMAND --help` for a command's options.",
     )
+    parser.formatter_class = lambda prog: argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+    parser.add_argument("-f", "--file", dest="files", action="append", default=[], metavar="FILE", help="Compose file (repeatable).")
+    parser.add_argument("-p", "--project-name", metavar="NAME", help="Project name.")
+    parser.add_argument("--project-directory", metavar="DIR", help="Project directory (default: the first file's).")
+    parser.add_argument("--profile", dest="profiles", action="append", default=[], metavar="PROFILE", help="Enable a profile (repeatable).")
+    parser.add_argument("--env-file", dest="env_files", action="append", default=[], metavar="FILE", help="Environment file (repeatable).")
+    parser.add_argument("--version", action="version", version=f"devenv, version {__version__}", help="Show the version and exit.")
+    parser.add_argument("command", nargs="?", metavar="COMMAND", help=argparse.SUPPRESS)
+    parser.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    return parser
+
+
+def _command(name: str) -> Command:
+    module_name, attr = COMMANDS[name][0].split(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def parse(argv: list[str]) -> tuple[Command, ProjectOptions, argparse.Namespace]:
+    """The command line as the command to run, the project options and the command's arguments."""
+    parser = _global_parser()
+    given = parser.parse_args(argv)
+    if given.command is None:
+        parser.print_help(sys.stderr)
+        raise HelpShown(EXIT_USAGE)
+    if given.command not in COMMANDS:
+        import difflib
+
+        close = difflib.get_close_matches(given.command, COMMANDS, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"commands: {', '.join(sorted(COMMANDS))}"
+        raise UsageError(f"no such command {given.command!r} ({hint})")
+    command = _command(given.command)
+    sub = Parser(f"devenv {given.command}", command.help)
+    command.arguments(sub)
+    args = sub.parse_intermixed_args(given.args) if command.intermixed else sub.parse_args(given.args)
+    options = ProjectOptions(
+        files=tuple(given.files),
+        project_name=given.project_name,
+        project_directory=given.project_directory,
+        profiles=tuple(given.profiles),
+        env_files=tuple(given.env_files),
+    )
+    return command, options, args
+
+
+def _dispatch(argv: list[str]) -> int:
+    command, options, args = parse(argv)
+    code = command.run(options, args)
+    return code if isinstance(code, int) else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        rv = cli.main(args=argv, prog_name="devenv", standalone_mode=False)
+        return _dispatch(list(sys.argv[1:] if argv is None else argv))
+    except HelpShown as shown:
+        return shown.code
     except DevenvError as exc:
-        click.echo(f"devenv: {exc}", err=True)
+        echo(f"devenv: {exc}", err=True)
         return exc.exit_code
-    except click.exceptions.Abort:
-        click.echo("devenv: interrupted", err=True)
-        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
-        click.echo("devenv: interrupted", err=True)
+        echo("devenv: interrupted", err=True)
         return EXIT_INTERRUPTED
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return 2 if isinstance(exc, click.UsageError) else exc.exit_code
+    except BrokenPipeError:  # `devenv ps | head`: the reader has gone, which is no error of ours
+        return 0
     except Exception as exc:  # a bug of ours: one line, the traceback only on request
         if os.environ.get("DEVENV_DEBUG"):
             raise
-        click.echo(f"devenv: internal error: {type(exc).__name__}: {exc} (set DEVENV_DEBUG=1 for the traceback)", err=True)
+        echo(f"devenv: internal error: {type(exc).__name__}: {exc} (set DEVENV_DEBUG=1 for the traceback)", err=True)
         return EXIT_FAILED
-    return rv if isinstance(rv, int) else 0
 
 
 def run() -> None:
@@ -97,6 +116,8 @@ def run() -> None:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
+    except BrokenPipeError:
+        pass
     except (OSError, ValueError):
         code = code or EXIT_FAILED
     os._exit(code)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from typing import Any
-
-import click
 
 from devenv.errors import UsageError
 from devenv.manifest.options import ProjectOptions
@@ -43,16 +42,16 @@ def publish_host(project: Project) -> str:
     return str(value)
 
 
+def echo(message: str = "", err: bool = False, nl: bool = True) -> None:
+    """One write and a flush, so progress lines show as they happen (also through a pipe)."""
+    stream = sys.stderr if err else sys.stdout
+    stream.write(message + "\n" if nl else message)
+    stream.flush()
+
+
 def say(message: str) -> None:
-    click.echo(message, err=True)
+    echo(message, err=True)
 
 
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, sort_keys=False))
-
-
-def format_option(default: str = "table") -> Any:
-    return click.option(
-        "--format", "fmt", type=click.Choice(["table", "json"]), default=default, show_default=True,
-        help="Human table, or JSON for scripts.",
-    )
+    echo(json.dumps(data, indent=2, sort_keys=False))

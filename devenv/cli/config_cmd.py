@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from typing import Any
 
-import click
-
+from devenv.cli.command import Command, Parser, add_format
+from devenv.cli.common import echo
 from devenv.manifest.options import ProjectOptions
 
 
@@ -26,21 +27,20 @@ def escape_dollars(value: Any) -> Any:
     return value
 
 
-@click.command("config", help="Print the resolved Compose model (after interpolation, merging and normalization).")
-@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
-@click.option("--services", "what", flag_value="services", help="Print the service names, one per line.")
-@click.option("--volumes", "what", flag_value="volumes", help="Print the volume names, one per line.")
-@click.option("--networks", "what", flag_value="networks", help="Print the network names, one per line.")
-@click.option("--profiles", "what", flag_value="profiles", help="Print the profile names, one per line.")
-@click.option("--images", "what", flag_value="images", help="Print the image names, one per line.")
-@click.option("-q", "--quiet", is_flag=True, help="Only validate; print nothing.")
-@click.pass_obj
-def config(options: ProjectOptions, fmt: str, what: str | None, quiet: bool) -> None:
+def arguments(parser: Parser) -> None:
+    add_format(parser, ("yaml", "json"), "yaml")
+    for what in ("services", "volumes", "networks", "profiles", "images"):
+        parser.add_argument(f"--{what}", dest="what", action="store_const", const=what, help=f"Print the {what[:-1]} names, one per line.")
+    parser.add_argument("-q", "--quiet", action="store_true", help="Only validate; print nothing.")
+
+
+def config(options: ProjectOptions, args: argparse.Namespace) -> int:
     from devenv.manifest import load_project
 
+    what = args.what
     project = load_project(options)
-    if quiet:
-        return
+    if args.quiet:
+        return 0
     if what == "services":
         lines = list(project.services)
     elif what in ("volumes", "networks"):
@@ -50,15 +50,19 @@ def config(options: ProjectOptions, fmt: str, what: str | None, quiet: bool) -> 
         lines = sorted({p for s in every for p in s.profiles})
     elif what == "images":
         lines = [s.image or default_image(project.name, s.name) for s in project.services.values()]
-    elif fmt == "json":
+    elif args.fmt == "json":
         # In JSON a `$` can only stand inside a string, so escaping the text escapes every string.
         text = json.dumps(project.to_dict(service_extensions=False), indent=2, ensure_ascii=False)
-        click.echo(text.replace("$", "$$"))
-        return
+        echo(text.replace("$", "$$"))
+        return 0
     else:
         from devenv.manifest.yamlout import dump_yaml
 
-        click.echo(dump_yaml(escape_dollars(project.to_dict())), nl=False)
-        return
+        echo(dump_yaml(escape_dollars(project.to_dict())), nl=False)
+        return 0
     for line in lines:
-        click.echo(line)
+        echo(line)
+    return 0
+
+
+CONFIG = Command("Print the resolved Compose model (after interpolation, merging and normalization).", arguments, config)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any, Callable
 
-import click
-
-from devenv.cli.common import format_option, load, say
+from devenv.cli.command import Command, Parser, add_format, add_services
+from devenv.cli.common import load, say
 from devenv.manifest.options import ProjectOptions
 
 
@@ -20,41 +20,43 @@ def _run(options: ProjectOptions, services: tuple[str, ...], fmt: str, verb: str
     client = connect()
     applied = apply(
         client, project, lambda observed: make(project, observed),
-        listener=Progress(quiet=fmt == "json"), say=say, wait_timeout=300.0,
+        listener=Progress(quiet=fmt == "json"), say=say, wait_timeout=300.0, images=False,
     )
     return print_applied(client, project, applied, fmt, verb=verb)
 
 
-@click.command("stop", help="Stop running containers (dependents first) without removing them.")
-@click.argument("services", nargs=-1)
-@click.option("-t", "--timeout", type=int, help="Seconds to wait before killing.")
-@format_option()
-@click.pass_obj
-def stop(options: ProjectOptions, services, timeout, fmt) -> int:  # type: ignore[no-untyped-def]
+def _with_timeout(parser: Parser) -> None:
+    add_services(parser)
+    parser.add_argument("-t", "--timeout", type=int, metavar="SECONDS", help="Seconds to wait before killing.")
+    add_format(parser)
+
+
+def _services_only(parser: Parser) -> None:
+    add_services(parser)
+    add_format(parser)
+
+
+def stop(options: ProjectOptions, args: argparse.Namespace) -> int:
     from devenv.plan import StopOptions, plan_stop
 
-    opts = StopOptions(services=tuple(services), timeout=timeout)
-    return _run(options, tuple(services), fmt, "stop", lambda p, o: plan_stop(p, o, opts))
+    opts = StopOptions(services=tuple(args.services), timeout=args.timeout)
+    return _run(options, tuple(args.services), args.fmt, "stop", lambda p, o: plan_stop(p, o, opts))
 
 
-@click.command("start", help="Start existing, stopped containers (dependencies first).")
-@click.argument("services", nargs=-1)
-@format_option()
-@click.pass_obj
-def start(options: ProjectOptions, services, fmt) -> int:  # type: ignore[no-untyped-def]
+def start(options: ProjectOptions, args: argparse.Namespace) -> int:
     from devenv.plan import StartOptions, plan_start
 
-    opts = StartOptions(services=tuple(services))
-    return _run(options, tuple(services), fmt, "start", lambda p, o: plan_start(p, o, opts))
+    opts = StartOptions(services=tuple(args.services))
+    return _run(options, tuple(args.services), args.fmt, "start", lambda p, o: plan_start(p, o, opts))
 
 
-@click.command("restart", help="Restart containers: stop dependents first, start dependencies first.")
-@click.argument("services", nargs=-1)
-@click.option("-t", "--timeout", type=int, help="Seconds to wait before killing.")
-@format_option()
-@click.pass_obj
-def restart(options: ProjectOptions, services, timeout, fmt) -> int:  # type: ignore[no-untyped-def]
+def restart(options: ProjectOptions, args: argparse.Namespace) -> int:
     from devenv.plan import RestartOptions, plan_restart
 
-    opts = RestartOptions(services=tuple(services), timeout=timeout)
-    return _run(options, tuple(services), fmt, "restart", lambda p, o: plan_restart(p, o, opts))
+    opts = RestartOptions(services=tuple(args.services), timeout=args.timeout)
+    return _run(options, tuple(args.services), args.fmt, "restart", lambda p, o: plan_restart(p, o, opts))
+
+
+STOP = Command("Stop running containers (dependents first) without removing them.", _with_timeout, stop)
+START = Command("Start existing, stopped containers (dependencies first).", _services_only, start)
+RESTART = Command("Restart containers: stop dependents first, start dependencies first.", _with_timeout, restart)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import sys
 import queue
 import threading
 import time
 from typing import TYPE_CHECKING, Iterator
 
-import click
-
-from devenv.cli.common import load
+from devenv.cli.command import Command, Parser, add_services
+from devenv.cli.common import echo, load
 from devenv.errors import UsageError
 from devenv.manifest.options import ProjectOptions
 
@@ -53,7 +54,7 @@ def _prefixes(names: list[str]) -> dict[str, str]:
     from devenv.cli.output import style
 
     width = max((len(n) for n in names), default=0)
-    return {n: style(f"{n.ljust(width)} | ", COLORS[i % len(COLORS)], stream=click.get_text_stream("stdout")) for i, n in enumerate(names)}
+    return {n: style(f"{n.ljust(width)} | ", COLORS[i % len(COLORS)], stream=sys.stdout) for i, n in enumerate(names)}
 
 
 def follow(
@@ -70,7 +71,7 @@ def follow(
         for r in rows:
             stream = client.api.logs(r.name, stream=True, follow=False, tail=tail_arg, timestamps=timestamps, since=since)
             for line in _lines(stream):
-                click.echo(prefixes[r.name] + line)
+                echo(prefixes[r.name] + line)
         return 0
     lines: queue.Queue[tuple[str, str] | None] = queue.Queue()
 
@@ -91,22 +92,27 @@ def follow(
         if item is None:
             open_streams -= 1
             continue
-        click.echo(prefixes[item[0]] + item[1])
+        echo(prefixes[item[0]] + item[1])
     return 0
 
 
-@click.command("logs", help="Show the services' output.")
-@click.argument("services", nargs=-1)
-@click.option("-f", "--follow", "keep_following", is_flag=True, help="Keep following new output.")
-@click.option("--tail", default="all", show_default=True, help="Lines from the end of each container's log.")
-@click.option("--since", help="Only output since a timestamp or a duration ago (42m).")
-@click.option("-t", "--timestamps", is_flag=True, help="Show timestamps.")
-@click.pass_obj
-def logs(options: ProjectOptions, services, keep_following, tail, since, timestamps) -> int:  # type: ignore[no-untyped-def]
+def arguments(parser: Parser) -> None:
+    add_services(parser)
+    parser.add_argument("-f", "--follow", dest="keep_following", action="store_true", help="Keep following new output.")
+    parser.add_argument("--tail", default="all", metavar="N", help="Lines from the end of each container's log (default: all).")
+    parser.add_argument("--since", metavar="TIME", help="Only output since a timestamp or a duration ago (42m).")
+    parser.add_argument("-t", "--timestamps", action="store_true", help="Show timestamps.")
+
+
+def logs(options: ProjectOptions, args: argparse.Namespace) -> int:
     from devenv.engine.client import connect
 
+    tail, services = args.tail, tuple(args.services)
     if tail != "all" and not tail.isdigit():
         raise UsageError(f"invalid --tail {tail!r}: a number of lines, or 'all'")
-    project = load(options, tuple(services))
-    return follow(connect(), project.name, tuple(services), tail=tail, timestamps=timestamps,
-                  since=parse_since(since), keep_following=keep_following)
+    project = load(options, services)
+    return follow(connect(), project.name, services, tail=tail, timestamps=args.timestamps,
+                  since=parse_since(args.since), keep_following=args.keep_following)
+
+
+LOGS = Command("Show the services' output.", arguments, logs)

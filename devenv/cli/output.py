@@ -8,8 +8,7 @@ import threading
 import time
 from typing import Any, Iterable, Sequence
 
-import click
-
+from devenv.cli.common import echo
 from devenv.plan.actions import Action, Op
 
 _SYMBOL = {"done": "✔", "failed": "✘", "skipped": "–"}
@@ -21,8 +20,15 @@ def use_color(stream: Any = None) -> bool:
     return not os.environ.get("NO_COLOR") and hasattr(stream, "isatty") and stream.isatty()
 
 
+_ANSI = {name: code for code, name in enumerate(("black", "red", "green", "yellow", "blue", "magenta", "cyan", "white"), 30)}
+_ANSI |= {f"bright_{name}": code + 60 for name, code in list(_ANSI.items())}
+
+
 def style(text: str, color: str | None, stream: Any = None, bold: bool = False) -> str:
-    return click.style(text, fg=color, bold=bold) if color and use_color(stream) else text
+    """`text` in an ANSI colour when `stream` (default stderr) is a terminal and NO_COLOR is unset."""
+    if not color or not use_color(stream):
+        return text
+    return f"\x1b[{_ANSI[color]}m" + ("\x1b[1m" if bold else "") + text + "\x1b[0m"
 
 
 class Progress:
@@ -43,7 +49,7 @@ class Progress:
             if event == "start":
                 self.started[action.id] = time.monotonic()
                 if action.op in (Op.BUILD_IMAGE, Op.PULL_IMAGE) or action.op.value.startswith("wait"):
-                    click.echo(f"  … {action.describe()}", err=True)
+                    echo(f"  … {action.describe()}", err=True)
                 return
             if action.op in self.QUIET_OPS and outcome.status == "done":
                 return
@@ -55,7 +61,7 @@ class Progress:
                 text = f"{action.describe()} failed: {outcome.detail}"
             else:
                 text = f"{action.describe()} skipped: {outcome.detail}"
-            click.echo(f"  {symbol} {text}{took}", err=True)
+            echo(f"  {symbol} {text}{took}", err=True)
 
 
 def _what(action: Action) -> str:

@@ -2,32 +2,35 @@
 
 from __future__ import annotations
 
-import click
+import argparse
 
-from devenv.cli.common import emit_json, format_option, load
+from devenv.cli.command import Command, Parser, add_format, add_services
+from devenv.cli.common import echo, emit_json, load
 from devenv.manifest.options import ProjectOptions
 
 
-@click.command("ps", help="List the project's containers (running ones; -a for all).")
-@click.argument("services", nargs=-1)
-@click.option("-a", "--all", "show_all", is_flag=True, help="Also stopped containers.")
-@click.option("-q", "--quiet", is_flag=True, help="Only container names.")
-@format_option()
-@click.pass_obj
-def ps(options: ProjectOptions, services, show_all, quiet, fmt) -> int:  # type: ignore[no-untyped-def]
+def arguments(parser: Parser) -> None:
+    add_services(parser)
+    parser.add_argument("-a", "--all", dest="show_all", action="store_true", help="Also stopped containers.")
+    parser.add_argument("-q", "--quiet", action="store_true", help="Only container names.")
+    add_format(parser)
+
+
+def ps(options: ProjectOptions, args: argparse.Namespace) -> int:
     from devenv.cli.output import table
     from devenv.engine.client import connect
     from devenv.engine.status import age, list_rows
 
-    project = load(options, tuple(services))
-    rows = [r for r in list_rows(connect(), project.name, all=show_all) if not services or r.service in services]
-    if fmt == "json":
+    services = tuple(args.services)
+    project = load(options, services)
+    rows = [r for r in list_rows(connect(), project.name, all=args.show_all) if not services or r.service in services]
+    if args.fmt == "json":
         emit_json([r.to_dict() for r in rows])
-    elif quiet:
+    elif args.quiet:
         for r in rows:
-            click.echo(r.name)
+            echo(r.name)
     else:
-        click.echo(
+        echo(
             table(
                 ("name", "image", "command", "service", "created", "status", "ports"),
                 (
@@ -45,3 +48,6 @@ def ps(options: ProjectOptions, services, show_all, quiet, fmt) -> int:  # type:
 def _short(command: str, width: int = 24) -> str:
     text = f'"{command}"'
     return text if len(text) <= width else text[: width - 4] + '…"'
+
+
+PS = Command("List the project's containers (running ones; -a for all).", arguments, ps)

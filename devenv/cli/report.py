@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import click
-
-from devenv.cli.common import emit_json
+from devenv.cli.common import echo, emit_json
 from devenv.cli.output import style, table
 from devenv.errors import EXIT_FAILED
 from devenv.plan.actions import Op, Plan
@@ -26,7 +24,7 @@ def print_plan(plan: Plan, fmt: str) -> None:
     if fmt == "json":
         emit_json(plan.to_dict())
     else:
-        click.echo(plan.describe())
+        echo(plan.describe())
 
 
 def _ready_times(applied: "Applied") -> dict[str, float]:
@@ -43,9 +41,12 @@ def _ready_times(applied: "Applied") -> dict[str, float]:
 
 def print_applied(client: "docker.DockerClient", project: "Project", applied: "Applied", fmt: str, verb: str) -> int:
     from devenv.engine.apply import explain_failure
-    from devenv.engine.status import list_rows
 
-    rows = list_rows(client, project.name) if verb != "down" else []
+    rows = []
+    if verb != "down":
+        from devenv.engine.status import list_rows
+
+        rows = list_rows(client, project.name)
     failed = applied.failures
     if fmt == "json":
         emit_json(
@@ -65,16 +66,16 @@ def print_applied(client: "docker.DockerClient", project: "Project", applied: "A
     else:
         for plan in applied.plans:
             for warning in plan.warnings:
-                click.echo(style(f"warning: {warning}", "yellow"), err=True)
+                echo(style(f"warning: {warning}", "yellow"), err=True)
         if not any(p.actions for p in applied.plans):
             state = {"up": "is up to date", "down": "has nothing on the engine"}.get(verb, f"needs no {verb}")
-            click.echo(f"nothing to do: project {project.name} {state}", err=True)
+            echo(f"nothing to do: project {project.name} {state}", err=True)
         for outcome in failed:
             if outcome.action.op in EXPLAINED_OPS:  # others were told in full by the progress lines
-                click.echo(style(explain_failure(client, outcome), "red"), err=True)
+                echo(style(explain_failure(client, outcome), "red"), err=True)
         if rows:
             ready = _ready_times(applied)
-            click.echo(
+            echo(
                 table(
                     ("service", "container", "state", "health", "ports", "ready in"),
                     (
@@ -93,5 +94,5 @@ def print_applied(client: "docker.DockerClient", project: "Project", applied: "A
             summary += f", {len(failed)} failed, {len(applied.skipped)} skipped"
             if all(o.action.op in (Op.PULL_IMAGE, Op.BUILD_IMAGE) for o in applied.outcomes if o.status != "skipped"):
                 summary += "; nothing else was changed"
-        click.echo(summary, err=True)
+        echo(summary, err=True)
     return EXIT_FAILED if failed else 0

@@ -2,32 +2,33 @@
 
 from __future__ import annotations
 
+import argparse
 import secrets
 
-import click
-
-from devenv.cli.common import explicit_env_files, load, publish_host, say
+from devenv.cli.command import Command, Parser
+from devenv.cli.common import echo, explicit_env_files, load, publish_host, say
 from devenv.errors import UsageError
 from devenv.manifest.options import ProjectOptions
 
 
-@click.command("run", help="Run a one-off command in a new container of SERVICE.", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
-@click.option("--rm", "remove", is_flag=True, help="Remove the container when it exits.")
-@click.option("-d", "--detach", is_flag=True, help="Start it in the background and print its name.")
-@click.option("-e", "--env", "env", multiple=True, metavar="KEY=VALUE", help="Set an environment variable.")
-@click.option("--no-deps", is_flag=True, help="Do not start the service's dependencies.")
-@click.option("-T", "no_tty", is_flag=True, help="Do not allocate a pseudo-TTY.")
-@click.option("--name", help="Container name (default: {project}-{service}-run-{id}).")
-@click.option("--entrypoint", help="Override the image's entrypoint.")
-@click.option("-w", "--workdir", help="Working directory inside the container.")
-@click.option("-u", "--user", help="User (name or uid[:gid]) to run as.")
-@click.option("--service-ports", is_flag=True, help="Publish the service's ports (not done by default).")
-@click.option("--wait-timeout", type=float, default=300.0, show_default=True, help="Seconds to wait for dependencies.")
-@click.argument("service")
-@click.argument("command", nargs=-1, type=click.UNPROCESSED)
-@click.pass_obj
-def run(options: ProjectOptions, remove, detach, env, no_deps, no_tty, name, entrypoint, workdir, user, service_ports,
-        wait_timeout, service, command) -> int:  # type: ignore[no-untyped-def]
+def arguments(parser: Parser) -> None:
+    parser.add_argument("--rm", dest="remove", action="store_true", help="Remove the container when it exits.")
+    parser.add_argument("-d", "--detach", action="store_true", help="Start it in the background and print its name.")
+    parser.add_argument("-e", "--env", action="append", default=[], metavar="KEY=VALUE", help="Set an environment variable.")
+    parser.add_argument("--no-deps", action="store_true", help="Do not start the service's dependencies.")
+    parser.add_argument("-T", dest="no_tty", action="store_true", help="Do not allocate a pseudo-TTY.")
+    parser.add_argument("--name", help="Container name (default: {project}-{service}-run-{id}).")
+    parser.add_argument("--entrypoint", help="Override the image's entrypoint.")
+    parser.add_argument("-w", "--workdir", help="Working directory inside the container.")
+    parser.add_argument("-u", "--user", help="User (name or uid[:gid]) to run as.")
+    parser.add_argument("--service-ports", action="store_true", help="Publish the service's ports (not done by default).")
+    parser.add_argument("--wait-timeout", type=float, default=300.0, metavar="SECONDS",
+                        help="Seconds to wait for dependencies (default: 300).")
+    parser.add_argument("service", metavar="SERVICE")
+    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND ...", help="The command (default: the service's).")
+
+
+def run(options: ProjectOptions, args: argparse.Namespace) -> int:
     from devenv.cli.output import Progress
     from devenv.engine.apply import apply
     from devenv.engine.cli_bridge import run_cli, stdin_is_tty
@@ -36,6 +37,7 @@ def run(options: ProjectOptions, remove, detach, env, no_deps, no_tty, name, ent
     from devenv.plan import UpOptions
     from devenv.plan.containerspec import find_service
 
+    service, command, env = args.service, args.command, args.env
     project = load(options, (service,))
     target = find_service(project, service)
     host = publish_host(project)
@@ -43,10 +45,10 @@ def run(options: ProjectOptions, remove, detach, env, no_deps, no_tty, name, ent
         if "=" not in item:
             raise UsageError(f"invalid -e {item!r}: use KEY=VALUE")
     client = connect()
-    dependencies = () if no_deps else tuple(d for d in target.dependencies() if d in project.services)
+    dependencies = () if args.no_deps else tuple(d for d in target.dependencies() if d in project.services)
     up_options = UpOptions(services=dependencies, wait=False, publish_host=host, env_files=explicit_env_files(options))
     applied = apply(client, project, lambda observed: _prepare(project, target, observed, up_options),
-                    listener=Progress(), say=say, wait_timeout=wait_timeout)
+                    listener=Progress(), say=say, wait_timeout=args.wait_timeout)
     if applied.failures:
         from devenv.engine.apply import explain_failure
 
@@ -54,19 +56,20 @@ def run(options: ProjectOptions, remove, detach, env, no_deps, no_tty, name, ent
             say(explain_failure(client, outcome))
         return 1
     image_id = ensure_image(client, project, target, say)
-    tty = not no_tty and not detach and stdin_is_tty()
+    tty = not args.no_tty and not args.detach and stdin_is_tty()
     container = create_oneoff(
-        client, project, target, image_id, slug=secrets.token_hex(32), name=name, command=list(command) or None,
-        entrypoint=entrypoint, env=list(env), workdir=workdir, user=user, tty=tty, interactive=not detach,
-        service_ports=service_ports, publish_host=host, remove_on_exit=remove and detach,
+        client, project, target, image_id, slug=secrets.token_hex(32), name=args.name, command=list(command) or None,
+        entrypoint=args.entrypoint, env=list(env), workdir=args.workdir, user=args.user, tty=tty,
+        interactive=not args.detach, service_ports=args.service_ports, publish_host=host,
+        remove_on_exit=args.remove and args.detach,
         env_files=explicit_env_files(options),
     )
-    if detach:
+    if args.detach:
         client.api.start(container)
-        click.echo(container)
+        echo(container)
         return 0
     code = run_cli(["start", "--attach", "--interactive", container])
-    if remove:
+    if args.remove:
         try:
             client.api.remove_container(container, v=True, force=True)
         except Exception:
@@ -106,3 +109,6 @@ def _prepare(project, target, observed, up_options):  # type: ignore[no-untyped-
                                 service=dep.service))
             known.add(id)
     return Plan(plan.command, plan.project, plan.actions + tuple(extra), plan.notes, plan.warnings, plan.recheck)
+
+
+RUN = Command("Run a one-off command in a new container of SERVICE.", arguments, run, intermixed=False)

@@ -109,11 +109,12 @@ def apply(
     wait_timeout: float,
     dry_run: bool = False,
     log: Callable[[str], None] = lambda _line: None,
+    images: bool = True,  # the plan looks at local images (up, run); down, stop... do not
 ) -> Applied:
     """Plan against what is there and run it; replan once if the plan asks (images it built/pulled)."""
     started = time.monotonic()
     with project_lock(engine_address(), project.name, LOCK_WAIT, say):
-        observed = observe(client, project)
+        observed = observe(client, project, images)
         plan = prune_satisfied_gates(make_plan(observed), observed)
         if dry_run:
             return Applied([plan], [], observed, time.monotonic() - started, started)
@@ -130,7 +131,7 @@ def apply(
                     return Applied(plans, outcomes, observed, time.monotonic() - started, started)
             outcomes += Executor(ctx, rest, listener).run()
             if plan.recheck and not any(o.status != "done" for o in outcomes):
-                observed = observe(client, project)
+                observed = observe(client, project, images)
                 again = prune_satisfied_gates(make_plan(observed), observed)
                 plans.append(again)
                 check_ports(client, again)

@@ -65,15 +65,16 @@ def _named(client: "docker.DockerClient", kind: str, names: Iterable[str]) -> li
     return out
 
 
-def observe(client: "docker.DockerClient", project: Project) -> ObservedState:
-    """Everything the planner needs, in a few parallel calls."""
+def observe(client: "docker.DockerClient", project: Project, images: bool = True) -> ObservedState:
+    """Everything the planner needs, in a few parallel calls (the local images only if `images`:
+    `down`, `stop`... do not look at them, and listing them is work for a busy engine)."""
     filters = project_filter(project.name)
     net_names = {n.get("name") for n in project.networks.values() if n and n.get("name")}
     vol_names = {v.get("name") for v in project.volumes.values() if v and v.get("name")}
     containers = Background(client.api.containers, all=True, filters=filters)
     networks = Background(client.api.networks, filters=filters)
     volumes = Background(lambda: client.api.volumes(filters=filters).get("Volumes") or [])
-    images = Background(image_ids, client, image_references(project))
+    found_images = Background(image_ids, client, image_references(project) if images else ())
     labelled_networks = networks.result()
     labelled_volumes = volumes.result()
     extra_nets = Background(_named, client, "networks", net_names - {n["Name"] for n in labelled_networks})
@@ -83,5 +84,5 @@ def observe(client: "docker.DockerClient", project: Project) -> ObservedState:
         containers=containers.result(),
         networks=labelled_networks + extra_nets.result(),
         volumes=labelled_volumes + extra_vols.result(),
-        images=images.result(),
+        images=found_images.result(),
     )

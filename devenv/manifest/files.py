@@ -17,7 +17,7 @@ from devenv.manifest.normalize import resolve_environment, resolve_relative_path
 from devenv.manifest.resets import apply_resets, strip_markers
 from devenv.manifest.transform import canonical, set_defaults
 from devenv.manifest.treepath import Path, field_error
-from devenv.manifest.yamlio import parse
+from devenv.manifest.parsecache import parse_cached
 
 Warn = Callable[[str], None]
 
@@ -117,8 +117,7 @@ class FileSet:
 
     def _parse_documents(self, file: str) -> list[tuple[Any, dict]]:
         out = []
-        for doc in parse(read_text(file), file):
-            data, lines = doc.data, doc.lines
+        for data, lines in parse_cached(read_text(file), file):
             if data is None:
                 continue
             if not isinstance(data, dict):

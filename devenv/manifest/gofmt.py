@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from decimal import Decimal
 from typing import Any
 
 
@@ -33,6 +32,8 @@ def format_float(value: float) -> str:
         return "+Inf" if value > 0 else "-Inf"
     if value == 0:
         return "-0" if math.copysign(1.0, value) < 0 else "0"
+    from decimal import Decimal  # only when a float is formatted
+
     number = Decimal(repr(value)).normalize()  # repr: the shortest digits that round-trip, as Go's
     sign, digits, exponent = number.as_tuple()
     exp10 = len(digits) + int(exponent) - 1

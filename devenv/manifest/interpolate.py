@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from devenv.errors import ManifestError
-from devenv.manifest.treepath import PatternTable
-from devenv.manifest.yamlio import Override, Path, dotted
+from devenv.manifest.tags import Override
+from devenv.manifest.treepath import Path, PatternTable, dotted
 
 Lookup = Callable[[str], "str | None"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from devenv.manifest.treepath import Path
-from devenv.manifest.yamlio import Override, Reset
+from devenv.manifest.tags import Override, Reset
 
 
 def strip_markers(data: Any, path: Path = (), found: list[Path] | None = None) -> tuple[Any, list[Path]]:

@@ -19,14 +19,14 @@ Where compose-go (Compose v2) and a literal reading of the schema differ, this f
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
 from functools import cache
 from typing import Any, Callable, NamedTuple
 
-from devenv.manifest.yamlio import Override, Reset, dotted
+from devenv.manifest.tags import Override, Reset
+from devenv.manifest.treepath import dotted
 
 SCHEMA_FILE = "compose-spec.json"
 
@@ -493,6 +493,8 @@ def _unknown_key_message(props: list[str], patterns: list[str]) -> Callable[[str
         return lambda key: f"invalid name {key!r} ({rule})"
 
     def message(key: str) -> str:
+        import difflib  # only for a "did you mean"
+
         close = difflib.get_close_matches(key, props, n=1)
         return f"additional property {key!r} is not allowed" + (f" (did you mean {close[0]!r}?)" if close else "")
 

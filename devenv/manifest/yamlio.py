@@ -15,6 +15,8 @@ from typing import Any, Iterator, NamedTuple
 import yaml
 
 from devenv.errors import ManifestError
+from devenv.manifest.tags import RESET, Override
+from devenv.manifest.treepath import Path, dotted
 
 try:  # libyaml's event parser is ~10x faster; composing stays in Python (see _Loader)
     from yaml.cyaml import CParser as _Parser
@@ -29,8 +31,6 @@ from yaml.composer import Composer
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
-Path = tuple  # a path in the document: keys (str) and list indexes (int)
-
 MAX_NODE_VISITS = 10_000_000  # guards against alias bombs ("billion laughs")
 
 _INT = re.compile(r"^[-+]?(0|[1-9][0-9]*|0[oO][0-7]+|0[xX][0-9a-fA-F]+|0[bB][01]+|0[0-7]+)$")
@@ -44,20 +44,6 @@ _TRUE = {"true", "True", "TRUE"}
 _FALSE = {"false", "False", "FALSE"}
 
 
-class Reset:
-    """A value tagged `!reset`: merging it removes what the earlier files said."""
-
-    def __repr__(self) -> str:
-        return "!reset"
-
-
-class Override(NamedTuple):
-    """A value tagged `!override`: merging it replaces the earlier value instead of merging into it."""
-
-    value: Any
-
-
-RESET = Reset()
 
 
 class _Resolver(BaseResolver):
@@ -214,16 +200,6 @@ def _key_text(key: Any, raw: str) -> str:
     if key is None:
         return raw if raw else ""
     return raw
-
-
-def dotted(path: Path) -> str:
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
 
 
 def parse(text: str, file: str) -> list[Document]:

@@ -15,9 +15,9 @@ from typing import Any, Iterable, Mapping
 from devenv.errors import ManifestError
 from devenv.model import Project, Service, freeze, thaw
 from devenv.plan import confighash, fileobjects, naming, units
+from devenv.plan.options import DEFAULT_PUBLISH_HOST
 from devenv.plan.support import bind_needs_mount_api, check_service, networks_by_priority, volume_needs_mount_api
 
-DEFAULT_PUBLISH_HOST = "127.0.0.1"
 ALL_INTERFACES = "0.0.0.0"  # as `publish_host`: bind every interface, as Compose does
 
 _RESTART_CONDITIONS = {"none": "no", "no": "no", "any": "always", "always": "always", "on-failure": "on-failure", "unless-stopped": "unless-stopped"}

@@ -7,9 +7,8 @@ from types import MappingProxyType
 from typing import Mapping
 
 from devenv.errors import UsageError
-from devenv.plan.containerspec import DEFAULT_PUBLISH_HOST
-
 PULL_CHOICES = ("always", "missing", "never")
+DEFAULT_PUBLISH_HOST = "127.0.0.1"  # where published ports that name no host address bind
 
 
 def _no_scale() -> Mapping[str, int]:

@@ -9,7 +9,8 @@ import textwrap
 import pytest
 
 from devenv.errors import ManifestError
-from devenv.manifest.yamlio import RESET, Override, Reset, parse, scalar
+from devenv.manifest.tags import RESET, Override, Reset
+from devenv.manifest.yamlio import parse, scalar
 
 
 def data(text: str):
