@@ -9,7 +9,7 @@ import os
 import sys
 
 from devenv import __version__
-from devenv.cli.command import Command, HelpShown, Parser
+from devenv.cli.command import Command, HelpShown, Parser, help_width
 from devenv.cli.common import echo
 from devenv.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, DevenvError, UsageError
 from devenv.manifest.options import ProjectOptions
@@ -39,7 +39,7 @@ def _global_parser() -> Parser:
         epilog="commands:\n" + "\n".join(f"  {name:<9} {line}" for name, (_, line) in sorted(COMMANDS.items()))
         + "\n\nRun `devenv COMMAND --help` for a command's options.",
     )
-    parser.formatter_class = lambda prog: argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+    parser.formatter_class = lambda prog: argparse.RawDescriptionHelpFormatter(prog, max_help_position=32, width=help_width())
     parser.add_argument("-f", "--file", dest="files", action="append", default=[], metavar="FILE", help="Compose file (repeatable).")
     parser.add_argument("-p", "--project-name", metavar="NAME", help="Project name.")
     parser.add_argument("--project-directory", metavar="DIR", help="Project directory (default: the first file's).")
