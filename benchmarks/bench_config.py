@@ -110,8 +110,12 @@ def compose_binary() -> Path:
 
 
 def clean_env() -> dict[str, str]:
-    """PATH and HOME only: no COMPOSE_*, DOCKER_* or PYTHON* variables leak into either tool."""
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root")}
+    """PATH and HOME only: no COMPOSE_*, DOCKER_* or PYTHON* variables leak into either tool. devenv's
+    parse cache goes to benchmarks/out/cache: the warm-up round fills it, as a user's first command does."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root"),
+        "XDG_CACHE_HOME": str(REPO_ROOT / "benchmarks" / "out" / "cache"),
+    }
 
 
 # --- running and timing ---------------------------------------------------------------------------

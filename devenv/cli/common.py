@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devenv.errors import UsageError
 from devenv.manifest.options import ProjectOptions
 from devenv.model import Project
+
+if TYPE_CHECKING:
+    from devenv.engine.background import Background
+    from devenv.engine.client import Engine
 
 PUBLISH_HOST_ENV = "DEVENV_PUBLISH_HOST"
 
@@ -23,6 +27,23 @@ def load(options: ProjectOptions, services: tuple[str, ...] = ()) -> Project:
     if unknown:
         raise UsageError(f"no such service: {', '.join(unknown)} (services: {', '.join(sorted(known))})")
     return project
+
+
+def load_while_connecting(options: ProjectOptions, services: tuple[str, ...] = ()) -> tuple[Project, "Background[Engine]"]:
+    """The project, and the connection to the engine being made meanwhile (a round trip, and the
+    engine modules' import): `.result()` gives the client or raises why there is none. A bad
+    manifest is reported first, as always."""
+    from devenv.engine.background import Background
+    from devenv.engine.client import connect
+
+    engine = Background(connect)
+    project = load(options, services)
+    return project, engine
+
+
+def load_and_connect(options: ProjectOptions, services: tuple[str, ...] = ()) -> tuple[Project, "Engine"]:
+    project, engine = load_while_connecting(options, services)
+    return project, engine.result()
 
 
 def explicit_env_files(options: ProjectOptions) -> tuple[str, ...]:

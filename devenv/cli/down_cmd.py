@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from devenv.cli.command import Command, Parser, add_format
-from devenv.cli.common import load, say
+from devenv.cli.common import load_and_connect, say
 from devenv.manifest.options import ProjectOptions
 
 
@@ -21,12 +21,10 @@ def down(options: ProjectOptions, args: argparse.Namespace) -> int:
     from devenv.cli.output import Progress
     from devenv.cli.report import print_applied, print_plan
     from devenv.engine.apply import apply
-    from devenv.engine.client import connect
     from devenv.plan import DownOptions, plan_down
 
-    project = load(options)
+    project, client = load_and_connect(options)
     down_options = DownOptions(volumes=args.volumes, remove_orphans=args.remove_orphans, timeout=args.timeout)
-    client = connect()
     applied = apply(
         client, project, lambda observed: plan_down(project, observed, down_options),
         listener=Progress(quiet=args.fmt == "json" or args.dry_run), say=say, wait_timeout=0, dry_run=args.dry_run, images=False,

@@ -6,7 +6,7 @@ import argparse
 from typing import Any, Callable
 
 from devenv.cli.command import Command, Parser, add_format, add_services
-from devenv.cli.common import load, say
+from devenv.cli.common import load_and_connect, say
 from devenv.manifest.options import ProjectOptions
 
 
@@ -14,10 +14,8 @@ def _run(options: ProjectOptions, services: tuple[str, ...], fmt: str, verb: str
     from devenv.cli.output import Progress
     from devenv.cli.report import print_applied
     from devenv.engine.apply import apply
-    from devenv.engine.client import connect
 
-    project = load(options, services)
-    client = connect()
+    project, client = load_and_connect(options, services)
     applied = apply(
         client, project, lambda observed: make(project, observed),
         listener=Progress(quiet=fmt == "json"), say=say, wait_timeout=300.0, images=False,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from devenv.cli.command import Command, Parser, add_format, add_services
-from devenv.cli.common import echo, emit_json, load
+from devenv.cli.common import echo, emit_json, load_and_connect
 from devenv.manifest.options import ProjectOptions
 
 
@@ -18,12 +18,11 @@ def arguments(parser: Parser) -> None:
 
 def ps(options: ProjectOptions, args: argparse.Namespace) -> int:
     from devenv.cli.output import table
-    from devenv.engine.client import connect
     from devenv.engine.status import age, list_rows
 
     services = tuple(args.services)
-    project = load(options, services)
-    rows = [r for r in list_rows(connect(), project.name, all=args.show_all) if not services or r.service in services]
+    project, client = load_and_connect(options, services)
+    rows = [r for r in list_rows(client, project.name, all=args.show_all) if not services or r.service in services]
     if args.fmt == "json":
         emit_json([r.to_dict() for r in rows])
     elif args.quiet:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from devenv.cli.command import Command, Parser, add_format, add_services
-from devenv.cli.common import explicit_env_files, load, publish_host, say
+from devenv.cli.common import explicit_env_files, load_while_connecting, publish_host, say
 from devenv.errors import UsageError
 from devenv.manifest.options import ProjectOptions
 
@@ -47,18 +47,17 @@ def up(options: ProjectOptions, args: argparse.Namespace) -> int:
     from devenv.cli.output import Progress
     from devenv.cli.report import print_applied, print_plan
     from devenv.engine.apply import apply
-    from devenv.engine.client import connect
     from devenv.plan import UpOptions, plan_up
 
-    services = tuple(args.services)
-    project = load(options, services)
+    services, scale = tuple(args.services), _scale(args.scale)
+    project, engine = load_while_connecting(options, services)
     up_options = UpOptions(
         services=services, no_deps=args.no_deps, force_recreate=args.force_recreate, no_recreate=args.no_recreate,
-        remove_orphans=args.remove_orphans, scale=_scale(args.scale), pull=args.pull, build=args.build,
+        remove_orphans=args.remove_orphans, scale=scale, pull=args.pull, build=args.build,
         no_build=args.no_build, wait=True, timeout=args.timeout, publish_host=publish_host(project),
         env_files=explicit_env_files(options),
     )
-    client = connect()
+    client = engine.result()  # usage errors first, then an unreachable engine
     applied = apply(
         client, project, lambda observed: plan_up(project, observed, up_options),
         listener=Progress(quiet=args.fmt == "json" or args.dry_run), say=say, wait_timeout=args.wait_timeout,

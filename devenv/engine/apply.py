@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Callable
 
 from devenv.engine import ports
 from devenv.engine.api import explanation
+from devenv.engine.background import Background
 from devenv.engine.client import engine_address
 from devenv.engine.events import EventWatch, health_output
 from devenv.engine.executor import Executor, Listener, Outcome
@@ -114,19 +115,22 @@ def apply(
     """Plan against what is there and run it; replan once if the plan asks (images it built/pulled)."""
     started = time.monotonic()
     with project_lock(engine_address(), project.name, LOCK_WAIT, say):
-        observed = observe(client, project, images)
-        plan = prune_satisfied_gates(make_plan(observed), observed)
-        if dry_run:
-            return Applied([plan], [], observed, time.monotonic() - started, started)
-        check_ports(client, plan)
-        plans, outcomes = [plan], []
-        needs_watch = any(a.op in GATES or a.op is Op.STOP_CONTAINER for a in plan.actions)  # stops end on `die`
-        watch = EventWatch(client, project.name) if needs_watch or plan.recheck else None
+        # Subscribed while we observe and plan: most plans wait on events (gates, stops), and the
+        # subscription is a round trip to the engine that need not come after the others.
+        early_watch = None if dry_run else Background(EventWatch, client, project.name)
         try:
+            observed = observe(client, project, images)
+            plan = prune_satisfied_gates(make_plan(observed), observed)
+            if dry_run:
+                return Applied([plan], [], observed, time.monotonic() - started, started)
+            check_ports(client, plan)
+            plans, outcomes = [plan], []
+            needs_watch = any(a.op in GATES or a.op is Op.STOP_CONTAINER for a in plan.actions)  # stops end on `die`
+            watch = early_watch.result() if early_watch is not None and (needs_watch or plan.recheck) else None
             ctx = Context(client, watch, wait_timeout, lambda: False, log)
-            images, rest = split_image_phase(plan)
-            if images.actions:  # every image first: a bad one must not leave a half-made project
-                outcomes += Executor(ctx, images, listener).run()
+            images_phase, rest = split_image_phase(plan)
+            if images_phase.actions:  # every image first: a bad one must not leave a half-made project
+                outcomes += Executor(ctx, images_phase, listener).run()
                 if any(o.status != "done" for o in outcomes):
                     return Applied(plans, outcomes, observed, time.monotonic() - started, started)
             outcomes += Executor(ctx, rest, listener).run()
@@ -136,10 +140,20 @@ def apply(
                 plans.append(again)
                 check_ports(client, again)
                 outcomes += Executor(Context(client, watch, wait_timeout, lambda: False, log), again, listener).run()
+            return Applied(plans, outcomes, observed, time.monotonic() - started, started)
         finally:
-            if watch is not None:
-                watch.close()
-        return Applied(plans, outcomes, observed, time.monotonic() - started, started)
+            if early_watch is not None:
+                _close_quietly(early_watch)
+
+
+def _close_quietly(pending: "Background[EventWatch]") -> None:
+    """Close the event watch, waiting for its subscription if need be; one that failed is no matter
+    here (a plan that needed it has raised already)."""
+    try:
+        watch = pending.result()
+    except Exception:
+        return
+    watch.close()
 
 
 def explain_failure(client: "docker.DockerClient", outcome: Outcome) -> str:

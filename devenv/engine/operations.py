@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from devenv.engine.api import is_not_found
+from devenv.engine.api import explanation, is_not_found
 from devenv.engine.background import Background
 from devenv.engine.events import FALLBACK_RECHECK, STABLE_FOR, EventWatch, completed_verdict, healthy_verdict, running_verdict, wait_for
 from devenv.errors import EngineError
@@ -160,8 +160,30 @@ def remove_container(ctx: Context, action: Action) -> str:
     return _gone_or(lambda: ctx.api.remove_container(action.target, v=volumes, force=True))
 
 
+ENDPOINT_RELEASE_WAIT = 5.0  # seconds the engine may take to release the endpoints of removed containers
+
+
 def remove_network(ctx: Context, action: Action) -> str:
-    return _gone_or(lambda: ctx.api.remove_network(action.target))
+    """Remove a network. Docker 20.10 can still count the endpoint of a container it has just removed
+    ("has active endpoints") for a moment: retry while no container is attached; name the ones that are."""
+    deadline = time.monotonic() + ENDPOINT_RELEASE_WAIT
+    while True:
+        try:
+            return _gone_or(lambda: ctx.api.remove_network(action.target))
+        except Exception as exc:
+            if "active endpoints" not in (explanation(exc) or ""):
+                raise
+            attached = sorted(
+                c.get("Name") or cid[:12] for cid, c in ((ctx.api.inspect_network(action.target).get("Containers")) or {}).items()
+            )
+            if attached:
+                raise EngineError(f"network {action.target} is still used by {', '.join(attached)}, which this project does not own") from None
+            if time.monotonic() >= deadline or ctx.cancelled():
+                raise EngineError(
+                    f"network {action.target} has no container attached, but the engine still counts an endpoint "
+                    f"after {ENDPOINT_RELEASE_WAIT:.0f}s (a stale endpoint of Docker 20.10; restarting dockerd clears it)"
+                ) from None
+            time.sleep(0.1)
 
 
 def remove_volume(ctx: Context, action: Action) -> str:

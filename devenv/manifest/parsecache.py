@@ -3,9 +3,9 @@
 Importing PyYAML and parsing a file cost a quick command (`down`, `ps`) about a fifth of its
 start-up; most runs read a file that has not changed since the last one. An entry holds one file's
 parse result (data, and the line of every key) as JSON, under a name derived from the file's path,
-with the SHA-256 of the text and of the parser's own code: any edit to either is a miss. Errors are
-never cached. JSON, not pickle, so a planted entry can at worst describe a Compose file, never run
-code; and an entry not owned by the current user is ignored.
+with the SHA-256 of the text and of the parser's code (ours and PyYAML's files): any change is a
+miss. Errors are never cached. JSON, not pickle, so a planted entry can at worst describe a Compose
+file, never run code; and an entry that is not the user's own, or that others may write, is ignored.
 
 `$XDG_CACHE_HOME/devenv/parsed` (default `~/.cache/devenv/parsed`); `DEVENV_NO_CACHE=1` turns it off.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from typing import Any
 
 from devenv.manifest.tags import RESET, Override, Reset
@@ -61,14 +62,23 @@ def _entry_path(file: str) -> str | None:
 
 def _key(text: str) -> str:
     digest = hashlib.sha256(FORMAT.encode())
-    for name in _CODE:
+    for path in [os.path.join(_HERE, name) for name in _CODE] + [_pyyaml()]:
         try:
-            st = os.stat(os.path.join(_HERE, name))
-            digest.update(f"{name}:{st.st_mtime_ns}:{st.st_size};".encode())
+            st = os.stat(path)
+            digest.update(f"{path}:{st.st_mtime_ns}:{st.st_size};".encode())
         except OSError:
-            digest.update(f"{name}:?;".encode())
+            digest.update(f"{path}:?;".encode())
     digest.update(text.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
+
+
+def _pyyaml() -> str:
+    """Where PyYAML would be imported from (an upgrade changes its files), found without importing it."""
+    for folder in sys.path:
+        candidate = os.path.join(folder or ".", "yaml", "__init__.py")
+        if os.path.exists(candidate):
+            return candidate
+    return "yaml"
 
 
 def _read(entry: str, key: str) -> list[tuple[Any, dict]] | None:

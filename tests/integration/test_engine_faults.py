@@ -200,6 +200,31 @@ def test_down_never_touches_another_projects_or_unlabelled_objects(
     engine.volumes.get(shared)  # still there
 
 
+def test_down_names_a_foreign_container_that_still_uses_the_projects_network(
+    tmp_path: Path, project_name: str, engine: docker.DockerClient
+) -> None:
+    p = project_name
+    write_compose(tmp_path, f"""
+        services:
+          app:
+            image: {BUSYBOX}
+            command: {FOREVER}
+    """)
+    up(tmp_path, p)
+    intruder = engine.containers.run(BUSYBOX, ["sleep", "600"], name=f"{p}-intruder", network=f"{p}_default", detach=True)
+    try:
+        result = devenv(tmp_path, p, "down")
+        assert result.returncode == 1, output(result)
+        assert f"network {p}_default is still used by {p}-intruder, which this project does not own" in result.stderr
+        assert containers(engine, p) == [] and networks(engine, p) == [f"{p}_default"]
+        intruder.reload()
+        assert intruder.status == "running"
+    finally:
+        intruder.remove(force=True)
+    ok(devenv(tmp_path, p, "down"))  # once it has gone, the next down finishes the job
+    assert networks(engine, p) == []
+
+
 # -- Disruptive: restarts the machine's Docker engine. Keep it LAST in this file.
 
 DOCKER_PIDFILE = Path("/var/run/docker.pid")
