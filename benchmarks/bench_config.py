@@ -2,7 +2,8 @@
 
     python -m benchmarks.bench_config [--runs 15] [--services 100] [--out benchmarks/results/config.md]
 
-Every command runs as a fresh process in a clean environment (PATH and HOME only), timed with
+Every command runs as a fresh process in a clean environment (PATH, HOME, and XDG_CACHE_HOME for
+devenv's parse cache), timed with
 `time.perf_counter` around `subprocess.run`. Commands are run round-robin (one run of each, N times)
 so that drift in machine load hits every command alike; one warm-up run of each is discarded.
 The warm-up outputs of `config --format json` are compared with the conformance suite's semantic
@@ -347,7 +348,8 @@ def render(args: argparse.Namespace, timings: dict[str, Timing], imports: Sequen
         *machine_lines(devenv, compose),
         "",
         f"Wall clock per process (`time.perf_counter` around `subprocess.run`), {args.runs} runs each after one "
-        "discarded warm-up, round-robin, environment PATH and HOME only. Stacks from `benchmarks/gen_stack.py`; "
+        "discarded warm-up, round-robin, environment PATH, HOME and XDG_CACHE_HOME only (devenv's parse cache, "
+        "filled by the warm-up as by a user's first command). Stacks from `benchmarks/gen_stack.py`; "
         f"config is `-f compose.yaml -p {PROJECT} config --format json`. Ratio = median devenv / median Compose.",
         "",
         results_table(timings),
