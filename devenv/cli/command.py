@@ -67,7 +67,7 @@ def help_width() -> int:
 
 def add_format(parser: Parser, choices: tuple[str, ...] = ("table", "json"), default: str = "table") -> None:
     parser.add_argument(
-        "--format", dest="fmt", choices=choices, default=default, help=f"Human {default}, or JSON for scripts (default: {default}).",
+        "--format", dest="fmt", choices=choices, default=default, help=f"Output format; json is for scripts (default: {default}).",
     )
 
 

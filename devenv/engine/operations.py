@@ -173,17 +173,21 @@ def remove_network(ctx: Context, action: Action) -> str:
         except Exception as exc:
             if "active endpoints" not in (explanation(exc) or ""):
                 raise
-            attached = sorted(
-                c.get("Name") or cid[:12] for cid, c in ((ctx.api.inspect_network(action.target).get("Containers")) or {}).items()
+        try:
+            attached = ctx.api.inspect_network(action.target).get("Containers") or {}
+        except Exception as exc:
+            if not is_not_found(exc):
+                raise
+            return "already gone"
+        if attached:
+            names = ", ".join(sorted(c.get("Name") or cid[:12] for cid, c in attached.items()))
+            raise EngineError(f"network {action.target} is still used by {names}, which this project does not own")
+        if time.monotonic() >= deadline or ctx.cancelled():
+            raise EngineError(
+                f"network {action.target} has no container attached, but the engine still counts an endpoint "
+                f"after {ENDPOINT_RELEASE_WAIT:.0f}s (a stale endpoint of Docker 20.10; restarting dockerd clears it)"
             )
-            if attached:
-                raise EngineError(f"network {action.target} is still used by {', '.join(attached)}, which this project does not own") from None
-            if time.monotonic() >= deadline or ctx.cancelled():
-                raise EngineError(
-                    f"network {action.target} has no container attached, but the engine still counts an endpoint "
-                    f"after {ENDPOINT_RELEASE_WAIT:.0f}s (a stale endpoint of Docker 20.10; restarting dockerd clears it)"
-                ) from None
-            time.sleep(0.1)
+        time.sleep(0.1)
 
 
 def remove_volume(ctx: Context, action: Action) -> str:
