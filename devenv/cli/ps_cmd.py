@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-import argparse
+import click
 
-from devenv.cli.command import Command, Parser, add_format, add_services
+from devenv.cli.command import Globals, format_option, services_argument
 from devenv.cli.common import echo, emit_json, load_and_connect
-from devenv.manifest.options import ProjectOptions
 
 
-def arguments(parser: Parser) -> None:
-    add_services(parser)
-    parser.add_argument("-a", "--all", dest="show_all", action="store_true", help="Also stopped containers.")
-    parser.add_argument("-q", "--quiet", action="store_true", help="Only container names.")
-    add_format(parser)
-
-
-def ps(options: ProjectOptions, args: argparse.Namespace) -> int:
+@click.command("ps", help="List the project's containers (running ones; -a for all).")
+@services_argument
+@click.option("-a", "--all", "show_all", is_flag=True, help="Also stopped containers.")
+@click.option("-q", "--quiet", is_flag=True, help="Only container names.")
+@format_option()
+@click.pass_obj
+def ps(g: Globals, services: tuple[str, ...], show_all: bool, quiet: bool, fmt: str) -> int:
     from devenv.cli.output import table
     from devenv.engine.status import age, list_rows
 
-    services = tuple(args.services)
-    project, client = load_and_connect(options, services)
-    rows = [r for r in list_rows(client, project.name, all=args.show_all) if not services or r.service in services]
-    if args.fmt == "json":
+    project, client = load_and_connect(g.options, services)
+    rows = [r for r in list_rows(client, project.name, all=show_all) if not services or r.service in services]
+    if fmt == "json":
         emit_json([r.to_dict() for r in rows])
-    elif args.quiet:
+    elif quiet:
         for r in rows:
             echo(r.name)
     else:
@@ -48,5 +45,3 @@ def _short(command: str, width: int = 24) -> str:
     text = f'"{command}"'
     return text if len(text) <= width else text[: width - 4] + '…"'
 
-
-PS = Command("List the project's containers (running ones; -a for all).", arguments, ps)
