@@ -14,7 +14,7 @@ from devenv.errors import UsageError
 @click.option("-d", "--detach", is_flag=True, help="Run the command in the background.")
 @click.option("-i", "--interactive/--no-interactive", default=True, help="Keep STDIN open (default: on, as Compose).")
 @click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY (default: when STDIN is a terminal).")
-@click.option("-T", "--no-TTY", "no_tty", is_flag=True, help="Do not allocate a pseudo-TTY.")
+@click.option("-T", "--no-TTY", "--no-tty", "no_tty", is_flag=True, help="Do not allocate a pseudo-TTY.")
 @click.option("-e", "--env", multiple=True, metavar="KEY=VALUE", help="Set an environment variable (repeatable).")
 @click.option("-w", "--workdir", help="Working directory inside the container.")
 @click.option("-u", "--user", help="User (name or uid[:gid]) to run as.")

@@ -46,10 +46,16 @@ def _run_actions(g: Globals, project, actions, fmt: str, quiet: bool = False) ->
 @click.option("--pull", is_flag=True, help="Always pull newer base images.")
 @click.option("--build-arg", "build_args", multiple=True, metavar="KEY[=VALUE]", help="Set a build argument (repeatable).")
 @click.option("-q", "--quiet", is_flag=True, help="Do not print the build output.")
+@click.option("--progress", "progress_mode", type=click.Choice(("auto", "tty", "plain", "json", "quiet")),
+              help="How to show progress (as the global --progress).")
 @format_option()
 @click.pass_obj
 def build(g: Globals, services: tuple[str, ...], no_cache: bool, pull: bool, build_args: tuple[str, ...], quiet: bool,
-          fmt: str) -> int:
+          progress_mode: str | None, fmt: str) -> int:
+    import dataclasses
+
+    if progress_mode:
+        g = dataclasses.replace(g, progress=progress_mode)
     from devenv.model import thaw
     from devenv.plan import Action, Op
     from devenv.plan.naming import image_labels, image_name

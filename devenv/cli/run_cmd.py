@@ -109,7 +109,7 @@ def derive(project: Any, target: Any, *, command: list[str], entrypoint: str | N
 @click.option("--no-deps", is_flag=True, help="Do not start the service's dependencies.")
 @click.option("-i", "--interactive/--no-interactive", default=True, help="Keep STDIN open (default: on).")
 @click.option("-t", "--tty", is_flag=True, help="Allocate a pseudo-TTY (default: when STDIN is a terminal).")
-@click.option("-T", "--no-TTY", "no_tty", is_flag=True, help="Do not allocate a pseudo-TTY.")
+@click.option("-T", "--no-TTY", "--no-tty", "no_tty", is_flag=True, help="Do not allocate a pseudo-TTY.")
 @click.option("--name", help="Container name (default: {project}-{service}-run-{id}).")
 @click.option("--entrypoint", help="Override the image's entrypoint.")
 @click.option("-w", "--workdir", help="Working directory inside the container.")
