@@ -249,7 +249,9 @@ class _Deaths:
         if died < CRASH_LOOP_RESTARTS:
             return None
         inner = state.get("State") or {}
-        code = inner.get("ExitCode") if inner.get("Restarting") else self.watch.last_exit_code(cid)
+        code = self.watch.last_exit_code(cid)
+        if code is None and inner.get("Restarting"):
+            code = inner.get("ExitCode")
         said = "" if code is None else f", last exit code {code}"
         return f"it keeps restarting (died {died} times while devenv waited for it{said})"
 
