@@ -185,3 +185,15 @@ def test_service_healthy_on_an_image_with_a_healthcheck_waits_for_it(
 
 
 DEVENV_BUILD_TIMEOUT = 120.0
+
+
+def test_a_lock_folder_that_is_not_a_folder_is_one_line_and_nothing_is_created(
+    tmp_path: Path, project_name: str, engine: docker.DockerClient
+) -> None:
+    p = project_name
+    write_compose(tmp_path, f"services:\n  web:\n    image: {BUSYBOX}\n    command: {FOREVER}\n")
+    result = devenv(tmp_path, p, "up", env={"DEVENV_LOCK_DIR": "/dev/null"}, timeout=HANG_GUARD)
+    assert result.returncode == 2, output(result)
+    assert result.stderr.startswith("devenv: DEVENV_LOCK_DIR=/dev/null is not a folder"), output(result)
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, output(result)
+    assert_nothing_exists(engine, p)
