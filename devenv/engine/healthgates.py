@@ -21,7 +21,7 @@ def check_health_gates(api: Any, project: Project, plan: Plan) -> None:
     """Raise a ManifestError for the first required `service_healthy` dependency on a service that
     will have no healthcheck: none in the file, none in the image (or in its existing container)."""
     creates = {a.target: a.payload["spec"] for a in plan.actions if a.op is Op.CREATE_CONTAINER}
-    seen: dict[str, tuple[bool, str]] = {}  # container -> (has a healthcheck, where devenv looked)
+    seen: dict[str, tuple[bool, str]] = {}  # image or container -> (has a healthcheck, where devenv looked)
     for action in plan.actions:
         if action.op is not Op.WAIT_HEALTHY or not action.payload.get("required", True):
             continue
@@ -29,9 +29,11 @@ def check_health_gates(api: Any, project: Project, plan: Plan) -> None:
         dependents = [d for d in action.payload.get("dependents") or () if d != "--wait"]
         if not dependents or _file_defines_test(project, service):
             continue
-        if action.target not in seen:
-            seen[action.target] = _healthcheck_of(api, action.target, creates.get(action.target))
-        found, where = seen[action.target]
+        spec = creates.get(action.target)
+        key = (spec.image_id or spec.image) if spec is not None else action.target
+        if key not in seen:
+            seen[key] = _healthcheck_of(api, action.target, spec)
+        found, where = seen[key]
         if not found:
             dependent = dependents[0]
             raise project.field_error(
