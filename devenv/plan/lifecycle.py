@@ -22,7 +22,6 @@ from devenv.plan.observed import ObservedContainer, ObservedState, check_observe
 from devenv.plan.options import DownOptions, RestartOptions, StartOptions, StopOptions
 from devenv.plan.steps import Steps
 
-
 _ANONYMOUS = re.compile(r"[0-9a-f]{64}")
 
 
@@ -182,8 +181,9 @@ def _wait_ready(project: Project, steps: Steps, chosen: set[str]) -> None:
     a healthcheck, else running without restarting for a moment (healthy if its image has one)."""
     for name in sorted(chosen):
         service = project.services.get(name) or project.disabled_services.get(name)
-        health = (service.get("healthcheck") if service else None) or {}
-        op = Op.WAIT_HEALTHY if health.get("test") and not healthcheck_disabled(service.config) else Op.WAIT_RUNNING
+        config = service.config if service else {}
+        tested = bool((config.get("healthcheck") or {}).get("test")) and not healthcheck_disabled(config)
+        op = Op.WAIT_HEALTHY if tested else Op.WAIT_RUNNING
         for number in sorted(steps.of(name).started):
             steps.gate(op, name, number, READY)
 
