@@ -7,6 +7,9 @@
     tag       := [\\w][\\w.-]{0,127}
     digest    := algorithm ":" hex        (sha256: 64 hex digits, sha384: 96, sha512: 128)
 
+The first component is a registry host only if it has a "." or a ":" or is "localhost", as the
+engine decides (so `Ab/c` is a repository name with an upper-case letter, not a host).
+
 The engine rejects what does not match with "invalid reference format" only once devenv has
 started to change the project; checking while loading names the file and line instead.
 """
@@ -18,7 +21,7 @@ import re
 _PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN = re.compile(rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?")
-_TAG = re.compile(r"[\w][\w.-]{0,127}")
+_TAG = re.compile(r"[\w][\w.-]{0,127}", re.ASCII)  # \w as in Go: ASCII only
 _DIGEST = re.compile(r"([A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*):([0-9a-fA-F]{32,})")
 _DIGEST_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 _HEX64 = re.compile(r"[a-f0-9]{64}")

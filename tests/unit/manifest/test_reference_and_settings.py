@@ -35,6 +35,7 @@ INVALID = {
     "a//b": "a name component is empty",
     "host:port/x": "invalid registry host 'host:port'",
     "x:-1": "invalid tag '-1'",
+    "x:caf\u00e9": "invalid tag",  # \w is ASCII, as in Go
     "x:" + "t" * 129: "invalid tag",
     "app@": "the digest after '@' is empty",
     "app@sha256:abc": "invalid digest",
