@@ -113,6 +113,18 @@ class Project:
     legacy: bool = False  # the version-1 layout (services at the top level)
     env_files: tuple[str, ...] = ()  # the .env / --env-file files interpolation read
     profiles: tuple[str, ...] = ()  # the active profiles
+    # field path -> (file, line) where it was written, for errors found after loading (the loader sets it)
+    locate: Any = dataclasses.field(default=None, compare=False, repr=False)
+
+    def field_error(self, path: tuple, message: str) -> Exception:
+        """A ManifestError about the field at `path`, naming the file and line that wrote it."""
+        from devenv.manifest.treepath import field_error
+
+        error = field_error(path, message)
+        if self.locate is not None:
+            error.file, error.line = self.locate(path)
+        error.file = error.file or (self.compose_files[0] if self.compose_files else None)
+        return error
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], working_dir: str = ".", **kwargs: Any) -> "Project":

@@ -12,6 +12,7 @@ from devenv.engine.background import Background
 from devenv.engine.client import engine_address
 from devenv.engine.events import EventWatch, health_output
 from devenv.engine.executor import Executor, Listener, Outcome
+from devenv.engine.healthgates import check_health_gates
 from devenv.engine.lock import project_lock
 from devenv.engine.observe import observe
 from devenv.engine.operations import Context, logs_tail
@@ -133,12 +134,14 @@ def apply(
                 outcomes += Executor(ctx, images_phase, listener).run()
                 if any(o.status != "done" for o in outcomes):
                     return Applied(plans, outcomes, observed, time.monotonic() - started, started)
+            check_health_gates(client.api, project, rest)  # before anything is created or started
             outcomes += Executor(ctx, rest, listener).run()
             if plan.recheck and not any(o.status != "done" for o in outcomes):
                 observed = observe(client, project, images)
                 again = prune_satisfied_gates(make_plan(observed), observed)
                 plans.append(again)
                 check_ports(client, again)
+                check_health_gates(client.api, project, again)
                 outcomes += Executor(Context(client, watch, wait_timeout, lambda: False, log), again, listener).run()
             return Applied(plans, outcomes, observed, time.monotonic() - started, started)
         finally:

@@ -6,11 +6,16 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Mapping
 
+from devenv.manifest import xdevenv
+from devenv.manifest.reference import reference_problem
 from devenv.manifest.treepath import Path, field_error
+
+RESTART_POLICIES = ("no", "always", "on-failure", "unless-stopped")
 
 
 def check_document(document: Mapping[str, Any]) -> None:
     """On the merged document, before it is typed (compose-go's `validation` package)."""
+    xdevenv.check(document)
     for kind in ("volumes", "networks", "secrets", "configs"):
         for name, resource in (document.get(kind) or {}).items():
             if isinstance(resource, dict) and resource.get("external") is True:
@@ -80,6 +85,14 @@ def check_project(
             for i, secret in enumerate(build.get("secrets") or ()):
                 if secret.get("source") not in resources["secrets"]:
                     raise field_error(at + ("build", "secrets", i), f"undefined build secret {secret.get('source')!r}")
+        if s.get("image"):
+            problem = reference_problem(str(s["image"]))
+            if problem:
+                raise field_error(at + ("image",), f"invalid image {s['image']!r}: {problem}")
+        if s.get("restart") is not None:
+            problem = restart_problem(str(s["restart"]))
+            if problem:
+                raise field_error(at + ("restart",), problem)
         if s.get("network_mode") and s.get("networks"):
             raise field_error(at + ("network_mode",), "network_mode and networks are mutually exclusive")
         for network in s.get("networks") or {}:
@@ -94,6 +107,11 @@ def check_project(
                     continue
                 hint = " (it is disabled by its profiles)" if dep in disabled else ""
                 raise field_error(at + ("depends_on", dep), f"service {name!r} depends on undefined service {dep!r}{hint}")
+            if (cfg or {}).get("condition") == "service_healthy" and healthcheck_disabled(services[dep]):
+                raise field_error(
+                    at + ("depends_on", dep),
+                    f"service {name!r} waits for {dep!r} to be healthy, but {dep!r} disables its healthcheck",
+                )
         mode = s.get("network_mode") or ""
         if mode.startswith("service:") and mode[len("service:") :] not in services:
             raise field_error(at + ("network_mode",), f"service {mode[len('service:'):]!r} not found for network_mode")
@@ -139,6 +157,32 @@ def check_project(
         if secret and not secret.get("external") and not secret.get("file") and not secret.get("environment"):
             raise field_error(("secrets", name), "must declare either `file` or `environment`")
     check_cycles(services)
+
+
+def restart_problem(value: str) -> str | None:
+    """Why `value` is not a restart policy the engine accepts, or None. An empty value means "no",
+    as in Compose (an unset variable); Compose passes the rest to the engine, which refuses it only
+    once the project is half made, or (`on-failure:x`) silently drops the count."""
+    if value == "" or value in RESTART_POLICIES:
+        return None
+    name, colon, count = value.partition(":")
+    if colon and name in RESTART_POLICIES:
+        if name != "on-failure":
+            return f"invalid restart policy {value!r}: only on-failure takes a retry count (on-failure:N)"
+        if not count.isdigit():
+            return f"invalid restart policy {value!r}: the retry count must be a whole number of 0 or more"
+        return None
+    import difflib
+
+    close = difflib.get_close_matches(name, RESTART_POLICIES, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else "expected no, always, on-failure, on-failure:N or unless-stopped"
+    return f"invalid restart policy {value!r} ({hint})"
+
+
+def healthcheck_disabled(service: Mapping[str, Any]) -> bool:
+    """The service turns its healthcheck off (`disable: true` or `test: [NONE]`), the image's too."""
+    health = service.get("healthcheck") or {}
+    return bool(health.get("disable")) or list(health.get("test") or ())[:1] == ["NONE"]
 
 
 def _replicas(s: Mapping[str, Any]) -> int:

@@ -89,7 +89,7 @@ def load_project(options: ProjectOptions, warn: Warn | None = None, *, validate:
             raise ManifestError("empty Compose file", found.files[0])
         model.pop("name", None)
         normalize(model, name, environ)
-        return _typed_project(model, name, found, environ, files.legacy)
+        return _typed_project(model, name, found, environ, files.legacy, locator.locate)
     except ManifestError as exc:
         raise locator.place(exc, found.files[0]) from None
 
@@ -112,7 +112,9 @@ def _dotted(path: tuple) -> str:
     return dotted(path)
 
 
-def _typed_project(model: dict, name: str, found: Discovered, environ: dict[str, str], legacy: bool) -> Project:
+def _typed_project(
+    model: dict, name: str, found: Discovered, environ: dict[str, str], legacy: bool, locate: Callable | None = None
+) -> Project:
     from devenv.manifest.treepath import field_error
 
     raw_services = model.get("services") or {}
@@ -146,6 +148,7 @@ def _typed_project(model: dict, name: str, found: Discovered, environ: dict[str,
         legacy=legacy,
         env_files=tuple(found.env_files),
         profiles=tuple(sorted(active)),
+        locate=locate,
     )
 
 

@@ -2,7 +2,9 @@
 
 Only the project's own objects are ever touched: containers carrying its project label, networks
 and volumes of its model that carry its project label. Dependents stop before their dependencies,
-independent services in parallel; starts wait for their dependencies as in `up`.
+independent services in parallel; starts wait for their dependencies as in `up`, and `start` and
+`restart` end, as `up` does, once what they started is ready (healthy where there is a
+healthcheck, else up for a moment without restarting).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import re
 
 from devenv.errors import DevenvError
+from devenv.manifest.checks import healthcheck_disabled
 from devenv.model import Project
 from devenv.plan import naming
 from devenv.plan.actions import Op, Plan, PlanBuilder
@@ -18,7 +21,6 @@ from devenv.plan.graph import ServiceGraph
 from devenv.plan.observed import ObservedContainer, ObservedState, check_observed
 from devenv.plan.options import DownOptions, RestartOptions, StartOptions, StopOptions
 from devenv.plan.steps import Steps
-
 
 _ANONYMOUS = re.compile(r"[0-9a-f]{64}")
 
@@ -145,7 +147,10 @@ def plan_start(project: Project, observed: ObservedState, options: StartOptions 
     chosen = _selected(project, graph, options.services)
     steps = Steps(b, project, graph, timeout=None, scope=chosen)
     _starts(project, observed, graph, chosen, steps, {}, "start")
+    if options.wait:
+        _wait_ready(project, steps, chosen)
     steps.finish()
+    _name_ready_gates(b, steps, "start")
     return b.build()
 
 
@@ -161,5 +166,38 @@ def plan_restart(project: Project, observed: ObservedState, options: RestartOpti
         if c.service in chosen and not c.oneoff:
             stops[c.id] = steps.stop(c, "restart")
     _starts(project, observed, graph, chosen, steps, stops, "restart")
+    if options.wait:
+        _wait_ready(project, steps, chosen)
     steps.finish()
+    _name_ready_gates(b, steps, "restart")
     return b.build()
+
+
+READY = "--wait"  # the dependent that marks a gate as "ready" (running for a moment, or healthy), as `up` has it
+
+
+def _wait_ready(project: Project, steps: Steps, chosen: set[str]) -> None:
+    """A readiness gate on each container this plan starts: healthy when the file gives the service
+    a healthcheck, else running without restarting for a moment (healthy if its image has one)."""
+    for name in sorted(chosen):
+        service = project.services.get(name) or project.disabled_services.get(name)
+        config = service.config if service else {}
+        tested = bool((config.get("healthcheck") or {}).get("test")) and not healthcheck_disabled(config)
+        op = Op.WAIT_HEALTHY if tested else Op.WAIT_RUNNING
+        for number in sorted(steps.of(name).started):
+            steps.gate(op, name, number, READY)
+
+
+def _name_ready_gates(b: PlanBuilder, steps: Steps, verb: str) -> None:
+    """`start`/`restart` has no --wait flag: say what the readiness gates are for."""
+    for id in b.ids():
+        action = b.get(id)
+        dependents = tuple(action.payload.get("dependents") or ())
+        if action.op not in (Op.WAIT_HEALTHY, Op.WAIT_RUNNING) or READY not in dependents:
+            continue
+        word = "healthy" if action.op is Op.WAIT_HEALTHY else "ready"
+        reason = f"{verb} returns once {action.service} is {word}"
+        others = [d for d in dependents if d != READY]
+        if others:
+            reason = f"{', '.join(others)} need{'s' if len(others) == 1 else ''} {action.service} {word}; " + reason
+        b.update(id, reason=reason)

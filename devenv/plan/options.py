@@ -62,9 +62,11 @@ class StopOptions:
 @dataclasses.dataclass(frozen=True)
 class StartOptions:
     services: tuple[str, ...] = ()
+    wait: bool = True  # return once the started containers are ready, as `up` does
 
 
 @dataclasses.dataclass(frozen=True)
 class RestartOptions:
     services: tuple[str, ...] = ()
     timeout: int | None = None
+    wait: bool = True  # return once the restarted containers are ready, as `up` does

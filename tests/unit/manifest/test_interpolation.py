@@ -338,7 +338,7 @@ def test_process_environment_wins_over_dot_env(ws) -> None:
 
 def test_process_environment_wins_even_when_empty(ws) -> None:
     ws.write(".env", "TAG=from-dotenv\n")
-    assert ws.service('services: {web: {image: "nginx:${TAG-none}"}}', environ={"TAG": ""})["image"] == "nginx:"
+    assert ws.service('services: {web: {image: "nginx${TAG-none}"}}', environ={"TAG": ""})["image"] == "nginx"
 
 
 def test_env_file_option_replaces_dot_env(ws) -> None:

@@ -278,6 +278,92 @@ CASES = [
         ("compose.yaml", 5, "services.web.ports[0].host_ip"),
         "invalid ip address",
     ),
+    # The four below Compose v2.40.3 accepts in `config`; at `up` the engine refuses the first three
+    # once networks are made ("invalid restart policy", "invalid reference format", "has no
+    # healthcheck configured"), and it drops `on-failure:x`'s count and unknown x-devenv keys silently.
+    (
+        "invalid restart policy",
+        {"compose.yaml": "services:\n  web:\n    image: nginx\n    restart: sometimes\n"},
+        [],
+        ("compose.yaml", 4, "services.web.restart"),
+        "invalid restart policy 'sometimes'",
+    ),
+    (
+        "misspelt restart policy",
+        {"compose.yaml": "services:\n  web:\n    image: nginx\n    restart: unless-stoped\n"},
+        [],
+        ("compose.yaml", 4, "services.web.restart"),
+        "did you mean 'unless-stopped'",
+    ),
+    (
+        "restart count that is not a number",
+        {"compose.yaml": "services:\n  web:\n    image: nginx\n    restart: on-failure:x\n"},
+        [],
+        ("compose.yaml", 4, "services.web.restart"),
+        "retry count must be a whole number",
+    ),
+    (
+        "restart count on a policy that takes none",
+        {"compose.yaml": "services:\n  web:\n    image: nginx\n    restart: always:3\n"},
+        [],
+        ("compose.yaml", 4, "services.web.restart"),
+        "only on-failure takes a retry count",
+    ),
+    (
+        "image that interpolates to an invalid reference",
+        {"compose.yaml": "services:\n  web:\n    image: app:${DEVENV_TEST_UNSET_TAG-}\n"},
+        [],
+        ("compose.yaml", 3, "services.web.image"),
+        "invalid image 'app:': invalid reference format: the tag after ':' is empty",
+    ),
+    (
+        "image with uppercase",
+        {"compose.yaml": "services:\n  web:\n    build: .\n    image: ghcr.io/Org/app:1\n"},
+        [],
+        ("compose.yaml", 4, "services.web.image"),
+        "repository name must be lowercase",
+    ),
+    (
+        "image with a short digest",
+        {"compose.yaml": "services:\n  web:\n    image: app@sha256:abc123\n"},
+        [],
+        ("compose.yaml", 3, "services.web.image"),
+        "invalid reference format",
+    ),
+    (
+        "service_healthy on a service that disables its healthcheck",
+        {"compose.yaml": (
+            "services:\n  db:\n    image: db\n    healthcheck:\n      disable: true\n"
+            "  web:\n    image: web\n    depends_on:\n      db:\n        condition: service_healthy\n"
+        )},
+        [],
+        ("compose.yaml", 9, "services.web.depends_on.db"),
+        "waits for 'db' to be healthy, but 'db' disables its healthcheck",
+    ),
+    (
+        "service_healthy on a service whose healthcheck test is NONE",
+        {"compose.yaml": (
+            "services:\n  db:\n    image: db\n    healthcheck: {test: [NONE]}\n"
+            "  web:\n    image: web\n    depends_on: {db: {condition: service_healthy}}\n"
+        )},
+        [],
+        ("compose.yaml", 7, "services.web.depends_on.db"),
+        "disables its healthcheck",
+    ),
+    (
+        "unknown x-devenv key",
+        {"compose.yaml": "x-devenv:\n  publish_hots: 0.0.0.0\nservices:\n  web: {image: nginx}\n"},
+        [],
+        ("compose.yaml", 2, "x-devenv.publish_hots"),
+        "unknown devenv setting 'publish_hots' (did you mean 'publish_host'?)",
+    ),
+    (
+        "x-devenv not a mapping",
+        {"compose.yaml": "x-devenv: 127.0.0.1\nservices:\n  web: {image: nginx}\n"},
+        [],
+        ("compose.yaml", 1, "x-devenv"),
+        "must be a mapping of devenv settings",
+    ),
     (
         "error in the second file names the second file",
         {"compose.yaml": "services:\n  web:\n    image: nginx\n", "override.yaml": "services:\n  web:\n    ports: ['x']\n"},

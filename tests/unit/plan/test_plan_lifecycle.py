@@ -149,7 +149,7 @@ def test_start_starts_stopped_containers_with_their_gates() -> None:
     assert plan.get("start_container:demo-api-1").after == ("wait_healthy:demo-db-1",)
     assert plan.get("wait_healthy:demo-db-1").after == ("start_container:demo-db-1",)
     assert plan.get("start_container:demo-web-1").after == ("start_container:demo-api-1",)
-    one = plan_start(PROJECT, state, StartOptions(services=("web",)))
+    one = plan_start(PROJECT, state, StartOptions(services=("web",), wait=False))
     assert one.ids() == ("start_container:demo-web-1",)  # start does not bring dependencies
     with pytest.raises(DevenvError, match="service web has no container to start"):
         plan_start(PROJECT, empty_state(PROJECT), StartOptions(services=("web",)))
@@ -162,10 +162,29 @@ def test_restart_stops_then_starts_in_dependency_order() -> None:
         "stop container demo-api-1 (restart)",
         "stop container demo-db-1 (restart)",
         "start container demo-db-1 (restart)",
-        "wait until healthy demo-db-1 (api needs db healthy)",
+        "wait until healthy demo-db-1 (api needs db healthy; restart returns once db is healthy)",
         "start container demo-api-1 (restart)",
+        "wait until running demo-api-1 (restart returns once api is ready)",
     ]
     simulate(plan, state)
+
+
+def test_start_and_restart_end_once_what_they_started_is_ready() -> None:
+    stopped = simulate(plan_stop(PROJECT, running()), running())
+    plan = plan_start(PROJECT, stopped, StartOptions(services=("web", "cron")))
+    assert sorted(plan.describe().splitlines()) == [
+        "start container demo-cron-1 (start)",
+        "start container demo-web-1 (start)",
+        "wait until running demo-cron-1 (start returns once cron is ready)",
+        "wait until running demo-web-1 (start returns once web is ready)",
+    ]
+    gate = plan.get("wait_running:demo-web-1")
+    assert gate.after == ("start_container:demo-web-1",)
+    assert list(gate.payload["dependents"]) == ["--wait"]  # the engine layer's "ready" rule, as for `up`
+    assert plan_start(PROJECT, running()).ids() == ()  # nothing started, nothing to wait for
+    restart = plan_restart(PROJECT, running(), RestartOptions(services=("db",)))
+    assert restart.get("wait_healthy:demo-db-1").reason == "restart returns once db is healthy"  # the file's healthcheck
+    assert plan_restart(PROJECT, running(), RestartOptions(services=("db",), wait=False)).of(Op.WAIT_HEALTHY) == ()
 
 
 def test_inherited_anonymous_volume_is_removed_with_volumes() -> None:
