@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import click
 
@@ -129,6 +130,6 @@ def progress(g: Globals, fmt: str = "table", *, quiet: bool = False, hidden: Ite
 def engine_settings(g: Globals) -> None:
     """Apply the global options that tune the engine work (--parallel) before a plan runs."""
     if g.parallel and g.parallel > 0:
-        import devenv.engine.executor as executor
+        from devenv.engine import executor
 
         executor.MAX_WORKERS = g.parallel

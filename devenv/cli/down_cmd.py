@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import click
-
 from typing import Any
 
-from devenv.cli.command import Globals, engine_settings, format_option, progress, timeout_option
+import click
+
+from devenv.cli.command import (
+    Globals,
+    engine_settings,
+    format_option,
+    progress,
+    timeout_option,
+)
 from devenv.cli.common import load_and_connect, say
 
 

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import click
-
 import os
 
-from devenv.cli.command import Globals, engine_settings, env_pairs, format_option, progress, services_argument
+import click
+
+from devenv.cli.command import (
+    Globals,
+    engine_settings,
+    env_pairs,
+    format_option,
+    progress,
+    services_argument,
+)
 from devenv.cli.common import emit_json, load, say
 from devenv.errors import EXIT_FAILED
 

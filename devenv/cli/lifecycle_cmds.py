@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 
-from devenv.cli.command import Globals, engine_settings, format_option, progress, services_argument, timeout_option
+from devenv.cli.command import (
+    Globals,
+    engine_settings,
+    format_option,
+    progress,
+    services_argument,
+    timeout_option,
+)
 from devenv.cli.common import load_and_connect, say
 
 

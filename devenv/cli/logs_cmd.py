@@ -10,7 +10,8 @@ import queue
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -165,7 +166,7 @@ class Follower:
         self.grace = grace
 
 
-    def start(self) -> "Follower":
+    def start(self) -> Follower:
         from devenv.plan.naming import project_filter
 
         filters = dict(project_filter(self.project))
@@ -289,8 +290,8 @@ class Follower:
 
 
 def follow(
-    client: "docker.DockerClient", project: str, services: tuple[str, ...], *, tail: str, timestamps: bool,
-    since: int | float | dt.datetime | None = None, keep_following: bool = True, until: Any = None,
+    client: docker.DockerClient, project: str, services: tuple[str, ...], *, tail: str, timestamps: bool,
+    since: float | dt.datetime | None = None, keep_following: bool = True, until: Any = None,
     prefix: bool = True, color: bool = True, index: int | None = None, declared: set[str] | None = None,
 ) -> int:
     """Print (and with `keep_following`, follow until the containers stop, or Ctrl-C) the logs of the

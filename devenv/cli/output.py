@@ -6,7 +6,8 @@ import os
 import sys
 import threading
 import time
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from devenv.cli.common import echo
 from devenv.plan.actions import Action, Op

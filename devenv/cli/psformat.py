@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from devenv.errors import UsageError
 
@@ -134,7 +135,7 @@ def container_fields(summary: Mapping[str, Any], trunc: bool = True, now: float 
     name = plain[0] if plain else (names[0] if names else "")
     mounts = [m.get("Name") or m.get("Source") or "" for m in summary.get("Mounts") or ()]
     local = sum(1 for m in summary.get("Mounts") or () if m.get("Driver") == "local")
-    networks = list(((summary.get("NetworkSettings") or {}).get("Networks") or {}))
+    networks = list((summary.get("NetworkSettings") or {}).get("Networks") or {})
     publishers = [
         {"URL": p.get("IP") or "", "TargetPort": int(p.get("PrivatePort") or 0), "PublishedPort": int(p.get("PublicPort") or 0),
          "Protocol": p.get("Type") or "tcp"}
@@ -176,7 +177,7 @@ def go_json(value: Any) -> str:
 
 # --- templates ------------------------------------------------------------------------------------
 
-_ACTION = re.compile(r"\{\{(-\s)?\s*(.*?)\s*(\s-)?\}\}", re.S)
+_ACTION = re.compile(r"\{\{(-\s)?\s*(.*?)\s*(\s-)?\}\}", re.DOTALL)
 _STRING = r'"(?:[^"\\]|\\.)*"'
 _TOKEN = re.compile(rf"{_STRING}|\S+")
 

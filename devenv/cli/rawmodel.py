@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from devenv.manifest.options import ProjectOptions
 

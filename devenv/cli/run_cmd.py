@@ -8,7 +8,14 @@ from typing import Any
 
 import click
 
-from devenv.cli.command import Globals, engine_settings, env_pairs, progress, service_argument, strip_separator
+from devenv.cli.command import (
+    Globals,
+    engine_settings,
+    env_pairs,
+    progress,
+    service_argument,
+    strip_separator,
+)
 from devenv.cli.common import echo, explicit_env_files, load, publish_host, say
 from devenv.errors import UsageError
 
@@ -234,7 +241,12 @@ def _prepare(project, target, observed, up_options, volume_keys=None):  # type: 
     (healthy, completed successfully)."""
     from devenv.plan import Action, Op, Plan, plan_up
     from devenv.plan.actions import PlanBuilder, action_id
-    from devenv.plan.infra import plan_networks, plan_volumes, used_networks, used_volumes
+    from devenv.plan.infra import (
+        plan_networks,
+        plan_volumes,
+        used_networks,
+        used_volumes,
+    )
     from devenv.plan.naming import container_name
 
     plan = plan_up(project, observed, up_options) if up_options.services else Plan("run", project.name)

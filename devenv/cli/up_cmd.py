@@ -10,8 +10,21 @@ from typing import Any
 
 import click
 
-from devenv.cli.command import Globals, complete_services, engine_settings, format_option, progress, services_argument, timeout_option
-from devenv.cli.common import explicit_env_files, load_while_connecting, publish_host, say
+from devenv.cli.command import (
+    Globals,
+    complete_services,
+    engine_settings,
+    format_option,
+    progress,
+    services_argument,
+    timeout_option,
+)
+from devenv.cli.common import (
+    explicit_env_files,
+    load_while_connecting,
+    publish_host,
+    say,
+)
 from devenv.errors import UsageError
 
 

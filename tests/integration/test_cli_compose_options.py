@@ -18,7 +18,18 @@ import docker.errors
 import pytest
 
 from tests.integration.test_engine_support import (
-    BUSYBOX, FOREVER, devenv, devenv_env, forever_after, free_ports, inspect, ok, output, start_devenv, states, up,
+    BUSYBOX,
+    FOREVER,
+    devenv,
+    devenv_env,
+    forever_after,
+    free_ports,
+    inspect,
+    ok,
+    output,
+    start_devenv,
+    states,
+    up,
     write_compose,
 )
 
@@ -126,7 +137,7 @@ def test_logs_options(talkers: Path, project_name: str) -> None:
     assert devenv(talkers, p, "logs", "--index", "2").returncode == 2  # --index names one service
 
 
-def _lines_of(proc: subprocess.Popen[str]) -> "queue.Queue[str]":
+def _lines_of(proc: subprocess.Popen[str]) -> queue.Queue[str]:
     lines: queue.Queue[str] = queue.Queue()
 
     def pump() -> None:
@@ -138,7 +149,7 @@ def _lines_of(proc: subprocess.Popen[str]) -> "queue.Queue[str]":
     return lines
 
 
-def _wait_for_line(lines: "queue.Queue[str]", wanted: str, timeout: float = 60.0) -> list[str]:
+def _wait_for_line(lines: queue.Queue[str], wanted: str, timeout: float = 60.0) -> list[str]:
     seen = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

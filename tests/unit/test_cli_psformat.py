@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from devenv.cli.psformat import Template, container_fields, displayable_ports, human_duration, render, tabulate
+from devenv.cli.psformat import (
+    Template,
+    container_fields,
+    displayable_ports,
+    human_duration,
+    render,
+    tabulate,
+)
 from devenv.errors import UsageError
 
 SUMMARY = {
