@@ -29,7 +29,7 @@ def load(options: ProjectOptions, services: tuple[str, ...] = ()) -> Project:
     return project
 
 
-def load_while_connecting(options: ProjectOptions, services: tuple[str, ...] = ()) -> tuple[Project, Background[Engine]]:
+def load_while_connecting(options: ProjectOptions, services: tuple[str, ...] = ()) -> tuple[Project, "Background[Engine]"]:
     """The project, and the connection to the engine being made meanwhile (a round trip, and the
     engine modules' import): `.result()` gives the client or raises why there is none. A bad
     manifest is reported first, as always."""
@@ -41,7 +41,7 @@ def load_while_connecting(options: ProjectOptions, services: tuple[str, ...] = (
     return project, engine
 
 
-def load_and_connect(options: ProjectOptions, services: tuple[str, ...] = ()) -> tuple[Project, Engine]:
+def load_and_connect(options: ProjectOptions, services: tuple[str, ...] = ()) -> tuple[Project, "Engine"]:
     project, engine = load_while_connecting(options, services)
     return project, engine.result()
 
