@@ -159,6 +159,7 @@ class Follower:
         self.services_of: dict[str, str] = {}
         self.exited: set[str] = set()
         self.died_at: dict[str, float] = {}
+        self.pumped_at: dict[str, float] = {}
         self.listed_at = 0.0
         self.prefixes = Prefixes(view, [])
         # Once nothing runs, how long to wait for a container to come (devenv replaces a container
@@ -185,6 +186,7 @@ class Follower:
 
     def _pump(self, ident: str, since: Any, tail: str | None) -> None:
         self.pumps[ident] = self.pumps.get(ident, 0) + 1
+        self.pumped_at[ident] = time.time()
 
         def read() -> None:
             try:
@@ -256,6 +258,8 @@ class Follower:
             self.exited.discard(ident)
             if not before_listing:
                 self.running.add(ident)
+                if self.pumps.get(ident) and self.died_at.get(ident, 0.0) <= self.pumped_at.get(ident, 0.0):
+                    return  # started while we listed it: its output is being read already
                 # a new container: all its output; one restarted: what followed its last exit
                 self._pump(ident, self.died_at.get(ident), "all")
         elif action == "die":

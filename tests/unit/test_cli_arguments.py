@@ -195,3 +195,13 @@ def test_env_pairs_take_bare_keys_from_the_environment() -> None:
     assert env_pairs(["A=1", "B", "C"], lookup={"B": "two"}) == ["A=1", "B=two"]
     with pytest.raises(Exception, match="use KEY=VALUE"):
         env_pairs(["=x"])
+
+
+def test_parallel_sets_the_executors_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    import devenv.engine.executor as executor
+    from devenv.cli.command import engine_settings
+
+    monkeypatch.setattr(executor, "MAX_WORKERS", executor.MAX_WORKERS)
+    _, g, _ = parse(["--parallel", "3", "down"])
+    engine_settings(g)
+    assert executor.MAX_WORKERS == 3
