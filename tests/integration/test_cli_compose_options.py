@@ -343,3 +343,23 @@ def test_build_arg_overrides_the_files_args(tmp_path: Path, project_name: str) -
               env={"OTHER": "and-env"}))
     seen = ok(devenv(tmp_path, p, "run", "--rm", "-T", "app", "sh", "-c", "echo $SEEN")).stdout.strip()
     assert seen == "from-cli and-env"
+
+
+# -- global options
+
+
+def test_global_dry_run_changes_nothing_and_progress_json(tmp_path: Path, project_name: str,
+                                                          engine: docker.DockerClient) -> None:
+    p = project_name
+    write_compose(tmp_path, f"services:\n  app:\n    image: {BUSYBOX}\n    command: {FOREVER}\n")
+    up(tmp_path, p)
+    before = states(engine, p)
+    for command in (("stop",), ("restart",), ("down",), ("up", "--force-recreate"), ("pull",)):
+        result = ok(devenv(tmp_path, p, "--dry-run", *command))
+        assert states(engine, p) == before, (command, output(result))
+    planned = ok(devenv(tmp_path, p, "--dry-run", "stop")).stdout
+    assert f"stop container {p}-app-1" in planned, planned
+    stopped = ok(devenv(tmp_path, p, "--progress", "json", "stop"))
+    events = [json.loads(line) for line in stopped.stderr.splitlines() if line.startswith("{")]
+    assert {"event": "end", "op": "stop_container", "target": f"{p}-app-1", "status": "done"}.items() <= events[-1].items()
+    assert states(engine, p) == {f"{p}-app-1": "exited"}
