@@ -137,9 +137,9 @@ class Project:
         (`service_extensions=False`); its YAML keeps them."""
         out: dict[str, Any] = {"name": self.name}
         out["services"] = {
-            name: {
-                k: thaw(s.config[k]) for k in sorted(s.config) if service_extensions or not k.startswith("x-")
-            }
+            name: _printed_service(
+                {k: thaw(s.config[k]) for k in sorted(s.config) if service_extensions or not k.startswith("x-")}
+            )
             for name, s in sorted(self.services.items())
         }
         for key in ("networks", "volumes", "secrets", "configs"):
@@ -152,3 +152,12 @@ class Project:
     @property
     def x_devenv(self) -> Mapping[str, Any]:
         return self.extensions.get("x-devenv") or MappingProxyType({})
+
+
+def _printed_service(config: dict[str, Any]) -> dict[str, Any]:
+    """The few fields whose printed form differs from the model's: `build.ssh` is held as a mapping
+    {id: path or None}; Compose prints it as a list of `id` / `id: path` strings."""
+    build = config.get("build")
+    if isinstance(build, dict) and isinstance(build.get("ssh"), dict):
+        build["ssh"] = [key if path is None else f"{key}: {path}" for key, path in build["ssh"].items()]
+    return config

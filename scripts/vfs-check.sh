@@ -82,6 +82,6 @@ docker run --rm -u 65534 --network none "$DEVENV_PYTHON_IMAGE" python3 -c 'impor
 port=${WEB_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 log "quickstart on port $port"
 WEB_PORT=$port DEVENV_SKIP_SETUP=1 scripts/quickstart.sh up
-body=$(python3 -c "import urllib.request as u; print(u.urlopen('http://127.0.0.1:$port/', timeout=10).read().decode().split())")
+body=$(python3 -c "import urllib.request as u; print(' '.join(u.urlopen('http://127.0.0.1:$port/', timeout=10).read().decode().split()))")
 log "GET http://127.0.0.1:$port/ -> ${body:0:80}"
 WEB_PORT=$port DEVENV_SKIP_SETUP=1 scripts/quickstart.sh down -v

@@ -4,12 +4,14 @@
   one folder each, for the conformance and schema tests;
 - `reference/compose-spec.json`: the Compose JSON schema, to check the vendored copy against.
 
-A user's clone has neither. Tests that need them are skipped with `REASON`; the project's own
+`DEVENV_SHARED` names another folder (a git worktree's `..` is not the clone's). A user's
+clone has neither. Tests that need them are skipped with `REASON`; the project's own
 cases (tests/conformance/cases, invalid/) cover the same ground without them.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,12 +19,12 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+SHARED = Path(os.environ.get("DEVENV_SHARED") or REPO.parent / "shared")
 CORPUS = SHARED / "corpus"
 REFERENCE_SCHEMA = SHARED / "reference" / "compose-spec.json"
 
-REASON = f"needs the shared Compose corpus at {CORPUS} (beside the clone; not part of the repository)"
-SCHEMA_REASON = f"needs the reference schema at {REFERENCE_SCHEMA} (beside the clone; not part of the repository)"
+REASON = f"needs the shared Compose corpus at {CORPUS} (beside the clone, or DEVENV_SHARED; not part of the repository)"
+SCHEMA_REASON = f"needs the reference schema at {REFERENCE_SCHEMA} (beside the clone, or DEVENV_SHARED; not part of the repository)"
 
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason=REASON)
 needs_reference_schema = pytest.mark.skipif(not REFERENCE_SCHEMA.is_file(), reason=SCHEMA_REASON)
