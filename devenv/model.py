@@ -9,9 +9,9 @@ re-parsing; `Project.to_dict()` gives back plain JSON-able data.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Mapping
-
+from typing import Any
 
 _MAPPINGS = (dict, MappingProxyType)  # concrete types: isinstance on typing.Mapping is ~7x slower
 
@@ -115,7 +115,7 @@ class Project:
     profiles: tuple[str, ...] = ()  # the active profiles
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], working_dir: str = ".", **kwargs: Any) -> "Project":
+    def from_dict(cls, data: Mapping[str, Any], working_dir: str = ".", **kwargs: Any) -> Project:
         """Build a model from canonical data (for example `docker compose config --format json`)."""
         services = {
             name: Service(name=name, config=freeze(cfg)) for name, cfg in (data.get("services") or {}).items()

@@ -6,14 +6,15 @@ matches any single key or index, as in compose-go's `tree.Path.Matches`.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Generic, Iterable, Mapping, TypeVar
+from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 Path = tuple
 
 
-@lru_cache(maxsize=None)
+@cache
 def compile_pattern(pattern: str) -> tuple[str, ...]:
     return tuple(pattern.split("."))
 
@@ -22,7 +23,7 @@ def matches(path: Path, pattern: str) -> bool:
     parts = compile_pattern(pattern)
     if len(parts) != len(path):
         return False
-    return all(p == "*" or p == k for p, k in zip(parts, path))
+    return all(p == "*" or p == k for p, k in zip(parts, path, strict=True))
 
 
 class PatternTable(Generic[T]):
@@ -49,24 +50,27 @@ class PatternTable(Generic[T]):
                 node = node.children.setdefault(part, PatternTable())
         node.value = value
 
-    def step(self, key: object) -> "PatternTable[T] | None":
+    def step(self, key: object) -> PatternTable[T] | None:
         """The node for one more path element, or None when no pattern continues with it."""
-        exact = self.children.get(key) if isinstance(key, str) else None
+        if not isinstance(key, str):
+            return self.star
+        exact = self.children.get(key)
         if exact is None:
             return self.star
         if self.star is None:
             return exact
-        union = self._unions.get(key)  # type: ignore[arg-type]
+        union = self._unions.get(key)
         if union is None:
-            union = self._unions[key] = _union(exact, self.star)  # type: ignore[index]
+            union = self._unions[key] = _union(exact, self.star)
         return union
 
-    def lookup_node(self, path: Path) -> "PatternTable[T] | None":
-        node: PatternTable[T] | None = self
+    def lookup_node(self, path: Path) -> PatternTable[T] | None:
+        node: PatternTable[T] = self
         for key in path:
-            node = node.step(key)
-            if node is None:
+            following = node.step(key)
+            if following is None:
                 return None
+            node = following
         return node
 
     def lookup(self, path: Path) -> T | None:
