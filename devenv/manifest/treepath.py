@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import cache
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from devenv.errors import ManifestError
 
 T = TypeVar("T")
 Path = tuple
@@ -102,8 +105,9 @@ def dotted(path: Iterable[object]) -> str:
     return out
 
 
-def field_error(path: Path, message: str):  # -> ManifestError (imported lazily: errors imports nothing of ours)
-    """An error about the field at `path`; the loader adds the file and line where it was written."""
+def field_error(path: Path, message: str) -> ManifestError:
+    """An error about the field at `path`; the loader adds the file and line where it was written.
+    (devenv.errors is imported on first use, not with this module.)"""
     from devenv.errors import ManifestError
 
     return ManifestError(message, path=dotted(path) or None, at=tuple(path))
