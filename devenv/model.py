@@ -9,9 +9,9 @@ re-parsing; `Project.to_dict()` gives back plain JSON-able data.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Mapping
-
+from typing import Any
 
 _MAPPINGS = (dict, MappingProxyType)  # concrete types: isinstance on typing.Mapping is ~7x slower
 
@@ -127,7 +127,7 @@ class Project:
         return error
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], working_dir: str = ".", **kwargs: Any) -> "Project":
+    def from_dict(cls, data: Mapping[str, Any], working_dir: str = ".", **kwargs: Any) -> Project:
         """Build a model from canonical data (for example `docker compose config --format json`)."""
         services = {
             name: Service(name=name, config=freeze(cfg)) for name, cfg in (data.get("services") or {}).items()
@@ -149,9 +149,9 @@ class Project:
         (`service_extensions=False`); its YAML keeps them."""
         out: dict[str, Any] = {"name": self.name}
         out["services"] = {
-            name: {
-                k: thaw(s.config[k]) for k in sorted(s.config) if service_extensions or not k.startswith("x-")
-            }
+            name: _printed_service(
+                {k: thaw(s.config[k]) for k in sorted(s.config) if service_extensions or not k.startswith("x-")}
+            )
             for name, s in sorted(self.services.items())
         }
         for key in ("networks", "volumes", "secrets", "configs"):
@@ -164,3 +164,12 @@ class Project:
     @property
     def x_devenv(self) -> Mapping[str, Any]:
         return self.extensions.get("x-devenv") or MappingProxyType({})
+
+
+def _printed_service(config: dict[str, Any]) -> dict[str, Any]:
+    """The few fields whose printed form differs from the model's: `build.ssh` is held as a mapping
+    {id: path or None}; Compose prints it as a list of `id` / `id: path` strings."""
+    build = config.get("build")
+    if isinstance(build, dict) and isinstance(build.get("ssh"), dict):
+        build["ssh"] = [key if path is None else f"{key}: {path}" for key, path in build["ssh"].items()]
+    return config

@@ -20,8 +20,20 @@ DEVENV_LOG_TAG=engine
 TIMEOUT=${DEVENV_ENGINE_TIMEOUT:-60}
 LOG=${DEVENV_DOCKERD_LOG:-/var/log/devenv-dockerd.log}
 
+# describe: "Engine 20.10.24, API 1.41, storage overlay2". dockerd picks the storage driver
+# itself: vfs where overlayfs is unavailable (e.g. Docker in Docker without a volume for
+# /var/lib/docker). Everything works on vfs (scripts/vfs-check.sh), only slower and with a
+# full copy of every image layer on disk.
+describe() {
+    local version driver
+    version=$(docker version --format 'Engine {{.Server.Version}}, API {{.Server.APIVersion}}' 2>/dev/null) || version=ok
+    driver=$(docker info --format '{{.Driver}}' 2>/dev/null) || driver=
+    printf '%s%s\n' "$version" "${driver:+, storage $driver}"
+    [ "$driver" != vfs ] || log "note: storage driver vfs (no overlayfs here): works, but slower and disk-hungry"
+}
+
 if docker_ok; then
-    log "engine answers: $(docker version --format 'Engine {{.Server.Version}}, API {{.Server.APIVersion}}' 2>/dev/null || echo ok)"
+    log "engine answers: $(describe)"
     exit 0
 fi
 
@@ -75,4 +87,4 @@ until docker_ok; do
     fi
     sleep 1
 done
-log "engine ready: $(docker version --format 'Engine {{.Server.Version}}, API {{.Server.APIVersion}}' 2>/dev/null || echo ok)"
+log "engine ready: $(describe)"

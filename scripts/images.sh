@@ -20,6 +20,8 @@ case "${1:-}" in
     *) die "usage: $0 [--force]" ;;
 esac
 
+# Modes in the trees must not depend on the caller's umask (077 makes every folder private).
+umask 022
 MIRROR=${DEVENV_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SYS_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
@@ -65,6 +67,11 @@ new_workdir() {
 import_tree() { # import_tree DIR IMAGE CMD-JSON [extra --change ...]
     local dir=$1 image=$2 cmd=$3
     shift 3
+    # The tree's root becomes the image's `/`. mktemp -d makes it 0700, and with the vfs storage
+    # driver (nested Docker, many CI runners) an imported layer keeps that mode: every non-root
+    # container would fail with "permission denied". overlay2 happens to hide it.
+    if is_root; then chown 0:0 "$dir"; fi
+    chmod 0755 "$dir"
     # --numeric-owner: ids inside the image must not depend on this host's passwd.
     tar --numeric-owner -C "$dir" -c . | docker import \
         --change "CMD $cmd" \
@@ -106,8 +113,9 @@ build_busybox() {
     done
     import_tree "$dir" "$image" '["sh"]'
     cleanup_dir "$dir"
-    docker run --rm --network none "$image" sh -c 'command -v httpd nc wget >/dev/null && echo ok' | grep -qx ok \
-        || die "$image does not run (sh/httpd/nc/wget)"
+    # As a non-root user: that is what a world-unreadable `/` breaks.
+    docker run --rm --network none -u 65534 "$image" sh -c 'command -v httpd nc wget >/dev/null && ls / >/dev/null && echo ok' \
+        | grep -qx ok || die "$image does not run (sh/httpd/nc/wget as user 65534)"
     log "built $image"
 }
 
@@ -137,8 +145,8 @@ build_python() {
         --change 'ENV LANG=C.UTF-8' \
         --change 'ENV PYTHONUNBUFFERED=1'
     cleanup_dir "$dir"
-    docker run --rm --network none "$image" python3 -c 'print(1)' | grep -qx 1 \
-        || die "$image does not run python3"
+    docker run --rm --network none -u 65534 "$image" python3 -c 'import os; os.listdir("/"); print(1)' | grep -qx 1 \
+        || die "$image does not run python3 (as user 65534)"
     log "built $image"
 }
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["load_project", "ProjectOptions"]
 
 
-def load_project(options: ProjectOptions, warn: Any = None, **kwargs: Any) -> "Project":
+def load_project(options: ProjectOptions, warn: Any = None, **kwargs: Any) -> Project:
     from devenv.manifest.loader import load_project as load
 
     return load(options, warn, **kwargs)

@@ -9,7 +9,8 @@ from either.
 from __future__ import annotations
 
 import os
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 from devenv.errors import ManifestError
 from devenv.manifest.dotenv import DotenvError, parse_dotenv
@@ -54,7 +55,7 @@ def _find_default(start: str, warn: Callable[[str], None]) -> list[str]:
         here = parent
 
 
-def read_env_file(path: str, lookup: Callable[[str], "str | None"] | None = None) -> dict[str, str]:
+def read_env_file(path: str, lookup: Callable[[str], str | None] | None = None) -> dict[str, str]:
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from devenv.manifest.interpolate import MissingRequired, TemplateError, substitute
 
@@ -39,7 +39,7 @@ def _expand_escapes(text: str) -> str:
     return _ESCAPES.sub(repl, text)
 
 
-def parse_dotenv(text: str, lookup: Callable[[str], "str | None"] | None = None) -> dict[str, str]:
+def parse_dotenv(text: str, lookup: Callable[[str], str | None] | None = None) -> dict[str, str]:
     """Parse env-file text. `lookup` resolves bare keys and `${VAR}` references before earlier keys."""
     lookup = lookup or (lambda _k: None)
     out: dict[str, str] = {}

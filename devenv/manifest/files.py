@@ -6,18 +6,19 @@ from __future__ import annotations
 import copy
 import os
 import sys
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from devenv.errors import ManifestError
 from devenv.manifest import legacy
-from devenv.manifest.interpolate import Interpolator
 from devenv.manifest.checks import check_document
+from devenv.manifest.interpolate import Interpolator
 from devenv.manifest.merge import enforce_unicity, merge
 from devenv.manifest.normalize import resolve_environment, resolve_relative_paths
+from devenv.manifest.parsecache import parse_cached
 from devenv.manifest.resets import apply_resets, strip_markers
 from devenv.manifest.transform import canonical, set_defaults
 from devenv.manifest.treepath import Path, field_error
-from devenv.manifest.parsecache import parse_cached
 
 Warn = Callable[[str], None]
 
@@ -184,7 +185,8 @@ class FileSet:
             chain = " -> ".join(f"{s}" for _, s in seen + (key,))
             raise field_error(("services", name, "extends"), f"circular extends: {chain}")
         if other is not None:
-            base_file = other if os.path.isabs(str(other)) else os.path.join(os.path.dirname(file) if file != "-" else self.working_dir, str(other))
+            here = os.path.dirname(file) if file != "-" else self.working_dir
+            base_file = other if os.path.isabs(str(other)) else os.path.join(here, str(other))
             base_services = self._extends_file(base_file, name, ref)
             base = self._extend(base_file, ref, base_services, [], seen + (key,))
         else:

@@ -7,7 +7,8 @@ After substitution, values at paths that Compose types as booleans or numbers ar
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
 
 from devenv.errors import ManifestError
 from devenv.manifest.tags import Override
@@ -112,7 +113,7 @@ def _braced(body: str, whole: str, lookup: Lookup, unset: Callable[[str], None])
         raise TemplateError(whole)
     operand = rest[len(op) :]
     if op == ":-":
-        return substitute(operand, lookup, unset) if not value else value
+        return value if value else substitute(operand, lookup, unset)
     if op == "-":
         return substitute(operand, lookup, unset) if value is None else value
     if op == ":+":
@@ -213,7 +214,7 @@ class Interpolator:
                 break
         return ManifestError(message, self.file, line, dotted(path) or None)
 
-    def value(self, value: Any, path: Path = (), node: "PatternTable[str] | None | bool" = True) -> Any:
+    def value(self, value: Any, path: Path = (), node: PatternTable[str] | None | Literal[True] = True) -> Any:
         """Interpolate every string below `value`; `node` is the cast trie at `path` (True: from the root)."""
         if node is True:
             node = _CAST_TABLE.lookup_node(path)

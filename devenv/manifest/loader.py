@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from devenv.errors import ManifestError
 from devenv.manifest.checks import check_project
@@ -216,7 +217,7 @@ def _resolve_env_files(name: str, service: dict, environ: Mapping[str, str]) -> 
         service["labels"] = labels
 
 
-def _read_mapping_file(path: str, fmt: str | None, lookup: Callable[[str], "str | None"]) -> dict[str, str]:
+def _read_mapping_file(path: str, fmt: str | None, lookup: Callable[[str], str | None]) -> dict[str, str]:
     if fmt == "raw":
         out = {}
         with open(path, encoding="utf-8") as fh:

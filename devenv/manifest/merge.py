@@ -9,7 +9,8 @@ name, ...) keep one entry per key, the later one winning ("unicity").
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, Literal
 
 from devenv.manifest.gofmt import sprint
 from devenv.manifest.shortsyntax import SyntaxProblem, parse_volume
@@ -18,7 +19,7 @@ from devenv.manifest.treepath import Path, PatternTable, field_error
 Merger = Callable[[Any, Any, Path], Any]
 
 
-def merge(base: Any, other: Any, path: Path = (), node: "PatternTable[Merger] | None | bool" = True) -> Any:
+def merge(base: Any, other: Any, path: Path = (), node: PatternTable[Merger] | None | Literal[True] = True) -> Any:
     """Merge `other` (the later definition) into `base`; both are plain YAML data, modified in place.
     `node` is the merge-rule trie at `path` (True: look it up from the root)."""
     if node is True:
@@ -42,7 +43,7 @@ def _kind(value: Any) -> str:
     return "mapping" if isinstance(value, dict) else "list" if isinstance(value, list) else "scalar"
 
 
-def _merge_mappings(base: dict, other: dict, path: Path, node: "PatternTable[Merger] | None | bool" = True) -> dict:
+def _merge_mappings(base: dict, other: dict, path: Path, node: PatternTable[Merger] | None | Literal[True] = True) -> dict:
     if node is True:
         node = _SPECIALS.lookup_node(path)
     for key, value in other.items():
@@ -146,10 +147,9 @@ def _merge_ipam_config(base: Any, other: Any, path: Path) -> Any:
         right = to_mapping(original, None)
         for override in other:
             left = to_mapping(override, None)
-            if left.get("subnet") != right.get("subnet"):
-                if not any(c.get("subnet") == left.get("subnet") for c in out):
-                    out.append(left)
-                    continue
+            if left.get("subnet") != right.get("subnet") and not any(c.get("subnet") == left.get("subnet") for c in out):
+                out.append(left)
+                continue
             merged = _merge_mappings(dict(right), left, path)
             for i, c in enumerate(out):
                 if c.get("subnet") == merged.get("subnet"):
@@ -312,7 +312,7 @@ _UNIQUE: PatternTable[Indexer] = PatternTable(
 )
 
 
-def enforce_unicity(value: Any, path: Path = (), node: "PatternTable[Indexer] | None" = _UNIQUE) -> Any:
+def enforce_unicity(value: Any, path: Path = (), node: PatternTable[Indexer] | None = _UNIQUE) -> Any:
     """Keep one entry per key in set-like lists (the later one, at the earlier one's place)."""
     if node is None:
         return value

@@ -5,7 +5,8 @@ engine-level names of networks, volumes, secrets and configs."""
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from devenv.manifest.treepath import PatternTable
 
@@ -42,7 +43,7 @@ class _PathResolver:
             }
         )
 
-    def walk(self, value: Any, node: "PatternTable[Callable[[Any], Any]] | None") -> Any:
+    def walk(self, value: Any, node: PatternTable[Callable[[Any], Any]] | None) -> Any:
         if node is None:
             return value
         if node.value is not None:

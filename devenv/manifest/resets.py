@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from devenv.manifest.treepath import Path
 from devenv.manifest.tags import Override, Reset
+from devenv.manifest.treepath import Path
 
 
 def strip_markers(data: Any, path: Path = (), found: list[Path] | None = None) -> tuple[Any, list[Path]]:

@@ -22,8 +22,9 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from functools import cache
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 from devenv.manifest.tags import Override, Reset
 from devenv.manifest.treepath import dotted

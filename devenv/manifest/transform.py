@@ -6,21 +6,23 @@ files merge into long forms. Parsing of the short syntaxes themselves lives in `
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from devenv.errors import ManifestError
 from devenv.manifest.gofmt import sprint
 from devenv.manifest.shortsyntax import SyntaxProblem, parse_device, parse_port, parse_volume
 from devenv.manifest.treepath import Path, PatternTable, field_error
 
-Transformer = Callable[[Any, Path], Any]
+Transformer = Callable[[Any, Path, Any], Any]  # (data, path, its trie node)
+Defaulter = Callable[[Any, Path], Any]
 
 
 def canonical(document: dict) -> dict:
     return _transform(document, (), _TRANSFORMERS)
 
 
-def _transform(data: Any, path: Path, node: "PatternTable[Transformer] | None") -> Any:
+def _transform(data: Any, path: Path, node: PatternTable[Transformer] | None) -> Any:
     if node is None:
         return data
     if node.value is not None:
@@ -28,7 +30,7 @@ def _transform(data: Any, path: Path, node: "PatternTable[Transformer] | None") 
     return _recurse(data, path, node)
 
 
-def _recurse(data: Any, path: Path, node: "PatternTable[Transformer]") -> Any:
+def _recurse(data: Any, path: Path, node: PatternTable[Transformer]) -> Any:
     if isinstance(data, dict):
         for key, value in data.items():
             child = node.step(key)
@@ -95,7 +97,7 @@ def _env_file(data: Any, path: Path, node: Any = None) -> Any:
     items = [data] if isinstance(data, str) else data
     if not isinstance(items, list):
         raise _fail(path, "must be a string or a list")
-    out = []
+    out: list[Any] = []
     for item in items:
         if isinstance(item, str):
             out.append({"path": item, "required": True})
@@ -274,7 +276,7 @@ def _default_device_request(data: Any, _path: Path, node: Any = None) -> Any:
     return data
 
 
-_DEFAULTS: PatternTable[Transformer] = PatternTable(
+_DEFAULTS: PatternTable[Defaulter] = PatternTable(
     {
         "services.*.build": _default_build_context,
         "services.*.secrets.*": _default_secret_target,
@@ -289,7 +291,7 @@ def set_defaults(document: dict) -> dict:
     return _defaults(document, (), _DEFAULTS)
 
 
-def _defaults(data: Any, path: Path, node: "PatternTable[Transformer] | None") -> Any:
+def _defaults(data: Any, path: Path, node: PatternTable[Defaulter] | None) -> Any:
     if node is None:
         return data
     if node.value is not None:

@@ -6,14 +6,18 @@ matches any single key or index, as in compose-go's `tree.Path.Matches`.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Generic, Iterable, Mapping, TypeVar
+from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from devenv.errors import ManifestError
 
 T = TypeVar("T")
 Path = tuple
 
 
-@lru_cache(maxsize=None)
+@cache
 def compile_pattern(pattern: str) -> tuple[str, ...]:
     return tuple(pattern.split("."))
 
@@ -22,7 +26,7 @@ def matches(path: Path, pattern: str) -> bool:
     parts = compile_pattern(pattern)
     if len(parts) != len(path):
         return False
-    return all(p == "*" or p == k for p, k in zip(parts, path))
+    return all(p == "*" or p == k for p, k in zip(parts, path, strict=True))
 
 
 class PatternTable(Generic[T]):
@@ -49,24 +53,27 @@ class PatternTable(Generic[T]):
                 node = node.children.setdefault(part, PatternTable())
         node.value = value
 
-    def step(self, key: object) -> "PatternTable[T] | None":
+    def step(self, key: object) -> PatternTable[T] | None:
         """The node for one more path element, or None when no pattern continues with it."""
-        exact = self.children.get(key) if isinstance(key, str) else None
+        if not isinstance(key, str):
+            return self.star
+        exact = self.children.get(key)
         if exact is None:
             return self.star
         if self.star is None:
             return exact
-        union = self._unions.get(key)  # type: ignore[arg-type]
+        union = self._unions.get(key)
         if union is None:
-            union = self._unions[key] = _union(exact, self.star)  # type: ignore[index]
+            union = self._unions[key] = _union(exact, self.star)
         return union
 
-    def lookup_node(self, path: Path) -> "PatternTable[T] | None":
-        node: PatternTable[T] | None = self
+    def lookup_node(self, path: Path) -> PatternTable[T] | None:
+        node: PatternTable[T] = self
         for key in path:
-            node = node.step(key)
-            if node is None:
+            following = node.step(key)
+            if following is None:
                 return None
+            node = following
         return node
 
     def lookup(self, path: Path) -> T | None:
@@ -98,8 +105,9 @@ def dotted(path: Iterable[object]) -> str:
     return out
 
 
-def field_error(path: Path, message: str):  # -> ManifestError (imported lazily: errors imports nothing of ours)
-    """An error about the field at `path`; the loader adds the file and line where it was written."""
+def field_error(path: Path, message: str) -> ManifestError:
+    """An error about the field at `path`; the loader adds the file and line where it was written.
+    (devenv.errors is imported on first use, not with this module.)"""
     from devenv.errors import ManifestError
 
     return ManifestError(message, path=dotted(path) or None, at=tuple(path))

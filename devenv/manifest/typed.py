@@ -10,7 +10,8 @@ in the model (the engine ignores them) but `to_compose_json` leaves them out, as
 from __future__ import annotations
 
 import copy
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from devenv.errors import ManifestError
 from devenv.manifest.gofmt import sprint
@@ -189,7 +190,7 @@ class List(Type):
 
 def _split_entries(value: list, path: Path) -> list[tuple[str, str | None]]:
     out = []
-    for i, item in enumerate(value):
+    for item in value:
         text = item if isinstance(item, str) else sprint(item)
         key, sep, val = text.partition("=")
         out.append((key, val if sep else None))
@@ -242,7 +243,7 @@ class MultiOptions(Type):
             return OMIT
         if not isinstance(value, dict):
             raise _fail(path, "must be a mapping")
-        return {k: [sprint(x) if not isinstance(x, str) else x for x in (v if isinstance(v, list) else [v])] for k, v in value.items()} or OMIT
+        return {k: [x if isinstance(x, str) else sprint(x) for x in (v if isinstance(v, list) else [v])] for k, v in value.items()} or OMIT
 
 
 class HostsList(Type):
@@ -256,7 +257,8 @@ class HostsList(Type):
             for host, ips in value.items():
                 if ips is None:
                     ips = ""
-                hosts[host] = [sprint(x) if not isinstance(x, str) else x for x in ips] if isinstance(ips, list) else [ips if isinstance(ips, str) else sprint(ips)]
+                items = ips if isinstance(ips, list) else [ips]
+                hosts[host] = [x if isinstance(x, str) else sprint(x) for x in items]
         elif isinstance(value, list):
             for item in value:
                 text = item if isinstance(item, str) else sprint(item)

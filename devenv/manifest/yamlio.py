@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -19,13 +20,13 @@ from devenv.manifest.tags import RESET, Override
 from devenv.manifest.treepath import Path, dotted
 
 try:  # libyaml's event parser is ~10x faster; composing stays in Python (see _Loader)
-    from yaml.cyaml import CParser as _Parser
+    from yaml._yaml import CParser as _Parser
 except ImportError:  # pragma: no cover
     from yaml.parser import Parser as _Parser  # type: ignore[assignment]
     from yaml.reader import Reader as _Reader
     from yaml.scanner import Scanner as _Scanner
 else:
-    _Reader = _Scanner = None  # type: ignore[assignment]
+    _Reader = _Scanner = None  # type: ignore[assignment,misc]
 
 from yaml.composer import Composer
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -47,7 +48,7 @@ _FALSE = {"false", "False", "FALSE"}
 
 
 class _Resolver(BaseResolver):
-    def resolve(self, kind, value, implicit):  # type: ignore[no-untyped-def]
+    def resolve(self, kind, value, implicit):
         if kind is ScalarNode and implicit[0]:
             return "?"  # plain scalar: resolved later by `scalar`, the YAML 1.2 way
         return BaseResolver.resolve(self, kind, value, implicit)
@@ -55,7 +56,7 @@ class _Resolver(BaseResolver):
 
 if _Reader is None:
 
-    class _Loader(Composer, _Parser, _Resolver):  # type: ignore[misc,valid-type]
+    class _Loader(Composer, _Parser, _Resolver):
         """libyaml parses into events; Python's Composer builds the nodes. (libyaml's own composer,
         `CParser.get_node`, fails on anchors in some PyYAML builds, so it is not used.)"""
 
@@ -70,7 +71,7 @@ else:  # pragma: no cover
         def __init__(self, stream: str) -> None:
             _Reader.__init__(self, stream)
             _Scanner.__init__(self)
-            _Parser.__init__(self)
+            _Parser.__init__(self)  # type: ignore[call-arg]  # the pure-Python Parser takes no stream
             Composer.__init__(self)
             _Resolver.__init__(self)
 
@@ -111,8 +112,8 @@ def scalar(value: str, tag: str, plain: bool) -> Any:
         if -(2**63) <= number < 2**63 or (0 <= number < 2**64 and text[0] != "+"):
             return number
     if _FLOAT.match(text) and any(c.isdigit() for c in text):
-        number = float(text)
-        return value if math.isinf(number) else number
+        real = float(text)
+        return value if math.isinf(real) else real
     if _INF.match(value):
         return float("-inf") if value.startswith("-") else float("inf")
     if _NAN.match(value):
@@ -181,7 +182,7 @@ class _Builder:
         if isinstance(node, MappingNode):
             yield node
         elif isinstance(node, SequenceNode) and all(isinstance(n, MappingNode) for n in node.value):
-            yield from node.value  # type: ignore[misc]
+            yield from node.value
         else:
             raise self.error(node, "merge key << needs a mapping or a list of mappings")
 
@@ -191,6 +192,7 @@ def _retag(node: Node) -> Node:
         return ScalarNode("?" if _plain(node) else "tag:yaml.org,2002:str", node.value, node.start_mark, node.end_mark, node.style)
     if isinstance(node, SequenceNode):
         return SequenceNode("tag:yaml.org,2002:seq", node.value, node.start_mark, node.end_mark, node.flow_style)
+    assert isinstance(node, MappingNode)
     return MappingNode("tag:yaml.org,2002:map", node.value, node.start_mark, node.end_mark, node.flow_style)
 
 

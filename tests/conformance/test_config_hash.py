@@ -1,14 +1,21 @@
-"""devenv's `com.docker.compose.config-hash` is Compose's: side by side with `docker-compose config
---hash '*'` on the project's own conformance cases (and on ../shared/corpus when it is there).
+"""devenv's `com.docker.compose.config-hash` is Compose's, side by side with the Compose binary on
+the project's own conformance cases (and on ../shared/corpus when it is there).
 
-`config --hash` hashes the project before `up` merges `env_file` into `environment` and before it
-names another service's container by ID, while devenv computes the hash `up` writes on the
-container; services that use either differ by design, and are listed with the reason. The
-label `up` writes is checked on real containers by tests/differential/test_compose_interop.py.
+Compose's hash (pkg/compose/hash.go) is sha256 of Go's `json.Marshal` of the service as `up` sees
+it, without build, pull_policy, scale, deploy.replicas, depends_on and profiles. Its `config
+--format json` prints that same marshalling, indented, of the same service (environment files
+merged, as `up` does), so compacting it (key order kept, Go's escaping of <, > and &) gives the
+bytes `up` hashes; `config --hash` itself hashes the project before environment files are merged,
+so it is the reference only for services without one. Services naming another container
+(`volumes_from: [container:x]`) differ by design: `up` resolves those names first; the labels on
+real containers are checked by tests/differential/test_compose_interop.py.
 """
 
 from __future__ import annotations
 
+import collections
+import hashlib
+import json
 import subprocess
 from pathlib import Path
 
@@ -25,13 +32,37 @@ CORPUS = HERE.parents[2] / "shared" / "corpus"
 CASES = sorted(p for p in (HERE / "cases").iterdir() if p.is_dir())
 CORPUS_CASES = sorted(p for p in CORPUS.iterdir() if p.is_dir()) if CORPUS.is_dir() else []
 
-BY_DESIGN = {
-    ("extends", "fromfile"): "env_file (merged into environment by up)",
-    ("include", "othersvc"): "env_file (merged into environment by up)",
-    ("implied-deps", "web"): "volumes_from container:NAME (resolved by up)",
-    ("e2e-config_hash", "optional-env"): "env_file (merged into environment by up)",
-    ("e2e-config_hash", "with-env-file"): "env_file (merged into environment by up)",
-}
+
+
+def go_compact(value: object) -> str:
+    """JSON as Go's encoding/json writes it: no spaces, key order kept, <, > and & escaped."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def unescape(value: object) -> object:
+    """`config` prints a literal `$` as `$$` (so its output interpolates back): the value is `$`."""
+    if isinstance(value, str):
+        return value.replace("$$", "$")
+    if isinstance(value, dict):
+        return collections.OrderedDict((unescape(k), unescape(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [unescape(v) for v in value]
+    return value
+
+
+def up_hash(service: dict) -> str:
+    """The hash `up` writes, from Compose's own `config --format json` of the service."""
+    service = dict(unescape(service))  # type: ignore[call-overload]
+    for key in ("build", "pull_policy", "scale", "depends_on", "profiles"):
+        service.pop(key, None)
+    if isinstance(service.get("deploy"), dict):
+        service["deploy"] = {k: v for k, v in service["deploy"].items() if k != "replicas"}
+    return hashlib.sha256(go_compact(service).encode()).hexdigest()
+
+
+def names_a_container(service: dict) -> bool:
+    return any(str(v).startswith("container:") for v in service.get("volumes_from") or ())
 
 
 def _options(case: Path) -> ProjectOptions:
@@ -52,26 +83,59 @@ def _options(case: Path) -> ProjectOptions:
     )
 
 
-def _compare(case: Path) -> list[str]:
-    proc = subprocess.run(
-        [compose_binary(), *case_args(case), "config", "--hash", "*"], cwd=case, env=clean_env(case),
-        capture_output=True, text=True, timeout=60,
+def _compose(case: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [compose_binary(), *case_args(case), *args], cwd=case, env=clean_env(case), capture_output=True, text=True, timeout=60,
     )
-    if proc.returncode != 0:
+
+
+def _compare(case: Path) -> list[str]:
+    printed = _compose(case, "config", "--format", "json")
+    if printed.returncode != 0:
         pytest.skip(f"Compose rejects {case.name}")
+    services = json.loads(printed.stdout, object_pairs_hook=collections.OrderedDict)["services"]
+    hashes = dict(line.split(" ", 1) for line in _compose(case, "config", "--hash", "*").stdout.splitlines() if " " in line)
     try:
         project = load_project(_options(case))
     except DevenvError as exc:  # devenv refuses what Compose's `config` lets through (tests/conformance)
         pytest.skip(f"devenv rejects {case.name}: {exc}")
     problems = []
-    for line in proc.stdout.splitlines():
-        name, _, theirs = line.partition(" ")
-        if name not in project.services or (case.name, name) in BY_DESIGN:
+    for name, printed_service in services.items():
+        if name not in project.services or names_a_container(printed_service):
             continue
+        theirs = up_hash(printed_service)
         ours = service_hash(project.services[name])
         if ours != theirs:
             problems.append(f"{case.name}/{name}: devenv {ours[:12]}, Compose {theirs[:12]}")
     return problems
+
+
+def test_compacting_config_json_gives_composes_own_hash(tmp_path: Path) -> None:
+    """The method above, checked against `config --hash` where both hash the same thing (no
+    environment file, no variable left to resolve): escaping, floats, empty structures, order."""
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n"
+        "  web:\n"
+        "    image: nginx:1.25\n"
+        "    environment: {A: '<b>&\u2028 $$HOME', B: ''}\n"
+        "    cpus: 0.3333333333\n"
+        "    ports: ['8080:80', '127.0.0.1:53:53/udp']\n"
+        "    deploy: {replicas: 2, restart_policy: {condition: on-failure, max_attempts: 0}}\n"
+        "    healthcheck: {test: [CMD, 'true'], interval: 90s, retries: 0}\n"
+        "    mem_limit: 1g\n"
+        "    init: false\n"
+        "    volumes: [data:/data, ./src:/src:ro]\n"
+        "    depends_on: [db]\n"
+        "  db: {image: postgres, ulimits: {nofile: {soft: 1, hard: 2}, nproc: 3}, tmpfs: [/run]}\n"
+        "volumes: {data: {}}\n"
+    )
+    case = tmp_path
+    services = json.loads(_compose(case, "config", "--format", "json").stdout, object_pairs_hook=collections.OrderedDict)["services"]
+    hashes = dict(line.split(" ", 1) for line in _compose(case, "config", "--hash", "*").stdout.splitlines())
+    project = load_project(_options(case))
+    for name in ("web", "db"):
+        assert up_hash(services[name]) == hashes[name]
+        assert service_hash(project.services[name]) == hashes[name]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)

@@ -1,9 +1,12 @@
 """devenv `config` against Docker Compose v2's, side by side, on real Compose files.
 
-- `../shared/corpus`: real files from docker/awesome-compose and docker/compose's fixtures; at
-  least 95% must agree, and every disagreement must be listed in KNOWN_DISAGREEMENTS with a reason.
-- `cases/`: our own files, one feature area each (merge of several files, extends, include,
-  profiles, every short syntax...): all must agree.
+- `cases/`: our own files, one feature area or one kind of real-world stack each (merge of
+  several files, extends, include, profiles, every short syntax, a web+db+cache stack with
+  health-gated dependencies, a monitoring stack, build options...): all must agree. They stand
+  on their own: a clone without `../shared` runs the whole suite.
+- `../shared/corpus` (developers' machines only; skipped where absent): real files from
+  docker/awesome-compose and docker/compose's fixtures; at least 95% must agree, and every
+  disagreement must be listed in KNOWN_DISAGREEMENTS with a reason.
 - `invalid/`: files Compose rejects: devenv rejects them too, with one line naming file and line,
   exit code 2 and no traceback.
 """
@@ -15,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from tests.conformance.runner import compare, run_compose, run_devenv
+from tests.shared_corpus import CORPUS, corpus_cases, needs_corpus, params
 
 HERE = Path(__file__).parent
-CORPUS = HERE.parents[2] / "shared" / "corpus"
-CORPUS_CASES = sorted(p for p in CORPUS.iterdir() if p.is_dir()) if CORPUS.is_dir() else []
+CORPUS_CASES = corpus_cases()
 OWN_CASES = sorted(p for p in (HERE / "cases").iterdir() if p.is_dir())
 INVALID_CASES = sorted(p for p in (HERE / "invalid").iterdir() if p.is_dir())
 
@@ -26,11 +29,12 @@ INVALID_CASES = sorted(p for p in (HERE / "invalid").iterdir() if p.is_dir())
 KNOWN_DISAGREEMENTS: dict[str, str] = {}
 
 
+@needs_corpus
 def test_the_corpus_is_there() -> None:
     assert len(CORPUS_CASES) >= 90, f"expected the shared corpus at {CORPUS}"
 
 
-@pytest.mark.parametrize("case", CORPUS_CASES, ids=lambda p: p.name)
+@pytest.mark.parametrize("case", params(CORPUS_CASES), ids=lambda p: p.name)
 def test_corpus_case_agrees_with_compose(case: Path) -> None:
     verdict = compare(case)
     if case.name in KNOWN_DISAGREEMENTS:
@@ -39,6 +43,7 @@ def test_corpus_case_agrees_with_compose(case: Path) -> None:
         assert verdict.agree, verdict.detail
 
 
+@needs_corpus
 def test_at_least_95_percent_of_the_corpus_agrees() -> None:
     agreeing = len(CORPUS_CASES) - len(KNOWN_DISAGREEMENTS)
     assert agreeing / len(CORPUS_CASES) >= 0.95

@@ -2,7 +2,8 @@
 raises a `DevenvError` the CLI turns into one line — never another exception.
 
 (a) random YAML-ish documents built from Compose-like keys, random keys and tricky scalars;
-(b) random mutations of real Compose files (the shared corpus and the conformance cases).
+(b) random mutations of real Compose files (the conformance cases, and the shared corpus where
+    `../shared` is there).
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from devenv.manifest.loader import load_project
 from devenv.manifest.options import ProjectOptions
 from devenv.manifest.yamlout import dump_yaml
 from devenv.model import Project
+from tests.shared_corpus import CORPUS
 
 REPO = Path(__file__).resolve().parents[2]
-CORPUS = REPO.parent / "shared" / "corpus"
 CASES = REPO / "tests" / "conformance" / "cases"
 MAIN_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 

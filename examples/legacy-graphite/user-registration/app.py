@@ -2,7 +2,9 @@
 
 import http.server
 import json
+import signal
 import socket
+import sys
 import time
 
 USERS: list[str] = []
@@ -37,4 +39,5 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # PID 1: stop at once on `docker stop`
     http.server.ThreadingHTTPServer(("", 8080), Handler).serve_forever()

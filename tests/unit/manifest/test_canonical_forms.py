@@ -5,6 +5,7 @@ prints them. Each case is one service `web` (written as JSON, which is YAML) and
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import pytest
 
@@ -373,3 +374,20 @@ def test_typed_accessors(ws) -> None:
     assert web.scale == 3
     (dep,) = web.depends_on
     assert (dep.service, dep.condition, dep.required, dep.restart) == ("db", "service_healthy", True, False)
+
+
+@pytest.mark.parametrize(
+    "ssh, printed",
+    [
+        (["default"], ["default"]),
+        ({"default": None}, ["default"]),
+        (["default", "deploy=./keys/id"], ["default", "deploy: {root}/keys/id"]),
+    ],
+    ids=["list", "mapping", "with-a-path"],
+)
+def test_build_ssh_is_printed_as_compose_prints_it(ws, ssh, printed) -> None:
+    # The model holds {id: path or None}; `config` prints Compose's list of `id` / `id: path`.
+    ws.write("compose.yaml", document({"build": {"context": ".", "ssh": ssh}}))
+    project = ws.load()
+    assert project.to_dict()["services"]["web"]["build"]["ssh"] == expand(printed, str(ws.root))
+    assert isinstance(project.services["web"].config["build"]["ssh"], Mapping)

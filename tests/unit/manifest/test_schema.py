@@ -16,9 +16,8 @@ import yaml
 
 from devenv.manifest import schema, yamlio
 from devenv.manifest.schema import SchemaViolation, validate
+from tests.shared_corpus import CORPUS, REFERENCE_SCHEMA, needs_corpus, needs_reference_schema, params
 
-REFERENCE_SCHEMA = "/work/shared/reference/compose-spec.json"
-CORPUS = "/work/shared/corpus"
 
 
 def load(text: str) -> object:
@@ -422,6 +421,7 @@ def test_the_violation_prints_its_path_and_message() -> None:
 # --- the schema itself
 
 
+@needs_reference_schema
 def test_the_vendored_schema_is_the_reference_schema() -> None:
     vendored = os.path.join(os.path.dirname(schema.__file__), schema.SCHEMA_FILE)
     assert filecmp.cmp(vendored, REFERENCE_SCHEMA, shallow=False)
@@ -468,7 +468,7 @@ REJECTED_BY_SCHEMA = {
 CORPUS_FILES = sorted(glob.glob(f"{CORPUS}/*/*.yaml") + glob.glob(f"{CORPUS}/*/*.yml"))
 
 
-@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: os.path.relpath(p, CORPUS))
+@pytest.mark.parametrize("path", params(CORPUS_FILES), ids=lambda p: os.path.relpath(p, CORPUS))
 def test_corpus_files_pass_unless_compose_rejects_them_for_the_schema(path: str) -> None:
     with open(path, encoding="utf-8") as file:
         data = yaml.safe_load(file)
@@ -481,6 +481,7 @@ def test_corpus_files_pass_unless_compose_rejects_them_for_the_schema(path: str)
         validate(data)
 
 
+@needs_corpus
 def test_the_corpus_is_all_there() -> None:
     cases = {os.path.basename(os.path.dirname(p)) for p in CORPUS_FILES}
     assert len(cases) == 96
