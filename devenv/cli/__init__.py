@@ -144,8 +144,9 @@ def parse(argv: list[str]) -> tuple[str, Globals, dict[str, Any]]:
     with cli.make_context("devenv", list(argv)) as ctx:
         args = [*ctx._protected_args, *ctx.args]
         name, command, rest = cli.resolve_command(ctx, args)
-        ctx.invoke(cli.callback, **ctx.params)  # type: ignore[arg-type]
-        sub = command.make_context(name, rest, parent=ctx)  # type: ignore[union-attr]
+        assert cli.callback is not None and command is not None
+        ctx.invoke(cli.callback, **ctx.params)
+        sub = command.make_context(name, rest, parent=ctx)
         return str(name), ctx.obj, dict(sub.params)
 
 
@@ -157,7 +158,7 @@ def _dispatch(argv: list[str]) -> int:
         with cli.make_context("devenv", argv) as ctx:
             code = cli.invoke(ctx)
     except click.exceptions.NoArgsIsHelpError as shown:
-        sys.stderr.write(shown.ctx.get_help() + "\n")  # type: ignore[union-attr]
+        sys.stderr.write((shown.ctx.get_help() if shown.ctx else "") + "\n")
         return EXIT_USAGE
     except click.exceptions.Exit as done:  # --help, --version
         return done.exit_code

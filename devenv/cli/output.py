@@ -94,13 +94,14 @@ def _what(action: Action) -> str:
         Op.WAIT_RUNNING: "running", Op.STOP_CONTAINER: "stopped", Op.REMOVE_CONTAINER: "removed",
         Op.REMOVE_NETWORK: "removed", Op.REMOVE_VOLUME: "removed",
     }[action.op]
-    reason = f" ({action.reason})" if action.reason and action.op in (Op.CREATE_CONTAINER, Op.REMOVE_CONTAINER, Op.BUILD_IMAGE, Op.PULL_IMAGE) else ""
+    explained = (Op.CREATE_CONTAINER, Op.REMOVE_CONTAINER, Op.BUILD_IMAGE, Op.PULL_IMAGE)
+    reason = f" ({action.reason})" if action.reason and action.op in explained else ""
     return f"{kind} {action.target} {verb}{reason}"
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     rows = [list(map(str, r)) for r in rows]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in rows]
     return "\n".join(lines)

@@ -235,7 +235,7 @@ def _image_first(g: Globals, client: Any, project: Any, service: Any, *, build: 
         raise EngineError(f"{action.describe()} failed: {outcomes[0].detail if outcomes else 'not run'}")
 
 
-def _prepare(project, target, observed, up_options, volume_keys=None):  # type: ignore[no-untyped-def]
+def _prepare(project: Any, target: Any, observed: Any, up_options: Any, volume_keys: tuple[str, ...] | None = None) -> Any:
     """What a one-off container needs before it starts, as Compose's `run` does: its dependencies up
     (unless --no-deps), the networks and volumes it uses, and its dependencies' conditions met
     (healthy, completed successfully)."""
