@@ -217,9 +217,12 @@ class LocalAPI:
     def post_json(self, path: str, body: Any, params: dict[str, Any] | None = None, *, answer: bool = True) -> Any:
         return self._call("POST", path, params, body, answer=answer)
 
-    def events(self, filters: dict[str, Any] | None = None, decode: bool = True) -> EventStream:
+    def events(
+        self, filters: dict[str, Any] | None = None, decode: bool = True, since: Any = None, until: Any = None
+    ) -> EventStream:
         conn = UnixConnection(self.socket_path, None)  # type: ignore[arg-type]  # no timeout: it idles
-        query = urlencode({"filters": _filters(filters)} if filters else {})
+        params = {"filters": _filters(filters), "since": since, "until": until}
+        query = urlencode({k: v for k, v in params.items() if v is not None})
         try:
             head, body = conn.stream("GET", f"/v{self.version}/events" + (f"?{query}" if query else ""), {"User-Agent": USER_AGENT})
             if head.status >= 400:
