@@ -1,103 +1,182 @@
-"""The `devenv` command line: global options, then one command whose module is imported only when
-it runs, so `--help` and the quick commands stay fast."""
+"""The `devenv` command line (click): global options, then one command whose module is imported
+only when it runs, so `--help` and the quick commands stay fast. See CLI-CONTRACT.md."""
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import sys
+from typing import Any
+
+import click
 
 from devenv import __version__
-from devenv.cli.command import Command, HelpShown, Parser, help_width
-from devenv.cli.common import echo
-from devenv.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, DevenvError, UsageError
-from devenv.manifest.options import ProjectOptions
+from devenv.cli.command import Globals, complete_profiles, project_options
+from devenv.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, DevenvError
 
-# command name -> ("module:attribute" of its Command, the line `devenv --help` shows)
+# command name -> ("module:attribute" of its click.Command, the line `devenv --help` shows)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "config": ("devenv.cli.config_cmd:CONFIG", "Print the resolved Compose model."),
-    "up": ("devenv.cli.up_cmd:UP", "Create and start the services; return once they are ready."),
-    "down": ("devenv.cli.down_cmd:DOWN", "Stop and remove containers and networks (volumes with -v)."),
-    "ps": ("devenv.cli.ps_cmd:PS", "List the project's containers."),
-    "logs": ("devenv.cli.logs_cmd:LOGS", "Show the services' output."),
-    "exec": ("devenv.cli.exec_cmd:EXEC", "Run a command in a running container."),
-    "run": ("devenv.cli.run_cmd:RUN", "Run a one-off command in a new container."),
-    "build": ("devenv.cli.images_cmds:BUILD", "Build the services' images."),
-    "pull": ("devenv.cli.images_cmds:PULL", "Pull the services' images."),
-    "stop": ("devenv.cli.lifecycle_cmds:STOP", "Stop containers without removing them."),
-    "start": ("devenv.cli.lifecycle_cmds:START", "Start existing containers."),
-    "restart": ("devenv.cli.lifecycle_cmds:RESTART", "Restart containers."),
+    "config": ("devenv.cli.config_cmd:config", "Print the resolved Compose model."),
+    "up": ("devenv.cli.up_cmd:up", "Create and start the services; return once they are ready."),
+    "down": ("devenv.cli.down_cmd:down", "Stop and remove containers and networks (volumes with -v)."),
+    "ps": ("devenv.cli.ps_cmd:ps", "List the project's containers."),
+    "logs": ("devenv.cli.logs_cmd:logs", "Show the services' output."),
+    "exec": ("devenv.cli.exec_cmd:exec_", "Run a command in a running container."),
+    "run": ("devenv.cli.run_cmd:run", "Run a one-off command in a new container."),
+    "build": ("devenv.cli.images_cmds:build", "Build the services' images."),
+    "pull": ("devenv.cli.images_cmds:pull", "Pull the services' images."),
+    "stop": ("devenv.cli.lifecycle_cmds:stop", "Stop containers without removing them."),
+    "start": ("devenv.cli.lifecycle_cmds:start", "Start existing containers."),
+    "restart": ("devenv.cli.lifecycle_cmds:restart", "Restart containers."),
+    "completion": ("devenv.cli.completion_cmd:completion", "Print the shell completion script (bash, zsh, fish)."),
 }
 
 DESCRIPTION = "devenv: a production-identical environment from a Compose file, in one command."
+COMPLETE_VAR = "_DEVENV_COMPLETE"
 
 
-def _global_parser() -> Parser:
-    parser = Parser(
-        "devenv", DESCRIPTION, usage="devenv [OPTIONS] COMMAND [ARGS]...",
-        epilog="commands:\n" + "\n".join(f"  {name:<9} {line}" for name, (_, line) in sorted(COMMANDS.items()))
-        + "\n\nRun `devenv COMMAND --help` for a command's options.",
-    )
-    parser.formatter_class = lambda prog: argparse.RawDescriptionHelpFormatter(prog, max_help_position=32, width=help_width())
-    parser.add_argument("-f", "--file", dest="files", action="append", default=[], metavar="FILE", help="Compose file (repeatable).")
-    parser.add_argument("-p", "--project-name", metavar="NAME", help="Project name.")
-    parser.add_argument("--project-directory", metavar="DIR", help="Project directory (default: the first file's).")
-    parser.add_argument("--profile", dest="profiles", action="append", default=[], metavar="PROFILE", help="Enable a profile (repeatable).")
-    parser.add_argument("--env-file", dest="env_files", action="append", default=[], metavar="FILE", help="Environment file (repeatable).")
-    parser.add_argument("--version", action="version", version=f"devenv, version {__version__}", help="Show the version and exit.")
-    parser.add_argument("command", nargs="?", metavar="COMMAND", help=argparse.SUPPRESS)
-    parser.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    return parser
+def _distance(a: str, b: str) -> int:
+    """Edit distance where swapping two neighbouring letters is one edit (`dwon` -> `down`)."""
+    d = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) + 1):
+        d[i][0] = i
+    for j in range(len(b) + 1):
+        d[0][j] = j
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)]
 
 
-def _command(name: str) -> Command:
-    module_name, attr = COMMANDS[name][0].split(":")
-    return getattr(importlib.import_module(module_name), attr)
+def suggest(word: str, names: list[str] | tuple[str, ...] | Any) -> str | None:
+    """The command `word` was surely meant to be, or None. Only near misses: one edit (two for long
+    names), and the same first letter unless the first two are swapped, so `top` never suggests
+    `stop` and `ls` never `ps`."""
+    best: tuple[int, str] | None = None
+    for name in sorted(names):
+        same_start = word[:1] == name[:1] or (len(word) > 1 and word[:2] == name[1::-1])
+        if not same_start:
+            continue
+        distance = _distance(word, name)
+        if distance <= (2 if min(len(word), len(name)) >= 6 else 1) and (best is None or distance < best[0]):
+            best = (distance, name)
+    return best[1] if best else None
 
 
-def parse(argv: list[str]) -> tuple[Command, ProjectOptions, argparse.Namespace]:
-    """The command line as the command to run, the project options and the command's arguments."""
-    parser = _global_parser()
-    given = parser.parse_args(argv)
-    if given.command is None:
-        parser.print_help(sys.stderr)
-        raise HelpShown(EXIT_USAGE)
-    if given.command not in COMMANDS:
-        import difflib
+class LazyGroup(click.Group):
+    """The root: commands from COMMANDS, imported on use; `--help` lists them from their help lines."""
 
-        close = difflib.get_close_matches(given.command, COMMANDS, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"commands: {', '.join(sorted(COMMANDS))}"
-        raise UsageError(f"no such command {given.command!r} ({hint})")
-    command = _command(given.command)
-    sub = Parser(f"devenv {given.command}", command.help)
-    command.arguments(sub)
-    args = sub.parse_intermixed_args(given.args) if command.intermixed else sub.parse_args(given.args)
-    options = ProjectOptions(
-        files=tuple(given.files),
-        project_name=given.project_name,
-        project_directory=given.project_directory,
-        profiles=tuple(given.profiles),
-        env_files=tuple(given.env_files),
-    )
-    return command, options, args
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module_name, attr = COMMANDS[cmd_name][0].split(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        name = args[0]
+        if name not in COMMANDS and not ctx.resilient_parsing:
+            if name.startswith("-"):
+                raise click.NoSuchOption(name, ctx=ctx)
+            close = suggest(name, COMMANDS)
+            hint = f"did you mean {close!r}?" if close else f"commands: {', '.join(sorted(COMMANDS))}"
+            raise click.UsageError(f"no such command {name!r} ({hint})", ctx)
+        return super().resolve_command(ctx, args)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, COMMANDS[name][1]) for name in sorted(COMMANDS)])
+
+
+@click.group(
+    "devenv", cls=LazyGroup, help=DESCRIPTION,
+    epilog="Run `devenv COMMAND --help` for a command's options.",
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option("-f", "--file", "files", multiple=True, metavar="FILE", help="Compose file (repeatable).")
+@click.option("-p", "--project-name", metavar="NAME", help="Project name.")
+@click.option("--project-directory", metavar="DIR", help="Project directory (default: the first file's).")
+@click.option("--profile", "profiles", multiple=True, metavar="PROFILE", shell_complete=complete_profiles,
+              help="Enable a profile (repeatable).")
+@click.option("--env-file", "env_files", multiple=True, metavar="FILE", help="Environment file (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Print what would be done; change nothing.")
+@click.option("--ansi", type=click.Choice(("never", "always", "auto")), default="auto", show_default=True,
+              help="When to print ANSI colours.")
+@click.option("--progress", type=click.Choice(("auto", "tty", "plain", "json", "quiet")), default="auto",
+              show_default=True, help="How to show progress.")
+@click.option("--parallel", type=int, default=-1, metavar="N", help="Most engine operations at once (-1: unlimited).")
+@click.version_option(__version__, "--version", prog_name="devenv", message="%(prog)s, version %(version)s",
+                      help="Show the version and exit.")
+@click.pass_context
+def cli(ctx: click.Context, dry_run: bool, ansi: str, progress: str, parallel: int, **_: Any) -> None:
+    if ansi != "auto":
+        from devenv.cli import output
+
+        output.ANSI = ansi
+    ctx.obj = Globals(options=project_options(ctx.params), dry_run=dry_run, ansi=ansi, progress=progress, parallel=parallel)
+
+
+def _one_line(error: click.ClickException) -> str:
+    """click's usage error as devenv's one line: `devenv: up: <message> (see `devenv up --help`)`."""
+    ctx = getattr(error, "ctx", None)
+    if isinstance(error, click.NoSuchOption):
+        message = f"unrecognized arguments: {error.option_name}"
+        word = error.option_name.lstrip("-")
+        close = [p for p in error.possibilities or () if suggest(word, [p.lstrip("-")])]
+        if close:
+            message += f" (did you mean {' or '.join(sorted(close))}?)"
+    else:
+        message = " ".join(error.format_message().split()).rstrip(".")
+        message = message[:1].lower() + message[1:]
+    path = ctx.command_path if ctx is not None else "devenv"
+    command = path.partition(" ")[2]
+    return f"devenv: {command + ': ' if command else ''}{message} (see `{path} --help`)"
+
+
+def parse(argv: list[str]) -> tuple[str, Globals, dict[str, Any]]:
+    """The command line parsed without running anything: the command's name, the globals and the
+    command's parameters (for tests and tools). Raises click's exceptions on bad usage."""
+    with cli.make_context("devenv", list(argv)) as ctx:
+        args = [*ctx._protected_args, *ctx.args]
+        name, command, rest = cli.resolve_command(ctx, args)
+        ctx.invoke(cli.callback, **ctx.params)  # type: ignore[arg-type]
+        sub = command.make_context(name, rest, parent=ctx)  # type: ignore[union-attr]
+        return str(name), ctx.obj, dict(sub.params)
 
 
 def _dispatch(argv: list[str]) -> int:
-    command, options, args = parse(argv)
-    code = command.run(options, args)
+    if os.environ.get(COMPLETE_VAR):  # the shell asks for completions: click answers and exits
+        cli.main(argv, prog_name="devenv", complete_var=COMPLETE_VAR)
+        return 0
+    try:
+        with cli.make_context("devenv", argv) as ctx:
+            code = cli.invoke(ctx)
+    except click.exceptions.NoArgsIsHelpError as shown:
+        sys.stderr.write(shown.ctx.get_help() + "\n")  # type: ignore[union-attr]
+        return EXIT_USAGE
+    except click.exceptions.Exit as done:  # --help, --version
+        return done.exit_code
+    except click.ClickException as error:
+        sys.stderr.write(_one_line(error) + "\n")
+        sys.stderr.flush()
+        return EXIT_USAGE if isinstance(error, click.UsageError) else error.exit_code
     return code if isinstance(code, int) else 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    from devenv.cli.common import echo
+
     try:
         return _dispatch(list(sys.argv[1:] if argv is None else argv))
-    except HelpShown as shown:
-        return shown.code
     except DevenvError as exc:
         echo(f"devenv: {exc}", err=True)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, click.exceptions.Abort):
         echo("devenv: interrupted", err=True)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # `devenv ps | head`: the reader has gone, which is no error of ours

@@ -1,75 +1,117 @@
-"""What every command is made of: a help line, its arguments (on an argparse parser), and the
-function that runs it. argparse rather than click: it is part of Python and costs about 3 ms to
-import against click's 20-odd, which every command (`down`, `ps`...) pays before its first call."""
+"""What every command is made of (see CLI-CONTRACT.md): a click command taking the `Globals` of the
+root group first, plus the shared SERVICE argument and `--format` option, with shell completion of
+the manifest's names. Completion loads the manifest only (never the engine) and keeps quiet when
+the files cannot be read."""
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import os
-import sys
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Iterable, TypeVar
 
-from devenv.errors import UsageError
+import click
 
+from devenv.manifest.options import ProjectOptions
 
-class Command(NamedTuple):
-    help: str
-    arguments: Callable[["Parser"], None]
-    run: Callable[[Any, argparse.Namespace], int | None]  # (ProjectOptions, parsed arguments) -> exit code
-    # Options may follow SERVICE names (`up web --build`), as with Compose; not for `exec`/`run`,
-    # where what follows SERVICE is the container's command, untouched.
-    intermixed: bool = True
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-class HelpShown(Exception):
-    """--help or --version was printed: leave with this code."""
+@dataclasses.dataclass(frozen=True)
+class Globals:
+    """The global options, given before the command (Compose's grammar)."""
 
-    def __init__(self, code: int) -> None:
-        super().__init__(code)
-        self.code = code
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse with one-line usage errors (exit 2, through `UsageError`) instead of SystemExit."""
-
-    def __init__(self, prog: str, description: str | None = None, **kwargs: Any) -> None:
-        super().__init__(
-            prog=prog, description=description, allow_abbrev=False, add_help=False,
-            formatter_class=lambda prog: argparse.HelpFormatter(prog, max_help_position=32, width=help_width()),
-            **kwargs,
-        )
-        self.add_argument("-h", "--help", action="help", help="Show this message and exit.")
-
-    def error(self, message: str) -> Any:  # type: ignore[override]
-        command = self.prog.partition(" ")[2]
-        raise UsageError(f"{command + ': ' if command else ''}{message} (see `{self.prog} --help`)")
-
-    def exit(self, status: int = 0, message: str | None = None) -> Any:  # type: ignore[override]
-        if message:
-            sys.stderr.write(message)
-        raise HelpShown(status)
+    options: ProjectOptions  # -f, -p, --project-directory, --profile, --env-file
+    dry_run: bool = False  # global --dry-run
+    ansi: str = "auto"  # never|always|auto
+    progress: str = "auto"  # auto|tty|plain|json|quiet
+    parallel: int = -1  # --parallel N (-1: unlimited)
 
 
-def help_width() -> int:
-    """The terminal's width for help text, as shutil would say, without importing shutil: argparse
-    builds a formatter for every option it adds, and shutil (with fnmatch) is 4 ms of start-up."""
-    try:
-        columns = int(os.environ.get("COLUMNS", "0"))
-    except ValueError:
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
-        except (AttributeError, ValueError, OSError):
-            columns = 80
-    return max(columns, 40) - 2
-
-
-def add_format(parser: Parser, choices: tuple[str, ...] = ("table", "json"), default: str = "table") -> None:
-    parser.add_argument(
-        "--format", dest="fmt", choices=choices, default=default, help=f"Output format; json is for scripts (default: {default}).",
+def project_options(params: dict[str, Any]) -> ProjectOptions:
+    """The root group's parsed parameters as ProjectOptions."""
+    return ProjectOptions(
+        files=tuple(params.get("files") or ()),
+        project_name=params.get("project_name"),
+        project_directory=params.get("project_directory"),
+        profiles=tuple(params.get("profiles") or ()),
+        env_files=tuple(params.get("env_files") or ()),
     )
 
 
-def add_services(parser: Parser) -> None:
-    parser.add_argument("services", nargs="*", metavar="SERVICE", help="Only these services (default: all).")
+def _completion_project(ctx: click.Context) -> Any:
+    """The project named by the global options typed so far, or None when it cannot be loaded."""
+    from devenv.manifest import load_project
+
+    options = project_options(ctx.find_root().params)
+    try:
+        return load_project(options, warn=lambda *a, **k: None, validate=False)
+    except BaseException:  # anything at all: completion offers nothing rather than an error
+        return None
+
+
+def _matching(names: Iterable[str], incomplete: str) -> list[Any]:
+    from click.shell_completion import CompletionItem
+
+    return [CompletionItem(n) for n in sorted(set(names)) if n.startswith(incomplete)]
+
+
+def complete_services(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    project = _completion_project(ctx)
+    if project is None:
+        return []
+    names = list(project.services) + list(project.disabled_services)
+    already = set(ctx.params.get(param.name or "") or ()) if param.multiple or (param.nargs == -1) else set()
+    return _matching((n for n in names if n not in already), incomplete)
+
+
+def complete_profiles(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    project = _completion_project(ctx)
+    if project is None:
+        return []
+    every = list(project.services.values()) + list(project.disabled_services.values())
+    return _matching((p for s in every for p in s.profiles), incomplete)
+
+
+def services_argument(function: F) -> F:
+    """SERVICE... (any number; none means all), completed with the manifest's service names."""
+    return click.argument("services", nargs=-1, metavar="[SERVICE]...", shell_complete=complete_services)(function)
+
+
+def service_argument(function: F) -> F:
+    """One SERVICE, completed with the manifest's service names."""
+    return click.argument("service", metavar="SERVICE", shell_complete=complete_services)(function)
+
+
+def format_option(choices: tuple[str, ...] = ("table", "json"), default: str = "table") -> Callable[[F], F]:
+    """The shared `--format` option (parameter `fmt`)."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(choices), default=default, show_default=True,
+        help="Output format; json is for scripts.",
+    )
+
+
+def timeout_option(function: F) -> F:
+    return click.option("-t", "--timeout", type=int, metavar="SECONDS",
+                        help="Seconds to wait for a container to stop before killing it.")(function)
+
+
+def strip_separator(command: tuple[str, ...]) -> list[str]:
+    """A container's command as given after SERVICE: a first `--` only separates (`run web -- ls`)."""
+    words = list(command)
+    return words[1:] if words[:1] == ["--"] else words
+
+
+def env_pairs(items: Iterable[str], option: str = "-e") -> list[str]:
+    """KEY=VALUE items; a bare KEY takes its value from our environment (as Compose), or is dropped."""
+    from devenv.errors import UsageError
+
+    out = []
+    for item in items:
+        key, sep, _ = item.partition("=")
+        if not key:
+            raise UsageError(f"invalid {option} {item!r}: use KEY=VALUE")
+        if sep:
+            out.append(item)
+        elif key in os.environ:
+            out.append(f"{key}={os.environ[key]}")
+    return out

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from typing import Any
 
-from devenv.cli.command import Command, Parser, add_format
+import click
+
+from devenv.cli.command import Globals, format_option
 from devenv.cli.common import echo
-from devenv.manifest.options import ProjectOptions
 
 
 def default_image(project_name: str, service_name: str) -> str:
@@ -27,19 +27,22 @@ def escape_dollars(value: Any) -> Any:
     return value
 
 
-def arguments(parser: Parser) -> None:
-    add_format(parser, ("yaml", "json"), "yaml")
-    for what in ("services", "volumes", "networks", "profiles", "images"):
-        parser.add_argument(f"--{what}", dest="what", action="store_const", const=what, help=f"Print the {what[:-1]} names, one per line.")
-    parser.add_argument("-q", "--quiet", action="store_true", help="Only validate; print nothing.")
+def _lists(function: Any) -> Any:
+    for what in reversed(("services", "volumes", "networks", "profiles", "images")):
+        function = click.option(f"--{what}", "what", flag_value=what, help=f"Print the {what[:-1]} names, one per line.")(function)
+    return function
 
 
-def config(options: ProjectOptions, args: argparse.Namespace) -> int:
+@click.command("config", help="Print the resolved Compose model (after interpolation, merging and normalization).")
+@format_option(("yaml", "json"), "yaml")
+@_lists
+@click.option("-q", "--quiet", is_flag=True, help="Only validate; print nothing.")
+@click.pass_obj
+def config(g: Globals, fmt: str, what: str | None, quiet: bool) -> int:
     from devenv.manifest import load_project
 
-    what = args.what
-    project = load_project(options)
-    if args.quiet:
+    project = load_project(g.options)
+    if quiet:
         return 0
     if what == "services":
         lines = list(project.services)
@@ -50,7 +53,7 @@ def config(options: ProjectOptions, args: argparse.Namespace) -> int:
         lines = sorted({p for s in every for p in s.profiles})
     elif what == "images":
         lines = [s.image or default_image(project.name, s.name) for s in project.services.values()]
-    elif args.fmt == "json":
+    elif fmt == "json":
         # In JSON a `$` can only stand inside a string, so escaping the text escapes every string.
         text = json.dumps(project.to_dict(service_extensions=False), indent=2, ensure_ascii=False)
         echo(text.replace("$", "$$"))
@@ -64,5 +67,3 @@ def config(options: ProjectOptions, args: argparse.Namespace) -> int:
         echo(line)
     return 0
 
-
-CONFIG = Command("Print the resolved Compose model (after interpolation, merging and normalization).", arguments, config)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
+import click
 
-from devenv.cli.command import Command, Parser, add_format, add_services
+from devenv.cli.command import Globals, format_option, services_argument
 from devenv.cli.common import emit_json, load, say
 from devenv.errors import EXIT_FAILED
-from devenv.manifest.options import ProjectOptions
 
 
 def _run_actions(project, actions, fmt: str) -> int:  # type: ignore[no-untyped-def]
@@ -34,20 +33,18 @@ def _run_actions(project, actions, fmt: str) -> int:  # type: ignore[no-untyped-
     return EXIT_FAILED if failed else 0
 
 
-def _build_arguments(parser: Parser) -> None:
-    add_services(parser)
-    parser.add_argument("--no-cache", action="store_true", help="Do not use the build cache.")
-    parser.add_argument("--pull", action="store_true", help="Always pull newer base images.")
-    add_format(parser)
-
-
-def build(options: ProjectOptions, args: argparse.Namespace) -> int:
+@click.command("build", help="Build the images of services that have a build section.")
+@services_argument
+@click.option("--no-cache", is_flag=True, help="Do not use the build cache.")
+@click.option("--pull", is_flag=True, help="Always pull newer base images.")
+@format_option()
+@click.pass_obj
+def build(g: Globals, services: tuple[str, ...], no_cache: bool, pull: bool, fmt: str) -> int:
     from devenv.model import thaw
     from devenv.plan import Action, Op
     from devenv.plan.naming import image_labels, image_name
 
-    services, no_cache, pull = tuple(args.services), args.no_cache, args.pull
-    project = load(options, services)
+    project = load(g.options, services)
     actions, seen = [], set()
     for service in project.services.values():
         if (services and service.name not in services) or service.build is None:
@@ -60,33 +57,27 @@ def build(options: ProjectOptions, args: argparse.Namespace) -> int:
         config["labels"] = {**(config.get("labels") or {}), **image_labels(project.name, service.name)}
         actions.append(Action(f"build_image:{reference}", Op.BUILD_IMAGE, reference, "devenv build", service=service.name,
                               payload={"image": reference, "build": config, "platform": service.get("platform")}))
-    return _run_actions(project, actions, args.fmt)
+    return _run_actions(project, actions, fmt)
 
 
-def _pull_arguments(parser: Parser) -> None:
-    add_services(parser)
-    parser.add_argument("--ignore-buildable", action="store_true", help="Skip services that also have a build section.")
-    add_format(parser)
-
-
-def pull(options: ProjectOptions, args: argparse.Namespace) -> int:
+@click.command("pull", help="Pull the images of services that name one.")
+@services_argument
+@click.option("--ignore-buildable", is_flag=True, help="Skip services that also have a build section.")
+@format_option()
+@click.pass_obj
+def pull(g: Globals, services: tuple[str, ...], ignore_buildable: bool, fmt: str) -> int:
     from devenv.plan import Action, Op
 
-    services = tuple(args.services)
-    project = load(options, services)
+    project = load(g.options, services)
     actions, seen = [], set()
     for service in project.services.values():
         if (services and service.name not in services) or not service.image:
             continue
-        if args.ignore_buildable and service.build is not None:
+        if ignore_buildable and service.build is not None:
             continue
         if service.image in seen:
             continue
         seen.add(service.image)
         actions.append(Action(f"pull_image:{service.image}", Op.PULL_IMAGE, service.image, "devenv pull", service=service.name,
                               payload={"image": service.image, "platform": service.get("platform")}))
-    return _run_actions(project, actions, args.fmt)
-
-
-BUILD = Command("Build the images of services that have a build section.", _build_arguments, build)
-PULL = Command("Pull the images of services that name one.", _pull_arguments, pull)
+    return _run_actions(project, actions, fmt)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import sys
 import queue
@@ -10,10 +9,11 @@ import threading
 import time
 from typing import TYPE_CHECKING, Iterator
 
-from devenv.cli.command import Command, Parser, add_services
+import click
+
+from devenv.cli.command import Globals, services_argument
 from devenv.cli.common import echo, load
 from devenv.errors import UsageError
-from devenv.manifest.options import ProjectOptions
 
 if TYPE_CHECKING:
     import docker
@@ -96,23 +96,18 @@ def follow(
     return 0
 
 
-def arguments(parser: Parser) -> None:
-    add_services(parser)
-    parser.add_argument("-f", "--follow", dest="keep_following", action="store_true", help="Keep following new output.")
-    parser.add_argument("--tail", default="all", metavar="N", help="Lines from the end of each container's log (default: all).")
-    parser.add_argument("--since", metavar="TIME", help="Only output since a timestamp or a duration ago (42m).")
-    parser.add_argument("-t", "--timestamps", action="store_true", help="Show timestamps.")
-
-
-def logs(options: ProjectOptions, args: argparse.Namespace) -> int:
+@click.command("logs", help="Show the services' output.")
+@services_argument
+@click.option("-f", "--follow", "keep_following", is_flag=True, help="Keep following new output.")
+@click.option("-n", "--tail", default="all", metavar="N", help="Lines from the end of each container's log (default: all).")
+@click.option("--since", metavar="TIME", help="Only output since a timestamp or a duration ago (42m).")
+@click.option("-t", "--timestamps", is_flag=True, help="Show timestamps.")
+@click.pass_obj
+def logs(g: Globals, services: tuple[str, ...], keep_following: bool, tail: str, since: str | None, timestamps: bool) -> int:
     from devenv.engine.client import connect
 
-    tail, services = args.tail, tuple(args.services)
     if tail != "all" and not tail.isdigit():
         raise UsageError(f"invalid --tail {tail!r}: a number of lines, or 'all'")
-    project = load(options, services)
-    return follow(connect(), project.name, services, tail=tail, timestamps=args.timestamps,
-                  since=parse_since(args.since), keep_following=args.keep_following)
-
-
-LOGS = Command("Show the services' output.", arguments, logs)
+    project = load(g.options, services)
+    return follow(connect(), project.name, services, tail=tail, timestamps=timestamps,
+                  since=parse_since(since), keep_following=keep_following)

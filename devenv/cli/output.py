@@ -15,7 +15,12 @@ _SYMBOL = {"done": "✔", "failed": "✘", "skipped": "–"}
 _COLOR = {"done": "green", "failed": "red", "skipped": "yellow"}
 
 
+ANSI = "auto"  # the global --ansi: always|never override NO_COLOR and the terminal test
+
+
 def use_color(stream: Any = None) -> bool:
+    if ANSI != "auto":
+        return ANSI == "always"
     stream = stream or sys.stderr
     return not os.environ.get("NO_COLOR") and hasattr(stream, "isatty") and stream.isatty()
 

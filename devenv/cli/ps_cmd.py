@@ -1,52 +1,86 @@
-"""`devenv ps`: the project's containers."""
+"""`devenv ps`: the project's containers, printed as Compose prints them (table, json lines, or a Go
+template)."""
 
 from __future__ import annotations
 
-import argparse
+import click
 
-from devenv.cli.command import Command, Parser, add_format, add_services
-from devenv.cli.common import echo, emit_json, load_and_connect
-from devenv.manifest.options import ProjectOptions
+from devenv.cli.command import Globals, services_argument
+from devenv.cli.common import echo, load_and_connect
+from devenv.errors import UsageError
 
-
-def arguments(parser: Parser) -> None:
-    add_services(parser)
-    parser.add_argument("-a", "--all", dest="show_all", action="store_true", help="Also stopped containers.")
-    parser.add_argument("-q", "--quiet", action="store_true", help="Only container names.")
-    add_format(parser)
+STATUSES = ("paused", "restarting", "removing", "running", "dead", "created", "exited")
 
 
-def ps(options: ProjectOptions, args: argparse.Namespace) -> int:
-    from devenv.cli.output import table
-    from devenv.engine.status import age, list_rows
+def _statuses(status: tuple[str, ...], filters: str | None) -> list[str]:
+    out = list(status)
+    if filters:
+        key, sep, value = filters.partition("=")
+        if not sep:
+            raise UsageError(f"ps: invalid --filter {filters!r}: use status=STATUS")
+        if key != "status":
+            raise UsageError(f"ps: unknown filter {key} (supported: status)")
+        if value not in STATUSES:
+            raise UsageError(f"ps: invalid status {value!r} (one of: {', '.join(STATUSES)})")
+        out.append(value)
+    return out
 
-    services = tuple(args.services)
-    project, client = load_and_connect(options, services)
-    rows = [r for r in list_rows(client, project.name, all=args.show_all) if not services or r.service in services]
-    if args.fmt == "json":
-        emit_json([r.to_dict() for r in rows])
-    elif args.quiet:
-        for r in rows:
-            echo(r.name)
-    else:
-        echo(
-            table(
-                ("name", "image", "command", "service", "created", "status", "ports"),
-                (
-                    (
-                        r.name, r.image, _short(r.command), r.service, age(r.created), r.status,
-                        ", ".join(p.url if p.host_port else p.url for p in r.ports) or "-",
-                    )
-                    for r in rows
-                ),
-            )
-        )
+
+@click.command("ps", help="List the project's containers (running ones; -a for all, run containers included).")
+@services_argument
+@click.option("-a", "--all", "show_all", is_flag=True, help="Also stopped containers, and those of `run`.")
+@click.option("-q", "--quiet", is_flag=True, help="Only the containers' IDs.")
+@click.option("--services", "only_services", is_flag=True, help="Only the services' names.")
+@click.option("--status", multiple=True, type=click.Choice(STATUSES), help="Only containers in this state (repeatable).")
+@click.option("--filter", "filters", metavar="status=STATUS", help="Filter by a property (status).")
+@click.option("--format", "fmt", default="table", show_default=True, metavar="table|json|TEMPLATE",
+              help="table, json (one object per line), or a Go template such as '{{.Name}}\\t{{.State}}' "
+                   "('table TEMPLATE' adds headers).")
+@click.option("--no-trunc", is_flag=True, help="Do not truncate the output.")
+@click.option("--orphans/--no-orphans", default=True, show_default=True,
+              help="Include containers of services the project no longer declares.")
+@click.pass_obj
+def ps(g: Globals, services: tuple[str, ...], show_all: bool, quiet: bool, only_services: bool, status: tuple[str, ...],
+       filters: str | None, fmt: str, no_trunc: bool, orphans: bool) -> int:
+    from devenv.cli.psformat import Template, render
+    from devenv.plan.naming import project_filter
+
+    wanted = _statuses(status, filters)
+    if fmt not in ("table", "json"):
+        from devenv.cli.psformat import HEADERS, unescape
+
+        source = fmt[len("table"):].strip() if fmt.startswith("table") else fmt
+        Template(unescape(source), HEADERS)  # a bad template is a usage error before any work
+    project, client = load_and_connect(g.options, services)
+    declared = set(project.services) | set(project.disabled_services)
+    every = show_all or bool(wanted)
+    summaries = []
+    for summary in client.api.containers(all=every, filters=project_filter(project.name)):
+        labels = summary.get("Labels") or {}
+        service = labels.get("com.docker.compose.service", "")
+        if labels.get("com.docker.compose.oneoff") == "True" and not every:
+            continue
+        if services and service not in services:
+            continue
+        if not services and not orphans and service not in declared:
+            continue
+        if wanted and summary.get("State") not in wanted:
+            continue
+        summaries.append(summary)
+    summaries.sort(key=lambda s: ((s.get("Names") or ["/"])[0].lstrip("/")))
+    if quiet:
+        for s in summaries:
+            echo(s.get("Id", ""))
+        return 0
+    if only_services:
+        seen: list[str] = []
+        for s in summaries:
+            name = (s.get("Labels") or {}).get("com.docker.compose.service", "")
+            if name not in seen:
+                seen.append(name)
+        for name in seen:
+            echo(name)
+        return 0
+    for line in render(summaries, fmt, trunc=not no_trunc):
+        echo(line)
     return 0
-
-
-def _short(command: str, width: int = 24) -> str:
-    text = f'"{command}"'
-    return text if len(text) <= width else text[: width - 4] + '…"'
-
-
-PS = Command("List the project's containers (running ones; -a for all).", arguments, ps)

@@ -2,33 +2,34 @@
 
 from __future__ import annotations
 
-import argparse
 import secrets
 
-from devenv.cli.command import Command, Parser
+import click
+
+from devenv.cli.command import Globals, env_pairs, service_argument, strip_separator
 from devenv.cli.common import echo, explicit_env_files, load, publish_host, say
-from devenv.errors import UsageError
-from devenv.manifest.options import ProjectOptions
 
 
-def arguments(parser: Parser) -> None:
-    parser.add_argument("--rm", dest="remove", action="store_true", help="Remove the container when it exits.")
-    parser.add_argument("-d", "--detach", action="store_true", help="Start it in the background and print its name.")
-    parser.add_argument("-e", "--env", action="append", default=[], metavar="KEY=VALUE", help="Set an environment variable.")
-    parser.add_argument("--no-deps", action="store_true", help="Do not start the service's dependencies.")
-    parser.add_argument("-T", dest="no_tty", action="store_true", help="Do not allocate a pseudo-TTY.")
-    parser.add_argument("--name", help="Container name (default: {project}-{service}-run-{id}).")
-    parser.add_argument("--entrypoint", help="Override the image's entrypoint.")
-    parser.add_argument("-w", "--workdir", help="Working directory inside the container.")
-    parser.add_argument("-u", "--user", help="User (name or uid[:gid]) to run as.")
-    parser.add_argument("--service-ports", action="store_true", help="Publish the service's ports (not done by default).")
-    parser.add_argument("--wait-timeout", type=float, default=300.0, metavar="SECONDS",
-                        help="Seconds to wait for dependencies (default: 300).")
-    parser.add_argument("service", metavar="SERVICE")
-    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND ...", help="The command (default: the service's).")
-
-
-def run(options: ProjectOptions, args: argparse.Namespace) -> int:
+@click.command("run", help="Run a one-off command in a new container of SERVICE.",
+               context_settings={"allow_interspersed_args": False})
+@click.option("--rm", "remove", is_flag=True, help="Remove the container when it exits.")
+@click.option("-d", "--detach", is_flag=True, help="Start it in the background and print its name.")
+@click.option("-e", "--env", multiple=True, metavar="KEY=VALUE", help="Set an environment variable (repeatable).")
+@click.option("--no-deps", is_flag=True, help="Do not start the service's dependencies.")
+@click.option("-T", "--no-TTY", "no_tty", is_flag=True, help="Do not allocate a pseudo-TTY.")
+@click.option("--name", help="Container name (default: {project}-{service}-run-{id}).")
+@click.option("--entrypoint", help="Override the image's entrypoint.")
+@click.option("-w", "--workdir", help="Working directory inside the container.")
+@click.option("-u", "--user", help="User (name or uid[:gid]) to run as.")
+@click.option("--service-ports", is_flag=True, help="Publish the service's ports (not done by default).")
+@click.option("--wait-timeout", type=float, default=300.0, metavar="SECONDS", show_default=True,
+              help="Seconds to wait for dependencies.")
+@service_argument
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[COMMAND [ARGS]...]")
+@click.pass_obj
+def run(g: Globals, remove: bool, detach: bool, env: tuple[str, ...], no_deps: bool, no_tty: bool, name: str | None,
+        entrypoint: str | None, workdir: str | None, user: str | None, service_ports: bool, wait_timeout: float,
+        service: str, command: tuple[str, ...]) -> int:
     from devenv.cli.output import Progress
     from devenv.engine.apply import apply
     from devenv.engine.cli_bridge import run_cli, stdin_is_tty
@@ -37,18 +38,15 @@ def run(options: ProjectOptions, args: argparse.Namespace) -> int:
     from devenv.plan import UpOptions
     from devenv.plan.containerspec import find_service
 
-    service, command, env = args.service, args.command, args.env
-    project = load(options, (service,))
+    words, environment = strip_separator(command), env_pairs(env)
+    project = load(g.options, (service,))
     target = find_service(project, service)
     host = publish_host(project)
-    for item in env:
-        if "=" not in item:
-            raise UsageError(f"invalid -e {item!r}: use KEY=VALUE")
     client = connect()
-    dependencies = () if args.no_deps else tuple(d for d in target.dependencies() if d in project.services)
-    up_options = UpOptions(services=dependencies, wait=False, publish_host=host, env_files=explicit_env_files(options))
+    dependencies = () if no_deps else tuple(d for d in target.dependencies() if d in project.services)
+    up_options = UpOptions(services=dependencies, wait=False, publish_host=host, env_files=explicit_env_files(g.options))
     applied = apply(client, project, lambda observed: _prepare(project, target, observed, up_options),
-                    listener=Progress(), say=say, wait_timeout=args.wait_timeout)
+                    listener=Progress(), say=say, wait_timeout=wait_timeout)
     if applied.failures:
         from devenv.engine.apply import explain_failure
 
@@ -56,20 +54,20 @@ def run(options: ProjectOptions, args: argparse.Namespace) -> int:
             say(explain_failure(client, outcome))
         return 1
     image_id = ensure_image(client, project, target, say)
-    tty = not args.no_tty and not args.detach and stdin_is_tty()
+    tty = not no_tty and not detach and stdin_is_tty()
     container = create_oneoff(
-        client, project, target, image_id, slug=secrets.token_hex(32), name=args.name, command=list(command) or None,
-        entrypoint=args.entrypoint, env=list(env), workdir=args.workdir, user=args.user, tty=tty,
-        interactive=not args.detach, service_ports=args.service_ports, publish_host=host,
-        remove_on_exit=args.remove and args.detach,
-        env_files=explicit_env_files(options),
+        client, project, target, image_id, slug=secrets.token_hex(32), name=name, command=words or None,
+        entrypoint=entrypoint, env=environment, workdir=workdir, user=user, tty=tty,
+        interactive=not detach, service_ports=service_ports, publish_host=host,
+        remove_on_exit=remove and detach,
+        env_files=explicit_env_files(g.options),
     )
-    if args.detach:
+    if detach:
         client.api.start(container)
         echo(container)
         return 0
     code = run_cli(["start", "--attach", "--interactive", container])
-    if args.remove:
+    if remove:
         try:
             client.api.remove_container(container, v=True, force=True)
         except Exception:
@@ -110,5 +108,3 @@ def _prepare(project, target, observed, up_options):  # type: ignore[no-untyped-
             known.add(id)
     return Plan(plan.command, plan.project, plan.actions + tuple(extra), plan.notes, plan.warnings, plan.recheck)
 
-
-RUN = Command("Run a one-off command in a new container of SERVICE.", arguments, run, intermixed=False)

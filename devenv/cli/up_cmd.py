@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
+import click
 
-from devenv.cli.command import Command, Parser, add_format, add_services
+from devenv.cli.command import Globals, format_option, services_argument, timeout_option
 from devenv.cli.common import explicit_env_files, load_while_connecting, publish_host, say
 from devenv.errors import UsageError
-from devenv.manifest.options import ProjectOptions
 
 
-def _scale(values: list[str]) -> dict[str, int]:
+def _scale(values: tuple[str, ...]) -> dict[str, int]:
     out = {}
     for value in values:
         name, sep, count = value.partition("=")
@@ -20,58 +19,53 @@ def _scale(values: list[str]) -> dict[str, int]:
     return out
 
 
-def arguments(parser: Parser) -> None:
-    add_services(parser)
-
-    def flag(*names: str, help: str) -> None:
-        parser.add_argument(*names, action="store_true", help=help)
-
-    flag("-d", "--detach", help="Accepted for Compose habits: up always returns once ready.")
-    flag("--build", help="Build images before starting.")
-    flag("--no-build", help="Never build; fail if an image is missing.")
-    parser.add_argument("--pull", choices=("always", "missing", "never"), help="Pull policy for every service.")
-    flag("--no-deps", help="Do not start the services' dependencies.")
-    flag("--force-recreate", help="Recreate containers even if their configuration is unchanged.")
-    flag("--no-recreate", help="Keep existing containers even if their configuration changed.")
-    flag("--remove-orphans", help="Remove containers of services no longer in the project.")
-    flag("--dry-run", help="Print the plan and change nothing.")
-    parser.add_argument("-t", "--timeout", type=int, metavar="SECONDS", help="Seconds to wait for a container to stop before killing it.")
-    parser.add_argument("--wait-timeout", type=float, default=300.0, metavar="SECONDS",
-                        help="Seconds to wait for a service to become ready (default: 300).")
-    parser.add_argument("--scale", action="append", default=[], metavar="SERVICE=N", help="Number of containers for a service.")
-    flag("--attach", help="Once ready, follow the services' logs until Ctrl-C (containers keep running).")
-    add_format(parser)
-
-
-def up(options: ProjectOptions, args: argparse.Namespace) -> int:
+@click.command("up", help="Create and start the services (and what they need); return once they are ready.")
+@services_argument
+@click.option("-d", "--detach", is_flag=True, help="Accepted for Compose habits: up always returns once ready.")
+@click.option("--build", is_flag=True, help="Build images before starting.")
+@click.option("--no-build", is_flag=True, help="Never build; fail if an image is missing.")
+@click.option("--pull", type=click.Choice(("always", "missing", "never")), help="Pull policy for every service.")
+@click.option("--no-deps", is_flag=True, help="Do not start the services' dependencies.")
+@click.option("--force-recreate", is_flag=True, help="Recreate containers even if their configuration is unchanged.")
+@click.option("--no-recreate", is_flag=True, help="Keep existing containers even if their configuration changed.")
+@click.option("--remove-orphans", is_flag=True, help="Remove containers of services no longer in the project.")
+@click.option("--dry-run", "dry_run_here", is_flag=True, help="Print the plan and change nothing (as the global --dry-run).")
+@timeout_option
+@click.option("--wait-timeout", type=float, default=300.0, metavar="SECONDS", show_default=True,
+              help="Seconds to wait for a service to become ready.")
+@click.option("--scale", multiple=True, metavar="SERVICE=N", help="Number of containers for a service (repeatable).")
+@click.option("--attach", is_flag=True, help="Once ready, follow the services' logs until Ctrl-C (containers keep running).")
+@format_option()
+@click.pass_obj
+def up(g: Globals, services: tuple[str, ...], detach: bool, build: bool, no_build: bool, pull: str | None, no_deps: bool,
+       force_recreate: bool, no_recreate: bool, remove_orphans: bool, dry_run_here: bool, timeout: int | None,
+       wait_timeout: float, scale: tuple[str, ...], attach: bool, fmt: str) -> int:
     from devenv.cli.output import Progress
     from devenv.cli.report import print_applied, print_plan
     from devenv.engine.apply import apply
     from devenv.plan import UpOptions, plan_up
 
-    services, scale = tuple(args.services), _scale(args.scale)
-    project, engine = load_while_connecting(options, services)
+    dry_run = g.dry_run or dry_run_here
+    project, engine = load_while_connecting(g.options, services)
     up_options = UpOptions(
-        services=services, no_deps=args.no_deps, force_recreate=args.force_recreate, no_recreate=args.no_recreate,
-        remove_orphans=args.remove_orphans, scale=scale, pull=args.pull, build=args.build,
-        no_build=args.no_build, wait=True, timeout=args.timeout, publish_host=publish_host(project),
-        env_files=explicit_env_files(options),
+        services=services, no_deps=no_deps, force_recreate=force_recreate, no_recreate=no_recreate,
+        remove_orphans=remove_orphans, scale=_scale(scale), pull=pull, build=build,
+        no_build=no_build, wait=True, timeout=timeout, publish_host=publish_host(project),
+        env_files=explicit_env_files(g.options),
     )
     client = engine.result()  # usage errors first, then an unreachable engine
     applied = apply(
         client, project, lambda observed: plan_up(project, observed, up_options),
-        listener=Progress(quiet=args.fmt == "json" or args.dry_run), say=say, wait_timeout=args.wait_timeout,
-        dry_run=args.dry_run,
+        listener=Progress(quiet=fmt == "json" or dry_run), say=say, wait_timeout=wait_timeout,
+        dry_run=dry_run,
     )
-    if args.dry_run:
-        print_plan(applied.plans[0], args.fmt)
+    if dry_run:
+        print_plan(applied.plans[0], fmt)
         return 0
-    code = print_applied(client, project, applied, args.fmt, verb="up")
-    if code == 0 and args.attach:
+    code = print_applied(client, project, applied, fmt, verb="up")
+    if code == 0 and attach:
         from devenv.cli.logs_cmd import follow
 
         follow(client, project.name, services, tail="0", timestamps=False)
     return code
 
-
-UP = Command("Create and start the services (and what they need); return once they are ready.", arguments, up)

@@ -200,13 +200,13 @@ def test_ps_lists_running_containers_and_ps_all_stopped_ones_too(
 
     table = ok(devenv(tmp_path, p, "ps")).stdout
     assert f"{p}-app-1" in table and f"{p}-job-1" not in table, table
-    assert ok(devenv(tmp_path, p, "ps", "-q")).stdout.split() == [f"{p}-app-1"]
+    assert ok(devenv(tmp_path, p, "ps", "-q")).stdout.split() == [engine.api.inspect_container(f"{p}-app-1")["Id"]]
     everything = ok(devenv(tmp_path, p, "ps", "-a")).stdout
     assert f"{p}-app-1" in everything and f"{p}-job-1" in everything, everything
 
-    rows = json.loads(ok(devenv(tmp_path, p, "ps", "-a", "--format", "json")).stdout)
-    by_name = {r["name"]: r for r in rows}
+    rows = [json.loads(line) for line in ok(devenv(tmp_path, p, "ps", "-a", "--format", "json")).stdout.splitlines()]
+    by_name = {r["Name"]: r for r in rows}  # Compose's schema, one object per line
     assert set(by_name) == {f"{p}-app-1", f"{p}-job-1"}
-    assert by_name[f"{p}-app-1"]["service"] == "app" and by_name[f"{p}-app-1"]["state"] == "running"
-    assert by_name[f"{p}-job-1"]["state"] == "exited" and by_name[f"{p}-job-1"]["exit_code"] == 0
+    assert by_name[f"{p}-app-1"]["Service"] == "app" and by_name[f"{p}-app-1"]["State"] == "running"
+    assert by_name[f"{p}-job-1"]["State"] == "exited" and by_name[f"{p}-job-1"]["ExitCode"] == 0
     assert len(containers(engine, p)) == 2
