@@ -8,7 +8,7 @@ import click
 from devenv.cli.command import Globals, service_argument
 
 
-@click.command("attach", help="Attach to a service's running container (its output, and input unless --no-stdin).")
+@click.command("attach", help="Attach the terminal to a service's running container: its output, and its input.")
 @service_argument
 @click.option("--index", type=int, default=0, help="Which container of the service (default: the first).")
 @click.option("--no-stdin", is_flag=True, help="Do not attach standard input.")
