@@ -47,10 +47,13 @@ def kill(g: Globals, services: tuple[str, ...], signal_name: str, remove_orphans
     return report(control.each(targets, lambda c: client.api.kill(c.id, signal=sig)), "killed")
 
 
-def _confirm(question: str) -> bool:
+def _confirm(names: list[str]) -> bool:
+    """Compose's question; with no terminal to answer it, a refusal that says to pass -f."""
     if sys.stdin is None or not sys.stdin.isatty():
-        raise UsageError(f"rm: {question}: standard input is not a terminal to confirm; pass -f to remove without asking")
-    return click.confirm(question, default=False, err=True)
+        raise UsageError(
+            f"rm: would remove {', '.join(names)}, but standard input is not a terminal to confirm; pass -f to remove without asking"
+        )
+    return click.confirm(f"Going to remove {', '.join(names)}", default=False, err=True)
 
 
 @click.command("rm", help="Remove stopped containers (-s: stop them first).")
@@ -73,10 +76,9 @@ def rm(g: Globals, services: tuple[str, ...], force: bool, stop: bool, volumes: 
     if not names:
         say("No stopped containers")
         return 0
-    question = f"Going to remove {', '.join(names)}"
     if force or g.dry_run:
-        echo(question)
-    elif not _confirm(question):
+        echo(f"Going to remove {', '.join(names)}")
+    elif not _confirm(names):
         return 0
     applied = apply(
         client, project, lambda seen: plan_rm(project, seen, options),
