@@ -4,7 +4,7 @@ the `stats` of one sample of `GET /containers/{id}/stats?stream=false`. Pure fun
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 DECIMAL = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
 BINARY = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB")
@@ -119,7 +119,7 @@ def render_table(rows: list[StatsRow]) -> str:
     return tabulate([HEADERS] + [r.cells() for r in rows], minwidth=10, padding=3)
 
 
-def tabulate(rows: list[tuple[str, ...]] | list[list[str]], minwidth: int = 0, padding: int = 2) -> str:
+def tabulate(rows: Sequence[Sequence[str]], minwidth: int = 0, padding: int = 2) -> str:
     """Go's tabwriter: every cell but the last of a row padded to its column's width (the widest
     cell plus `padding`, at least `minwidth`)."""
     if not rows:

@@ -88,7 +88,7 @@ def port(g: Globals, service: str, private_port: str, protocol: str, index: int)
     protocol = protocol.lower()
     project, client, observed = open_project(g, (service,))
     container = pick(project, observed, service, index)
-    summary = next(iter(client.api.containers(all=True, filters={"id": [container.id]})), {})
+    summary: dict[str, Any] = next(iter(client.api.containers(all=True, filters={"id": [container.id]})), {})
     address = published(summary, int(private_port), protocol)
     if address is None:
         ports = sorted({f"{p.get('PrivatePort')}/{p.get('Type')}" for p in summary.get("Ports") or () if p.get("PublicPort")})
