@@ -115,3 +115,18 @@ def env_pairs(items: Iterable[str], option: str = "-e") -> list[str]:
         elif key in os.environ:
             out.append(f"{key}={os.environ[key]}")
     return out
+
+
+def progress(g: Globals, fmt: str = "table", *, quiet: bool = False, hidden: Iterable[Any] = ()) -> Any:
+    """The progress listener the global --progress asks for (silent under --format json)."""
+    from devenv.cli.output import Progress
+
+    return Progress(quiet=quiet or fmt == "json", mode=g.progress, hidden=frozenset(hidden))
+
+
+def engine_settings(g: Globals) -> None:
+    """Apply the global options that tune the engine work (--parallel) before a plan runs."""
+    if g.parallel and g.parallel > 0:
+        import devenv.engine.executor as executor
+
+        executor.MAX_WORKERS = g.parallel

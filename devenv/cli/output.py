@@ -37,18 +37,29 @@ def style(text: str, color: str | None, stream: Any = None, bold: bool = False) 
 
 
 class Progress:
-    """Prints one line per action when it ends (and when a long one starts), to stderr."""
+    """Prints one line per action when it ends (and when a long one starts), to stderr; with
+    `mode="json"` (global --progress json) one JSON object per event instead."""
 
     QUIET_OPS = frozenset({Op.CONNECT_NETWORK})
 
-    def __init__(self, quiet: bool = False) -> None:
-        self.quiet = quiet
+    def __init__(self, quiet: bool = False, mode: str = "auto", hidden: frozenset[Op] | set[Op] = frozenset()) -> None:
+        self.quiet = quiet or mode == "quiet"
+        self.mode = mode
+        self.hidden = frozenset(hidden)  # ops whose lines are left out (--quiet-pull)
         self.lock = threading.Lock()
         self.started: dict[str, float] = {}
         self.t0 = time.monotonic()
 
     def __call__(self, event: str, action: Action, outcome: Any) -> None:
-        if self.quiet:
+        if self.quiet or action.op in self.hidden and (outcome is None or outcome.status == "done"):
+            return
+        if self.mode == "json":
+            import json
+
+            record = {"event": event, "id": action.id, "op": action.op.value, "target": action.target}
+            if outcome is not None:
+                record |= {"status": outcome.status, "detail": outcome.detail, "seconds": round(outcome.seconds, 3)}
+            echo(json.dumps(record), err=True)
             return
         with self.lock:
             if event == "start":
