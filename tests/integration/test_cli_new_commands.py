@@ -347,3 +347,41 @@ def test_cp_both_ways_lands_files_where_compose_does(project: tuple[Path, int, i
     assert missing.returncode == 1 and missing.stderr.count("\n") == 1 and "/nope" in missing.stderr, output(missing)
     both = devenv(tmp_path, p, "-f", str(folder / "compose.yaml"), "cp", "web:/a", "db:/b")
     assert both.returncode == 2 and "between services" in both.stderr
+
+
+def test_both_engine_backends_speak_the_new_calls(project: tuple[Path, int, int], project_name: str) -> None:
+    """LocalAPI (our unix-socket client) and SDKBackedAPI (the SDK, as for remote engines) answer
+    the calls of the new commands alike."""
+    import io
+    import tarfile
+
+    from devenv.engine.api import LocalAPI, SDKBackedAPI
+
+    web = f"{project_name}-web-1"
+    local = LocalAPI("/var/run/docker.sock") if not os.environ.get("DOCKER_HOST") else None
+    if local is None:
+        pytest.skip("the local backend needs the default unix socket")
+    sdk = SDKBackedAPI(docker.APIClient(base_url="unix:///var/run/docker.sock", version="1.41"))
+    payload = io.BytesIO()
+    with tarfile.open(fileobj=payload, mode="w") as tar:
+        info = tarfile.TarInfo("hello.txt")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"hi"))
+    for name, api in (("local", local), ("sdk", sdk)):
+        assert api.archive_stat(web, "/nope") is None, name
+        assert api.archive_stat(web, "/tmp")["name"] == "tmp", name
+        assert api.put_archive(web, "/tmp", payload.getvalue()) is True, name
+        chunks, stat = api.get_archive(web, "/tmp/hello.txt")
+        assert stat["size"] == 2, name
+        with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as tar:
+            assert tar.extractfile("hello.txt").read() == b"hi", name  # type: ignore[union-attr]
+        assert "PID" in api.top(web)["Titles"], name
+        assert api.stats(web, stream=False)["pids_stats"]["current"] == 2, name
+        api.pause(web)
+        assert api.inspect_container(web)["State"]["Status"] == "paused", name
+        api.unpause(web)
+    local.kill(web, signal="SIGTERM")
+    assert local.wait(web)["StatusCode"] == 0
+    sdk.start(web)
+    sdk.kill(web, signal="SIGKILL")
+    assert sdk.wait(web)["StatusCode"] == 137
