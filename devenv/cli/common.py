@@ -40,7 +40,9 @@ def _project_name_given(options: ProjectOptions, environ: dict[str, str]) -> str
 
     name = options.project_name or environ.get("COMPOSE_PROJECT_NAME")
     if name and normalize_project_name(name) != name:
-        raise UsageError(
+        from devenv.errors import ManifestError
+
+        raise ManifestError(
             f"invalid project name {name!r}: use only lowercase letters, digits, '-' and '_', starting with a letter or digit"
         )
     return name or None
