@@ -25,17 +25,16 @@ def each(
     containers: Iterable[ObservedContainer], call: Callable[[ObservedContainer], T]
 ) -> list[tuple[ObservedContainer, T | None, str | None]]:
     """`call(c)` for every container in parallel: (container, result, None) or (container, None,
-    the engine's message). A container gone meanwhile counts as an error "no such container"."""
+    the engine's message, e.g. for a container gone meanwhile)."""
     pending = [(c, Background(call, c)) for c in containers]
     out: list[tuple[ObservedContainer, T | None, str | None]] = []
     for c, job in pending:
         try:
             out.append((c, job.result(), None))
         except Exception as exc:
-            if is_not_found(exc):
-                out.append((c, None, f"no such container: {c.name}"))
-                continue
             message = explanation(exc)
+            if message is None and is_not_found(exc):
+                message = f"no such container: {c.name}"
             if message is None:
                 raise
             out.append((c, None, message.strip()))
