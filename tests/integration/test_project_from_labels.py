@@ -148,3 +148,23 @@ def test_an_unknown_project_is_one_line_and_manifest_commands_still_need_the_fil
 def test_an_unknown_service_of_a_labelled_project_is_named(made: tuple[Path, int], empty: Path, project_name: str) -> None:
     result = devenv(empty, project_name, "stop", "nope")
     assert result.returncode == 2 and "no such service: nope (services: db, web)" in result.stderr, output(result)
+
+
+def test_ps_and_images_from_labels_match_compose_from_labels(made: tuple[Path, int], empty: Path, project_name: str) -> None:
+    p = project_name
+
+    def objects(text: str) -> list[dict]:
+        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+        rows = rows[0] if len(rows) == 1 and isinstance(rows[0], list) else rows
+        return sorted(rows, key=lambda r: r.get("Name") or r.get("ContainerName"))
+
+    def compose(*args: str) -> str:
+        result = run_compose(["-p", p, *args], empty)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    mine, theirs = objects(ok(devenv(empty, p, "ps", "--format", "json")).stdout), objects(compose("ps", "--format", "json"))
+    assert [sorted(r) for r in mine] == [sorted(r) for r in theirs]
+    steady = ("Name", "Service", "State", "Image", "Project", "Publishers", "Networks", "ID")
+    assert [{k: r[k] for k in steady} for r in mine] == [{k: r[k] for k in steady} for r in theirs]
+    assert objects(ok(devenv(empty, p, "images", "--format", "json")).stdout) == objects(compose("images", "--format", "json"))
