@@ -114,9 +114,10 @@ def stats_row(container_id: str, name: str, sample: Mapping[str, Any] | None) ->
     )
 
 
-def render_table(rows: list[StatsRow]) -> str:
-    """docker's layout (a tabwriter of minimum width 10, padding 3)."""
-    return tabulate([HEADERS] + [r.cells() for r in rows], minwidth=10, padding=3)
+def render_table(rows: list[StatsRow], full_ids: bool = False) -> str:
+    """docker's layout (a tabwriter of minimum width 10, padding 3); IDs cut to 12 unless `full_ids`."""
+    cells = [(r.container,) + r.cells()[1:] if full_ids else r.cells() for r in rows]
+    return tabulate([HEADERS] + cells, minwidth=10, padding=3)
 
 
 def tabulate(rows: Sequence[Sequence[str]], minwidth: int = 0, padding: int = 2) -> str:

@@ -35,9 +35,7 @@ def stats(g: Globals, services: tuple[str, ...], show_all: bool, no_stream: bool
             for r in rows:
                 echo(json.dumps(r.to_dict(), separators=(",", ":")))
         else:
-            text = render_table(rows)
-            if no_trunc:
-                text = render_table_full(rows)
+            text = render_table(rows, full_ids=no_trunc)
             echo(("\x1b[2J\x1b[H" if clear else "") + text)
         if no_stream:
             return 0
@@ -46,8 +44,3 @@ def stats(g: Globals, services: tuple[str, ...], show_all: bool, no_stream: bool
 
             time.sleep(1.0)
 
-
-def render_table_full(rows: list) -> str:  # type: ignore[type-arg]
-    from devenv.cli.dockerfmt import HEADERS, tabulate
-
-    return tabulate([HEADERS] + [(r.container,) + r.cells()[1:] for r in rows], minwidth=10, padding=3)
