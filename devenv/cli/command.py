@@ -101,10 +101,12 @@ def strip_separator(command: tuple[str, ...]) -> list[str]:
     return words[1:] if words[:1] == ["--"] else words
 
 
-def env_pairs(items: Iterable[str], option: str = "-e") -> list[str]:
-    """KEY=VALUE items; a bare KEY takes its value from our environment (as Compose), or is dropped."""
+def env_pairs(items: Iterable[str], option: str = "-e", lookup: Any = None) -> list[str]:
+    """KEY=VALUE items; a bare KEY takes its value from `lookup` (default: our environment), as
+    Compose does, or is left out when it has none."""
     from devenv.errors import UsageError
 
+    lookup = os.environ if lookup is None else lookup
     out = []
     for item in items:
         key, sep, _ = item.partition("=")
@@ -112,8 +114,8 @@ def env_pairs(items: Iterable[str], option: str = "-e") -> list[str]:
             raise UsageError(f"invalid {option} {item!r}: use KEY=VALUE")
         if sep:
             out.append(item)
-        elif key in os.environ:
-            out.append(f"{key}={os.environ[key]}")
+        elif key in lookup:
+            out.append(f"{key}={lookup[key]}")
     return out
 
 

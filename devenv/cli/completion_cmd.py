@@ -8,7 +8,7 @@ from devenv.cli.common import echo
 
 
 @click.command("completion", help="Print the completion script for SHELL (bash, zsh or fish); see README, Shell completion.")
-@click.argument("shell", type=click.Choice(("bash", "zsh", "fish")))
+@click.argument("shell", type=click.Choice(("bash", "zsh", "fish")), metavar="SHELL")
 def completion(shell: str) -> int:
     from click.shell_completion import get_completion_class
 

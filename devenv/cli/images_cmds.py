@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import click
 
-from devenv.cli.command import Globals, format_option, services_argument
+import os
+
+from devenv.cli.command import Globals, engine_settings, env_pairs, format_option, progress, services_argument
 from devenv.cli.common import emit_json, load, say
 from devenv.errors import EXIT_FAILED
 
 
-def _run_actions(project, actions, fmt: str) -> int:  # type: ignore[no-untyped-def]
-    from devenv.cli.output import Progress
+def _run_actions(g: Globals, project, actions, fmt: str, quiet: bool = False) -> int:  # type: ignore[no-untyped-def]
     from devenv.engine.client import connect
     from devenv.engine.executor import Executor
     from devenv.engine.operations import Context
@@ -19,11 +20,17 @@ def _run_actions(project, actions, fmt: str) -> int:  # type: ignore[no-untyped-
     if not actions:
         say("nothing to do")
         return 0
+    if g.dry_run:
+        for action in actions:
+            say(f"dry run: would {action.describe()}")
+        return 0
     client = connect()
+    engine_settings(g)
+    show = fmt != "json" and not quiet and g.progress != "quiet"
     outcomes = Executor(
-        Context(client, None, 0, lambda: False, lambda line: say(f"    {line}") if fmt != "json" else None),
+        Context(client, None, 0, lambda: False, lambda line: say(f"    {line}") if show else None),
         Plan("images", project.name, tuple(actions)),
-        Progress(quiet=fmt == "json"),
+        progress(g, fmt, quiet=quiet),
     ).run()
     failed = [o for o in outcomes if not o.ok]
     if fmt == "json":
@@ -37,14 +44,18 @@ def _run_actions(project, actions, fmt: str) -> int:  # type: ignore[no-untyped-
 @services_argument
 @click.option("--no-cache", is_flag=True, help="Do not use the build cache.")
 @click.option("--pull", is_flag=True, help="Always pull newer base images.")
+@click.option("--build-arg", "build_args", multiple=True, metavar="KEY[=VALUE]", help="Set a build argument (repeatable).")
+@click.option("-q", "--quiet", is_flag=True, help="Do not print the build output.")
 @format_option()
 @click.pass_obj
-def build(g: Globals, services: tuple[str, ...], no_cache: bool, pull: bool, fmt: str) -> int:
+def build(g: Globals, services: tuple[str, ...], no_cache: bool, pull: bool, build_args: tuple[str, ...], quiet: bool,
+          fmt: str) -> int:
     from devenv.model import thaw
     from devenv.plan import Action, Op
     from devenv.plan.naming import image_labels, image_name
 
     project = load(g.options, services)
+    overrides = dict(p.split("=", 1) for p in env_pairs(build_args, "--build-arg", lookup={**dict(project.environment), **os.environ}))
     actions, seen = [], set()
     for service in project.services.values():
         if (services and service.name not in services) or service.build is None:
@@ -54,18 +65,21 @@ def build(g: Globals, services: tuple[str, ...], no_cache: bool, pull: bool, fmt
             continue
         seen.add(reference)
         config = thaw(service.build) | ({"no_cache": True} if no_cache else {}) | ({"pull": True} if pull else {})
+        if overrides:
+            config["args"] = {**(config.get("args") or {}), **overrides}
         config["labels"] = {**(config.get("labels") or {}), **image_labels(project.name, service.name)}
         actions.append(Action(f"build_image:{reference}", Op.BUILD_IMAGE, reference, "devenv build", service=service.name,
                               payload={"image": reference, "build": config, "platform": service.get("platform")}))
-    return _run_actions(project, actions, fmt)
+    return _run_actions(g, project, actions, fmt, quiet=quiet)
 
 
 @click.command("pull", help="Pull the images of services that name one.")
 @services_argument
 @click.option("--ignore-buildable", is_flag=True, help="Skip services that also have a build section.")
+@click.option("-q", "--quiet", is_flag=True, help="Do not print the pulls' progress.")
 @format_option()
 @click.pass_obj
-def pull(g: Globals, services: tuple[str, ...], ignore_buildable: bool, fmt: str) -> int:
+def pull(g: Globals, services: tuple[str, ...], ignore_buildable: bool, quiet: bool, fmt: str) -> int:
     from devenv.plan import Action, Op
 
     project = load(g.options, services)
@@ -80,4 +94,4 @@ def pull(g: Globals, services: tuple[str, ...], ignore_buildable: bool, fmt: str
         seen.add(service.image)
         actions.append(Action(f"pull_image:{service.image}", Op.PULL_IMAGE, service.image, "devenv pull", service=service.name,
                               payload={"image": service.image, "platform": service.get("platform")}))
-    return _run_actions(project, actions, fmt)
+    return _run_actions(g, project, actions, fmt, quiet=quiet)

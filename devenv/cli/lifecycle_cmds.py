@@ -6,20 +6,23 @@ from typing import Any, Callable
 
 import click
 
-from devenv.cli.command import Globals, format_option, services_argument, timeout_option
+from devenv.cli.command import Globals, engine_settings, format_option, progress, services_argument, timeout_option
 from devenv.cli.common import load_and_connect, say
 
 
-def _run(g: Globals, services: tuple[str, ...], fmt: str, verb: str, make: Callable[[Any], Any]) -> int:
-    from devenv.cli.output import Progress
-    from devenv.cli.report import print_applied
+def _run(g: Globals, services: tuple[str, ...], fmt: str, verb: str, make: Callable[[Any, Any], Any]) -> int:
+    from devenv.cli.report import print_applied, print_plan
     from devenv.engine.apply import apply
 
     project, client = load_and_connect(g.options, services)
+    engine_settings(g)
     applied = apply(
         client, project, lambda observed: make(project, observed),
-        listener=Progress(quiet=fmt == "json"), say=say, wait_timeout=300.0, images=False,
+        listener=progress(g, fmt, quiet=g.dry_run), say=say, wait_timeout=300.0, images=False, dry_run=g.dry_run,
     )
+    if g.dry_run:
+        print_plan(applied.plans[0], fmt)
+        return 0
     return print_applied(client, project, applied, fmt, verb=verb)
 
 

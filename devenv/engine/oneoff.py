@@ -47,10 +47,10 @@ def create_oneoff(
     client: "docker.DockerClient", project: Project, service: Service, image_id: str, *, slug: str, name: str | None,
     command: list[str] | None, entrypoint: str | None, env: list[str], workdir: str | None, user: str | None,
     tty: bool, interactive: bool, service_ports: bool, publish_host: str, remove_on_exit: bool,
-    env_files: tuple[str, ...] = (),
+    env_files: tuple[str, ...] = (), use_aliases: bool = True,
 ) -> str:
     spec = container_spec(project, service, None, image_id=image_id, publish_host=publish_host, slug=slug,
-                          env_files=env_files)
+                          env_files=env_files, use_aliases=use_aliases)
     body = spec.create_body()
     if command:
         body["Cmd"] = command
