@@ -47,7 +47,8 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_commands_and_options(project: Path) -> None:
-    assert complete("devenv u", project) == ["up"]
+    completed = complete("devenv u", project)
+    assert "up" in completed and all(name.startswith("u") for name in completed)
     assert "config" in complete("devenv ", project) and "completion" in complete("devenv ", project)
     assert complete("devenv up --no-d", project) == ["--no-deps"]
     assert "--project-name" in complete("devenv --pro", project)
