@@ -183,23 +183,26 @@ def _dispatch(argv: list[str]) -> int:
     return code if isinstance(code, int) else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    from devenv.cli.common import echo
+def _say(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
 
+
+def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(list(sys.argv[1:] if argv is None else argv))
     except DevenvError as exc:
-        echo(f"devenv: {exc}", err=True)
+        _say(f"devenv: {exc}")
         return exc.exit_code
     except (KeyboardInterrupt, click.exceptions.Abort):
-        echo("devenv: interrupted", err=True)
+        _say("devenv: interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # `devenv ps | head`: the reader has gone, which is no error of ours
         return 0
     except Exception as exc:  # a bug of ours: one line, the traceback only on request
         if os.environ.get("DEVENV_DEBUG"):
             raise
-        echo(f"devenv: internal error: {type(exc).__name__}: {exc} (set DEVENV_DEBUG=1 for the traceback)", err=True)
+        _say(f"devenv: internal error: {type(exc).__name__}: {exc} (set DEVENV_DEBUG=1 for the traceback)")
         return EXIT_FAILED
 
 

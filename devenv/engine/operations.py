@@ -91,6 +91,8 @@ def create_container(ctx: Context, action: Action) -> str:
     spec = action.payload["spec"]
     if action.payload.get("image_pending") or spec.image_id is None:
         spec = spec.with_image_id(ctx.api.inspect_image(spec.image)["Id"])
+    if spec.hash_refs:  # Compose's hash names the referenced containers by ID, known only now
+        spec = spec.with_references({service: ctx.api.inspect_container(name)["Id"] for service, name in spec.hash_refs})
     params = {"name": spec.name}
     if spec.platform:
         params["platform"] = spec.platform

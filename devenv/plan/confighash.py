@@ -1,9 +1,11 @@
-"""The configuration digest of a service's containers: a whole hash plus short per-field hashes.
+"""devenv's own per-field digests of a service's containers, kept in the `io.devenv.config-digest`
+label beside Compose's `com.docker.compose.config-hash` (composehash.py), so that a plan can say
+which fields changed ("recreate web: environment changed") and can see what Compose's hash leaves
+out: `publish_host` when the service publishes ports (it decides the host IP of ports that name
+none) and the contents of file-backed secrets and configs.
 
 What is hashed: every top-level key of the canonical service definition that shapes the container,
-plus `image_id` (so a rebuilt or re-pulled image recreates the containers) and `publish_host` when
-the service publishes ports (it decides the host IP of ports that name none).
-
+plus `image_id` (so a rebuilt or re-pulled image recreates the containers) and `publish_host`.
 What is not (it never changes a container, only what the planner does around it):
 `build`, `pull_policy`, `scale` and `deploy.replicas` (replicas are counted, not configured),
 `profiles`, `depends_on` (order and gates only; a dependent needing a restart is planned explicitly),
@@ -11,9 +13,6 @@ What is not (it never changes a container, only what the planner does around it)
 Top-level `null` values and empty mappings count as absent, so a canonical form that prints
 `command: null` and one that omits it hash alike; empty lists do not (`entrypoint: []` clears the
 image's entrypoint).
-
-Compose's own config-hash is a hash of its Go structure and cannot be reproduced here: a container
-created by Compose is recreated once by devenv (its digest label is missing).
 """
 
 from __future__ import annotations
@@ -71,7 +70,7 @@ def combine(hashes: Mapping[str, str]) -> str:
 
 
 def config_hash(service: Service, image_id: str | None, *, publish_host: str | None = None) -> str:
-    """The value of `com.docker.compose.config-hash` for this service and image."""
+    """One digest of every field (the per-field digests combined): equal digests, same container."""
     return combine(with_image(field_hashes(service, publish_host=publish_host), image_id))
 
 

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 
 from devenv.errors import ManifestError
 from devenv.model import Project, Service, freeze, thaw
-from devenv.plan import confighash, fileobjects, naming, units
+from devenv.plan import composehash, confighash, fileobjects, naming, units
 from devenv.plan.options import DEFAULT_PUBLISH_HOST
 from devenv.plan.support import bind_needs_mount_api, check_service, networks_by_priority, volume_needs_mount_api
 
@@ -50,9 +50,14 @@ class ContainerSpec:
     platform: str | None  # the `platform` query parameter of the create call
     body: Mapping[str, Any]  # frozen; `create_body()` gives plain JSON data
     connect: tuple[NetworkAttachment, ...]
-    field_hashes: Mapping[str, str]  # full sha256 per hashed field, image_id included
-    config_hash: str
+    field_hashes: Mapping[str, str]  # full sha256 per hashed field, image_id included (devenv's own)
+    config_hash: str  # Compose's `com.docker.compose.config-hash` (composehash.service_hash)
     files: tuple[fileobjects.InjectedFile, ...] = ()  # secrets/configs copied in before the first start
+    # The Compose hash names the first container of some other services by ID (volumes_from,
+    # `service:` namespaces): (service, container name) pairs still to resolve when the container
+    # is created, and the service definition to hash then. Empty when the hash is final.
+    hash_refs: tuple[tuple[str, str], ...] = ()
+    hash_config: Mapping[str, Any] | None = None
 
     @property
     def config_digest(self) -> str:
@@ -67,18 +72,26 @@ class ContainerSpec:
         return thaw(self.body)
 
     def with_image_id(self, image_id: str) -> "ContainerSpec":
-        """The same spec for a known image ID (after a pull or build): hash and labels follow."""
+        """The same spec for a known image ID (after a pull or build): labels follow."""
         hashes = confighash.with_image({k: v for k, v in self.field_hashes.items() if k != "image_id"}, image_id)
-        digest = confighash.combine(hashes)
         labels = dict(self.body["Labels"])
-        labels[naming.CONFIG_HASH_LABEL] = digest
         labels[naming.CONFIG_DIGEST_LABEL] = confighash.digest_label(hashes)
         labels[naming.IMAGE_LABEL] = image_id
         body = dict(self.body)
         body["Labels"] = labels
-        return dataclasses.replace(
-            self, image_id=image_id, body=freeze(body), field_hashes=MappingProxyType(hashes), config_hash=digest
-        )
+        return dataclasses.replace(self, image_id=image_id, body=freeze(body), field_hashes=MappingProxyType(hashes))
+
+    def with_references(self, ids: Mapping[str, str]) -> "ContainerSpec":
+        """The same spec with the Compose hash computed from the referenced containers' IDs
+        (service -> container ID), as Compose computes it when it creates the container."""
+        if not self.hash_refs or self.hash_config is None:
+            return self
+        digest = composehash.service_hash(self.hash_config, ids)
+        labels = dict(self.body["Labels"])
+        labels[naming.CONFIG_HASH_LABEL] = digest
+        body = dict(self.body)
+        body["Labels"] = labels
+        return dataclasses.replace(self, body=freeze(body), config_hash=digest, hash_refs=())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -117,6 +130,7 @@ def container_spec(
     inherit_volumes: Mapping[str, str] | None = None,
     use_aliases: bool = True,
     version: str = naming.COMPOSE_VERSION,
+    references: Mapping[str, str] | None = None,
 ) -> ContainerSpec:
     """The create body of container `number` of `service`.
 
@@ -126,6 +140,9 @@ def container_spec(
     (`run`) container. `replace`: `{service}-{n}` of the container this one replaces. `env_files`: the
     `--env-file` paths (label). `inherit_volumes`: target -> volume name of a replaced container's
     anonymous volumes, reused so that recreating keeps their data (as Compose does).
+    `references`: service -> ID of its first container, for the services this one names
+    (volumes_from, `service:` namespaces); those not given are resolved when the container is
+    created (`hash_refs`).
     """
     if isinstance(service, str):
         service = find_service(project, service)
@@ -189,7 +206,12 @@ def container_spec(
     if sources:  # a changed file path or content recreates the container (contents only as digests)
         hashes["file_objects"] = confighash.digest_of([{k: v for k, v in d.items() if k != "content"} for d in sources] + [fileobjects.digests(files)])
     hashes = confighash.with_image(hashes, image_id)
-    digest = confighash.combine(hashes)
+    known = dict(references or {})
+    pending = tuple(
+        (ref, naming.container_name(project.name, find_service(project, ref), 1))
+        for ref in composehash.references(cfg) if ref not in known
+    )
+    digest = composehash.service_hash(service, known)
     config["Labels"] = naming.container_labels(
         project,
         service,
@@ -215,6 +237,8 @@ def container_spec(
         field_hashes=MappingProxyType(hashes),
         config_hash=digest,
         files=files,
+        hash_refs=pending,
+        hash_config=cfg if pending else None,
     )
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from devenv.errors import ManifestError, UsageError
 from devenv.model import Project
-from devenv.plan import naming
+from devenv.plan import composehash, naming
 from devenv.plan.actions import Op, Plan, PlanBuilder
 from devenv.plan.confighash import changed_fields
 from devenv.plan.containerspec import ContainerSpec, container_spec, find_service, service_networks
@@ -114,6 +114,17 @@ class _Up:
             **extra,
         )
 
+    def _references(self, name: str) -> dict[str, str]:
+        """Service -> ID of its first existing container, for the services `name` names by
+        container (volumes_from, `service:` namespaces): what Compose's hash of `name` includes."""
+        ids = {}
+        for ref in composehash.references(self.services[name].config):
+            first = naming.container_name(self.project.name, find_service(self.project, ref), 1)
+            found = next((c for c in self.mine if c.name == first), None)
+            if found is not None and found.id:
+                ids[ref] = found.id
+        return ids
+
     def _containers(self, name: str) -> list[ObservedContainer]:
         return sorted((c for c in self.mine if c.service == name and not c.oneoff), key=lambda c: (c.number, c.name))
 
@@ -152,13 +163,25 @@ class _Up:
             return None
         if name in self.forced:
             return "forced (--force-recreate)"
-        wanted = self._spec(name, number, self.images[name].current_id)
+        image_id = self.images[name].current_id
+        wanted = self._spec(name, number, image_id, references=self._references(name))
+        # Compose's own test (its config hash and the image ID label), so that a container either
+        # tool made is kept by the other when nothing changed; then devenv's per-field digests,
+        # only on containers devenv made, for what Compose does not hash (publish_host, file
+        # contents) and to name what changed.
+        digest = c.config_digest
+        fields = changed_fields(digest, wanted.field_hashes) if digest else ()
         if c.config_hash != wanted.config_hash:
-            fields = changed_fields(c.config_digest, wanted.field_hashes) if c.config_digest else ()
+            return describe_fields(tuple(f for f in fields if f != "image_id"))
+        created_from = c.labels.get(naming.IMAGE_LABEL) or c.image_id
+        if image_id and created_from and created_from != image_id:
+            return describe_fields(("image_id",))
+        if fields:
             return describe_fields(fields)
         for dep in self.graph.dependencies(name):
-            if dep.shares_namespace and 1 in self.steps.of(dep.on).created:
-                return f"{dep.on} is recreated and {name} shares its namespace"
+            if (dep.shares_namespace or "volumes_from" in dep.kinds) and 1 in self.steps.of(dep.on).created:
+                how = "shares its namespace" if dep.shares_namespace else "mounts its volumes"
+                return f"{dep.on} is recreated and {name} {how}"
         service = self.services[name]
         if not service.get("network_mode"):
             for key in service_networks(self.project, service):

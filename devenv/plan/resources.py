@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, Mapping
 
 from devenv.model import Project
-from devenv.plan import naming
-from devenv.plan.confighash import canonical_json
+from devenv.plan import composehash, naming
 from devenv.plan.observed import ObservedNetwork, ObservedVolume
 
 
 def _strings(mapping: Mapping[str, Any] | None) -> dict[str, str]:
     return {str(k): "" if v is None else str(v) for k, v in (mapping or {}).items()}
-
-
-def resource_hash(config: Mapping[str, Any]) -> str:
-    """sha256 of the canonical JSON of a network's or volume's definition (`com.docker.compose.config-hash`)."""
-    return hashlib.sha256(canonical_json(config).encode()).hexdigest()
 
 
 def network_create_body(project: Project, key: str, *, version: str = naming.COMPOSE_VERSION) -> dict[str, Any]:
@@ -27,7 +20,7 @@ def network_create_body(project: Project, key: str, *, version: str = naming.COM
         "Name": naming.network_name(project.name, key, cfg),
         "CheckDuplicate": True,
         "Driver": cfg.get("driver") or "bridge",
-        "Labels": naming.network_labels(project.name, key, cfg, config_hash=resource_hash(cfg), version=version),
+        "Labels": naming.network_labels(project.name, key, cfg, config_hash=composehash.network_hash(cfg), version=version),
     }
     if cfg.get("driver_opts"):
         body["Options"] = _strings(cfg["driver_opts"])
@@ -58,7 +51,7 @@ def volume_create_body(project: Project, key: str, *, version: str = naming.COMP
     body: dict[str, Any] = {
         "Name": naming.volume_name(project.name, key, cfg),
         "Driver": cfg.get("driver") or "local",
-        "Labels": naming.volume_labels(project.name, key, cfg, config_hash=resource_hash(cfg), version=version),
+        "Labels": naming.volume_labels(project.name, key, cfg, config_hash=composehash.volume_hash(cfg), version=version),
     }
     if cfg.get("driver_opts"):
         body["DriverOpts"] = _strings(cfg["driver_opts"])

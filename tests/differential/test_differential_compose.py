@@ -159,6 +159,13 @@ class Case:
     def compose(self, *args: str) -> subprocess.CompletedProcess[str]:
         return run_compose(["-f", "compose.yaml", "-p", self.a, *self.profiles, *args], cwd=self.workdir, env=self.env_a)
 
+    def compose_on_b(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """The Compose binary on devenv's project (B), with B's values."""
+        return run_compose(["-f", "compose.yaml", "-p", self.b, *self.profiles, *args], cwd=self.workdir, env=self.env_b)
+
+    def services(self) -> list[str]:
+        return list((yaml.safe_load((self.workdir / "compose.yaml").read_text()) or {}).get("services") or {})
+
     def devenv(self, *args: str, publish_host: str | None = "0.0.0.0") -> subprocess.CompletedProcess[str]:
         env = dict(self.env_b)
         if publish_host is not None:

@@ -150,3 +150,48 @@ def test_every_command_has_help(name: str, capsys: pytest.CaptureFixture[str]) -
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.startswith("devenv, version ")
+
+
+@pytest.mark.parametrize("mode, env, expected", [("always", {"NO_COLOR": "1"}, True), ("never", {}, False)])
+def test_ansi_always_and_never_override_the_terminal_test(mode: str, env: dict[str, str], expected: bool,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from devenv.cli import output
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(output, "ANSI", "auto")
+    parse(["--ansi", mode, "ps"])  # the root group applies it
+    try:
+        assert output.use_color() is expected
+        assert (output.style("x", "red") != "x") is expected
+    finally:
+        output.ANSI = "auto"
+
+
+def test_compose_options_of_the_existing_commands_parse() -> None:
+    _, _, up = parse(["up", "--attach", "web", "--no-attach", "db", "-V", "--no-start", "--quiet-pull", "-y", "--wait",
+                      "--exit-code-from", "web", "--wait-timeout", "5"])
+    assert up["attach"] == ("web",) and up["no_attach"] == ("db",) and up["renew_anon_volumes"] and up["no_start"]
+    assert up["exit_code_from"] == "web" and up["wait_timeout"] == 5.0
+    _, _, ps = parse(["ps", "--status", "running", "--status", "exited", "--format", "{{.Name}}", "--no-trunc"])
+    assert ps["status"] == ("running", "exited") and ps["fmt"] == "{{.Name}}" and ps["no_trunc"]
+    _, _, logs = parse(["logs", "--no-log-prefix", "--until", "5m", "--index", "2", "-n", "3", "web"])
+    assert logs["no_log_prefix"] and logs["until"] == "5m" and logs["index"] == 2 and logs["tail"] == "3"
+    _, _, down = parse(["down", "--rmi", "local"])
+    assert down["rmi"] == "local"
+    _, _, build = parse(["build", "--build-arg", "A=1", "--build-arg", "B", "-q"])
+    assert build["build_args"] == ("A=1", "B") and build["quiet"]
+    _, _, run = parse(["run", "-v", "./a:/a", "-v", "/b", "-p", "8080:80", "-P", "-l", "k=v", "--cap-add", "NET_ADMIN",
+                       "-it", "app", "sh"])
+    assert run["volume"] == ("./a:/a", "/b") and run["publish"] == ("8080:80",) and run["service_ports"]
+    assert run["label"] == ("k=v",) and run["cap_add"] == ("NET_ADMIN",) and run["interactive"] and run["tty"]
+    _, _, config = parse(["config", "--hash", "*", "--no-interpolate", "-o", "out.yaml"])
+    assert config["hash_of"] == "*" and config["no_interpolate"] and config["output"] == "out.yaml"
+
+
+def test_env_pairs_take_bare_keys_from_the_environment() -> None:
+    from devenv.cli.command import env_pairs
+
+    assert env_pairs(["A=1", "B", "C"], lookup={"B": "two"}) == ["A=1", "B=two"]
+    with pytest.raises(Exception, match="use KEY=VALUE"):
+        env_pairs(["=x"])
