@@ -29,6 +29,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "start": ("devenv.cli.lifecycle_cmds:start", "Start existing containers."),
     "restart": ("devenv.cli.lifecycle_cmds:restart", "Restart containers."),
     "completion": ("devenv.cli.completion_cmd:completion", "Print the shell completion script (bash, zsh, fish)."),
+    "version": ("devenv.cli.version_cmd:version", "Show devenv's version."),
+    "ls": ("devenv.cli.ls_cmd:ls", "List the Compose projects on the engine."),
+    "top": ("devenv.cli.inspect_cmds:top", "Show the processes running in the containers."),
+    "port": ("devenv.cli.inspect_cmds:port", "Print the host address published for a container's port."),
+    "images": ("devenv.cli.inspect_cmds:images", "List the images the containers use."),
+    "kill": ("devenv.cli.control_cmds:kill", "Send a signal (default SIGKILL) to the running containers."),
+    "rm": ("devenv.cli.control_cmds:rm", "Remove stopped containers."),
+    "pause": ("devenv.cli.control_cmds:pause", "Pause the running containers."),
+    "unpause": ("devenv.cli.control_cmds:unpause", "Unpause the paused containers."),
+    "stats": ("devenv.cli.stats_cmd:stats", "Show the containers' resource usage."),
+    "events": ("devenv.cli.monitor_cmds:events", "Follow the containers' events."),
+    "wait": ("devenv.cli.monitor_cmds:wait", "Block until containers exit; exit with the first one's code."),
+    "create": ("devenv.cli.create_cmd:create", "Create the services' containers without starting them."),
+    "attach": ("devenv.cli.attach_cmd:attach", "Attach to a service's running container."),
+    "cp": ("devenv.cli.cp_cmd:cp", "Copy files between a container and the host."),
 }
 
 DESCRIPTION = "devenv: a production-identical environment from a Compose file, in one command."

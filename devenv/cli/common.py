@@ -18,10 +18,37 @@ if TYPE_CHECKING:
 PUBLISH_HOST_ENV = "DEVENV_PUBLISH_HOST"
 
 
-def load(options: ProjectOptions, services: tuple[str, ...] = ()) -> Project:
-    from devenv.manifest import load_project
+# The commands that act on what exists: with `-p NAME` and no Compose file, they work from the
+# engine's labels (as Compose's do). `up`, `run`, `build`, `create`, `config`... need the file.
+FROM_LABELS_COMMANDS = frozenset({
+    "ps", "logs", "down", "stop", "start", "restart", "kill", "rm", "exec", "top", "port", "cp",
+    "images", "pause", "unpause", "events", "wait", "attach", "stats",
+})
 
-    project = load_project(options)
+
+def _current_command() -> str | None:
+    """The name of the click command running, if any (click is only looked at once loaded)."""
+    click = sys.modules.get("click")
+    if click is None:
+        return None
+    ctx = click.get_current_context(silent=True)
+    return ctx.info_name if ctx is not None else None
+
+
+def _project_name_given(options: ProjectOptions, environ: dict[str, str]) -> str | None:
+    from devenv.manifest.loader import normalize_project_name
+
+    name = options.project_name or environ.get("COMPOSE_PROJECT_NAME")
+    if name and normalize_project_name(name) != name:
+        from devenv.errors import ManifestError
+
+        raise ManifestError(
+            f"invalid project name {name!r}: use only lowercase letters, digits, '-' and '_', starting with a letter or digit"
+        )
+    return name or None
+
+
+def _check_services(project: Project, services: tuple[str, ...]) -> Project:
     known = set(project.services) | set(project.disabled_services)
     unknown = [s for s in services if s not in known]
     if unknown:
@@ -29,7 +56,38 @@ def load(options: ProjectOptions, services: tuple[str, ...] = ()) -> Project:
     return project
 
 
-def load_while_connecting(options: ProjectOptions, services: tuple[str, ...] = ()) -> tuple[Project, "Background[Engine]"]:
+def load(
+    options: ProjectOptions, services: tuple[str, ...] = (), *, from_labels: bool | None = None,
+    engine: "Background[Engine] | Engine | None" = None,
+) -> Project:
+    """The project of the Compose files; with no file but a project name (`-p`, COMPOSE_PROJECT_NAME)
+    and `from_labels` (default: whether the running command acts on what exists), the project as
+    the engine's labels describe it (`engine`: the connection to use, else a new one)."""
+    from devenv.manifest import load_project
+    from devenv.manifest.discover import NoComposeFile
+
+    try:
+        project = load_project(options)
+    except NoComposeFile as missing:
+        if from_labels is None:
+            from_labels = _current_command() in FROM_LABELS_COMMANDS
+        name = _project_name_given(options, missing.environ) if from_labels else None
+        if not name:
+            raise
+        from devenv.engine.labelled import observed_project
+
+        if engine is None:
+            from devenv.engine.client import connect
+
+            engine = connect()
+        client = engine.result() if hasattr(engine, "result") else engine
+        project = observed_project(client, name, options.cwd)
+    return _check_services(project, services)
+
+
+def load_while_connecting(
+    options: ProjectOptions, services: tuple[str, ...] = (), *, from_labels: bool | None = None
+) -> tuple[Project, "Background[Engine]"]:
     """The project, and the connection to the engine being made meanwhile (a round trip, and the
     engine modules' import): `.result()` gives the client or raises why there is none. A bad
     manifest is reported first, as always."""
@@ -37,12 +95,14 @@ def load_while_connecting(options: ProjectOptions, services: tuple[str, ...] = (
     from devenv.engine.client import connect
 
     engine = Background(connect)
-    project = load(options, services)
+    project = load(options, services, from_labels=from_labels, engine=engine)
     return project, engine
 
 
-def load_and_connect(options: ProjectOptions, services: tuple[str, ...] = ()) -> tuple[Project, "Engine"]:
-    project, engine = load_while_connecting(options, services)
+def load_and_connect(
+    options: ProjectOptions, services: tuple[str, ...] = (), *, from_labels: bool | None = None
+) -> tuple[Project, "Engine"]:
+    project, engine = load_while_connecting(options, services, from_labels=from_labels)
     return project, engine.result()
 
 

@@ -54,6 +54,25 @@ def _filters(filters: dict[str, Any] | None) -> str | None:
     return json.dumps({k: v if isinstance(v, list) else [v] for k, v in filters.items()})
 
 
+def _message(payload: bytes) -> str:
+    try:
+        return str(json.loads(payload).get("message") or payload.decode())
+    except (ValueError, AttributeError):
+        return payload.decode("utf-8", "replace").strip()
+
+
+def _path_stat(header: str) -> dict[str, Any] | None:
+    """The engine's `X-Docker-Container-Path-Stat` header: base64 of a JSON object."""
+    if not header:
+        return None
+    import base64
+
+    try:
+        return json.loads(base64.b64decode(header))
+    except ValueError:
+        return None
+
+
 class EventStream:
     """The engine's event stream, decoded; `close()` from another thread ends the iteration."""
 
@@ -198,13 +217,13 @@ class LocalAPI:
     def post_json(self, path: str, body: Any, params: dict[str, Any] | None = None, *, answer: bool = True) -> Any:
         return self._call("POST", path, params, body, answer=answer)
 
-    def events(self, filters: dict[str, Any] | None = None, decode: bool = True, since: str | None = None) -> EventStream:
+    def events(
+        self, filters: dict[str, Any] | None = None, decode: bool = True, since: Any = None, until: Any = None
+    ) -> EventStream:
         """The event stream from now, or from `since` ("seconds.nanoseconds", the engine's clock) on."""
         conn = UnixConnection(self.socket_path, None)  # type: ignore[arg-type]  # no timeout: it idles
-        params = {"filters": _filters(filters)} if filters else {}
-        if since is not None:
-            params["since"] = since
-        query = urlencode(params)
+        params = {"filters": _filters(filters) if filters else None, "since": since, "until": until}
+        query = urlencode({k: v for k, v in params.items() if v is not None})
         try:
             head, body = conn.stream("GET", f"/v{self.version}/events" + (f"?{query}" if query else ""), {"User-Agent": USER_AGENT})
             if head.status >= 400:
@@ -214,6 +233,75 @@ class LocalAPI:
             conn.close()
             raise
         return EventStream(conn, body)
+
+    def kill(self, container: str, signal: str | int | None = None) -> None:
+        self._call("POST", f"/containers/{quote(container, safe='')}/kill", {"signal": signal}, answer=False)
+
+    def pause(self, container: str) -> None:
+        self._call("POST", f"/containers/{quote(container, safe='')}/pause", answer=False)
+
+    def top(self, container: str, ps_args: str | None = None) -> dict[str, Any]:
+        return self._call("GET", f"/containers/{quote(container, safe='')}/top", {"ps_args": ps_args})
+
+    def stats(self, container: str, decode: bool | None = None, stream: bool = True, one_shot: bool | None = None) -> Any:
+        """One sample (`stream=False`: the engine waits for a second one, so CPU % can be computed)."""
+        if stream:
+            return self.__getattr__("stats")(container, decode=decode, stream=stream, one_shot=one_shot)
+        return self._call("GET", f"/containers/{quote(container, safe='')}/stats", {"stream": "false"})
+
+    def wait(self, container: str, timeout: float | None = None, condition: str | None = None) -> dict[str, Any]:
+        """Block until the container stops (`condition`: not-running, next-exit, removed): {"StatusCode", "Error"}."""
+        conn = UnixConnection(self.socket_path, timeout)  # type: ignore[arg-type]  # None: as long as it takes
+        try:
+            params = urlencode({"condition": condition} if condition else {})
+            url = f"/v{self.version}/containers/{quote(container, safe='')}/wait" + (f"?{params}" if params else "")
+            head, payload = conn.request("POST", url, None, {"User-Agent": USER_AGENT})
+        finally:
+            conn.close()
+        if head.status >= 400:
+            raise (NotFound if head.status == 404 else APIError)(head.status, _message(payload), "POST", "/wait")
+        return json.loads(payload)
+
+    def archive_stat(self, container: str, path: str) -> dict[str, Any] | None:
+        """What is at `path` in the container (name, size, mode, linkTarget...); None if nothing."""
+        status, head, payload = self._exchange("HEAD", f"/containers/{quote(container, safe='')}/archive", {"path": path})
+        if status == 404:
+            return None
+        if status >= 400:
+            raise APIError(status, _message(payload) or f"cannot stat {path}", "HEAD", "/archive")
+        return _path_stat(head.header("x-docker-container-path-stat"))
+
+    def get_archive(self, container: str, path: str, chunk_size: int | None = None, encode_stream: bool = False) -> tuple[Iterator[bytes], dict[str, Any] | None]:
+        """A tar of `path` in the container, and its stat (as the SDK's `get_archive`)."""
+        status, head, payload = self._exchange("GET", f"/containers/{quote(container, safe='')}/archive", {"path": path})
+        if status >= 400:
+            raise (NotFound if status == 404 else APIError)(status, _message(payload), "GET", "/archive")
+        return iter((payload,)), _path_stat(head.header("x-docker-container-path-stat"))
+
+    def put_archive(self, container: str, path: str, data: bytes, copy_uid_gid: bool = False) -> bool:
+        """Extract a tar into the directory `path` of the container (ownership kept with `copy_uid_gid`)."""
+        params = {"path": path, "copyUIDGID": "true" if copy_uid_gid else None}
+        status, _head, payload = self._exchange(
+            "PUT", f"/containers/{quote(container, safe='')}/archive", params, data, "application/x-tar"
+        )
+        if status >= 400:
+            raise (NotFound if status == 404 else APIError)(status, _message(payload), "PUT", "/archive")
+        return True
+
+    def _exchange(
+        self, method: str, path: str, params: dict[str, Any] | None = None, data: bytes | None = None, content_type: str | None = None
+    ) -> tuple[int, Any, bytes]:
+        """One request with a raw body on a connection of its own; the status, head and body."""
+        query = urlencode({k: v for k, v in (params or {}).items() if v is not None})
+        headers = {"User-Agent": USER_AGENT}
+        if content_type:
+            headers["Content-Type"] = content_type
+        conn = UnixConnection(self.socket_path, self.timeout)
+        try:
+            head, payload = conn.request(method, f"/v{self.version}{path}" + (f"?{query}" if query else ""), data, headers)
+        finally:
+            conn.close()
+        return head.status, head, payload
 
     # ------------------------------------------------------------ everything else: the docker SDK
 
@@ -229,10 +317,26 @@ class LocalAPI:
 
 
 class SDKBackedAPI:
-    """A remote engine (tcp, TLS verified; ssh) through the docker SDK, with LocalAPI's methods."""
+    """A remote engine (tcp, TLS verified; ssh) through the docker SDK, with LocalAPI's methods.
+
+    The SDK has `top`, `kill`, `pause`, `unpause`, `stats`, `wait` and `get_archive` under the same
+    names and signatures (reached through `__getattr__`); what it lacks or spells otherwise is here."""
 
     def __init__(self, sdk_api: Any) -> None:
         self._sdk = sdk_api
+
+    def archive_stat(self, container: str, path: str) -> dict[str, Any] | None:
+        response = self._sdk.head(self._sdk._url("/containers/{0}/archive", container), params={"path": path})
+        if response.status_code == 404:
+            return None
+        self._sdk._raise_for_status(response)
+        return _path_stat(response.headers.get("X-Docker-Container-Path-Stat", ""))
+
+    def put_archive(self, container: str, path: str, data: bytes, copy_uid_gid: bool = False) -> bool:
+        params = {"path": path, **({"copyUIDGID": "true"} if copy_uid_gid else {})}
+        response = self._sdk._put(self._sdk._url("/containers/{0}/archive", container), params=params, data=data)
+        self._sdk._raise_for_status(response)
+        return response.status_code == 200
 
     def post_json(self, path: str, body: Any, params: dict[str, Any] | None = None, *, answer: bool = True) -> Any:
         response = self._sdk._post_json(self._sdk._url(path), data=body, params=params)

@@ -27,6 +27,15 @@ OVERRIDE_FILES = (
 )
 
 
+class NoComposeFile(ManifestError):
+    """No file given and none of the default names found: commands that act on what exists may
+    still work from the engine's labels when a project name is given (`environ` says whether)."""
+
+    def __init__(self, message: str, environ: dict[str, str]) -> None:
+        super().__init__(message)
+        self.environ = environ
+
+
 class Discovered(NamedTuple):
     files: tuple[str, ...]  # absolute paths, or "-" for standard input
     project_dir: str
@@ -111,9 +120,10 @@ def discover(options: ProjectOptions, warn: Callable[[str], None]) -> Discovered
     if not files:
         files = _find_default(work_dir, warn)
         if not files:
-            raise ManifestError(
+            raise NoComposeFile(
                 f"no Compose file found in {work_dir} or its parents "
-                f"(looked for {', '.join(DEFAULT_FILES)}); use -f FILE"
+                f"(looked for {', '.join(DEFAULT_FILES)}); use -f FILE",
+                environ,
             )
     for f in files:
         if f != "-" and not os.path.exists(f):
