@@ -58,7 +58,7 @@ def _check_services(project: Project, services: tuple[str, ...]) -> Project:
 
 def load(
     options: ProjectOptions, services: tuple[str, ...] = (), *, from_labels: bool | None = None,
-    engine: "Background[Engine] | Engine | None" = None,
+    engine: Background[Engine] | Engine | None = None,
 ) -> Project:
     """The project of the Compose files; with no file but a project name (`-p`, COMPOSE_PROJECT_NAME)
     and `from_labels` (default: whether the running command acts on what exists), the project as
@@ -87,7 +87,7 @@ def load(
 
 def load_while_connecting(
     options: ProjectOptions, services: tuple[str, ...] = (), *, from_labels: bool | None = None
-) -> tuple[Project, "Background[Engine]"]:
+) -> tuple[Project, Background[Engine]]:
     """The project, and the connection to the engine being made meanwhile (a round trip, and the
     engine modules' import): `.result()` gives the client or raises why there is none. A bad
     manifest is reported first, as always."""
@@ -101,7 +101,7 @@ def load_while_connecting(
 
 def load_and_connect(
     options: ProjectOptions, services: tuple[str, ...] = (), *, from_labels: bool | None = None
-) -> tuple[Project, "Engine"]:
+) -> tuple[Project, Engine]:
     project, engine = load_while_connecting(options, services, from_labels=from_labels)
     return project, engine.result()
 

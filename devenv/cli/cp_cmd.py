@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from devenv.plan.observed import ObservedContainer
 
 
-def _resolve_link(client: "Engine", container: str, path: str, stat: dict) -> tuple[str, dict | None]:
+def _resolve_link(client: Engine, container: str, path: str, stat: dict) -> tuple[str, dict | None]:
     target = str(stat.get("linkTarget") or "")
     if not target:
         return path, stat
@@ -27,7 +27,7 @@ def _resolve_link(client: "Engine", container: str, path: str, stat: dict) -> tu
     return target, client.api.archive_stat(container, target)
 
 
-def copy_from(client: "Engine", container: "ObservedContainer", src: str, dest: str, follow: bool) -> None:
+def copy_from(client: Engine, container: ObservedContainer, src: str, dest: str, follow: bool) -> None:
     from devenv.engine.archive import extract, stat_is_dir, stat_is_link
     from devenv.plan.copying import CopyError, Destination, Source, place, split_dir_entry
 
@@ -58,7 +58,7 @@ def copy_from(client: "Engine", container: "ObservedContainer", src: str, dest: 
     extract(chunks, placement.directory, placement.old_base, placement.new_base)
 
 
-def copy_to(client: "Engine", container: "ObservedContainer", src: str, dest: str, follow: bool, archive: bool) -> None:
+def copy_to(client: Engine, container: ObservedContainer, src: str, dest: str, follow: bool, archive: bool) -> None:
     from devenv.engine.archive import rebase, stat_is_dir, stat_is_link, tar_of
     from devenv.plan.copying import CopyError, Destination, Source, place, split_dir_entry
 
@@ -88,7 +88,10 @@ def copy_to(client: "Engine", container: "ObservedContainer", src: str, dest: st
 @click.command("cp", help="Copy files between a service's container and the host (SERVICE:SRC DEST, or SRC SERVICE:DEST).")
 @click.argument("source", metavar="SRC")
 @click.argument("destination", metavar="DEST")
-@click.option("--index", type=int, default=0, help="Which container of the service (default: all when copying to, the first when copying from).")
+@click.option(
+    "--index", type=int, default=0,
+    help="Which container of the service (default: all when copying to, the first when copying from).",
+)
 @click.option("--all", "include_oneoff", is_flag=True, help="Also the containers made by `run`.")
 @click.option("-a", "--archive", is_flag=True, help="Keep the files' owners (uid/gid) in the container.")
 @click.option("-L", "--follow-link", is_flag=True, help="Follow a symbolic link given as SRC.")
@@ -131,7 +134,7 @@ def cp(g: Globals, source: str, destination: str, index: int, include_oneoff: bo
     return 0
 
 
-def _copy(g: Globals, client: "Engine", container: "ObservedContainer", src_service: str | None, src: str, dest: str,
+def _copy(g: Globals, client: Engine, container: ObservedContainer, src_service: str | None, src: str, dest: str,
           follow_link: bool, archive: bool) -> None:
     from devenv.cli.common import say
     from devenv.cli.output import style

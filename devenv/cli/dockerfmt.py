@@ -4,7 +4,8 @@ the `stats` of one sample of `GET /containers/{id}/stats?stream=false`. Pure fun
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 DECIMAL = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
 BINARY = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB")
@@ -117,7 +118,8 @@ def stats_row(container_id: str, name: str, sample: Mapping[str, Any] | None) ->
 def render_table(rows: list[StatsRow], full_ids: bool = False) -> str:
     """docker's layout (a tabwriter of minimum width 10, padding 3); IDs cut to 12 unless `full_ids`."""
     cells = [(r.container,) + r.cells()[1:] if full_ids else r.cells() for r in rows]
-    return tabulate([HEADERS] + cells, minwidth=10, padding=3)
+    table: list[tuple[str, ...]] = [HEADERS, *cells]
+    return tabulate(table, minwidth=10, padding=3)
 
 
 def tabulate(rows: Sequence[Sequence[str]], minwidth: int = 0, padding: int = 2) -> str:

@@ -10,7 +10,6 @@ import click
 from devenv.cli.command import Globals, format_option, service_argument, services_argument
 from devenv.errors import DevenvError, UsageError
 
-
 # ------------------------------------------------------------------ top
 
 
@@ -28,7 +27,7 @@ def top_table(summaries: list[tuple[str, str, dict[str, Any]]]) -> str:
                 header.append(title)
         for process in answer.get("Processes") or ():
             entry = {"SERVICE": service, "#": replica}
-            entry.update({title: str(value) for title, value in zip(titles, process)})
+            entry.update({title: str(value) for title, value in zip(titles, process, strict=False)})
             rows.append(entry)
     if not rows:
         return ""
@@ -120,10 +119,9 @@ def image_entry(container: str, reference: str, image: dict[str, Any]) -> dict[s
 
 def _age(timestamp: str) -> str:
     import datetime as dt
+    import re
 
     from devenv.cli.dockerfmt import human_duration
-
-    import re
 
     match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$", timestamp)
     if not match:
@@ -131,7 +129,7 @@ def _age(timestamp: str) -> str:
     fraction = (match.group(2) or "0")[:6].ljust(6, "0")
     zone = match.group(3) or "Z"
     when = dt.datetime.fromisoformat(f"{match.group(1)}.{fraction}" + ("+00:00" if zone == "Z" else zone))
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return human_duration((now - when).total_seconds()) + " ago"
 
 

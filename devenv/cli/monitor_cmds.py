@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import click
 
@@ -35,7 +36,9 @@ def engine_time(value: str | None, option: str) -> str | None:
     try:
         return f"{time.time() - parse_duration(value) / 1e9:.9f}"
     except SyntaxProblem:
-        raise UsageError(f"events: invalid {option} {value!r}: a timestamp (2024-01-02T13:23:37Z), Unix seconds or a duration (10m)") from None
+        raise UsageError(
+            f"events: invalid {option} {value!r}: a timestamp (2024-01-02T13:23:37Z), Unix seconds or a duration (10m)"
+        ) from None
 
 
 def event_record(event: Mapping[str, Any], services: tuple[str, ...] = ()) -> dict[str, Any] | None:
@@ -61,7 +64,7 @@ def event_record(event: Mapping[str, Any], services: tuple[str, ...] = ()) -> di
 
 
 def _local(nanos: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(nanos // 1_000_000_000, dt.timezone.utc).astimezone()
+    return dt.datetime.fromtimestamp(nanos // 1_000_000_000, dt.UTC).astimezone()
 
 
 def event_line(record: Mapping[str, Any]) -> str:

@@ -27,7 +27,7 @@ def print_plan(plan: Plan, fmt: str) -> None:
         echo(plan.describe())
 
 
-def _ready_times(applied: "Applied") -> dict[str, float]:
+def _ready_times(applied: Applied) -> dict[str, float]:
     """Seconds from the command's start until each container was started (and, if waited on, ready)."""
     out: dict[str, float] = {}
     never = {o.action.target for o in applied.outcomes if o.status != "done"}  # not ready: no time to show
@@ -39,7 +39,7 @@ def _ready_times(applied: "Applied") -> dict[str, float]:
     return out
 
 
-def print_applied(client: "docker.DockerClient", project: "Project", applied: "Applied", fmt: str, verb: str) -> int:
+def print_applied(client: docker.DockerClient, project: Project, applied: Applied, fmt: str, verb: str) -> int:
     from devenv.engine.apply import explain_failure
 
     rows = []

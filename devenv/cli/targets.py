@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from devenv.plan.observed import ObservedContainer, ObservedState
 
 
-def open_project(g: "Globals", services: tuple[str, ...] = ()) -> tuple["Project", "Engine", "ObservedState"]:
+def open_project(g: Globals, services: tuple[str, ...] = ()) -> tuple[Project, Engine, ObservedState]:
     """The project, a connected engine and the project's containers (all of them, stopped too)."""
     from devenv.engine.control import project_containers
 
@@ -22,7 +22,7 @@ def open_project(g: "Globals", services: tuple[str, ...] = ()) -> tuple["Project
     return project, client, project_containers(client, project.name)
 
 
-def report(results: list[tuple["ObservedContainer", object, str | None]], done: str) -> int:
+def report(results: list[tuple[ObservedContainer, object, str | None]], done: str) -> int:
     """One line per container (`container NAME killed`, or its error) on stderr; 1 if any failed."""
     from devenv.cli.output import style
 

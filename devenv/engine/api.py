@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from devenv.engine.unixhttp import Disconnected, UnixConnection
@@ -145,7 +146,10 @@ class LocalAPI:
                     raise
         raise AssertionError("unreachable")
 
-    def _call(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None, *, answer: bool = True, timeout: float | None = None) -> Any:
+    def _call(
+        self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None, *,
+        answer: bool = True, timeout: float | None = None,
+    ) -> Any:
         status, payload = self._request(method, path, params, body, timeout=timeout)
         if status >= 400:
             try:
@@ -271,7 +275,9 @@ class LocalAPI:
             raise APIError(status, _message(payload) or f"cannot stat {path}", "HEAD", "/archive")
         return _path_stat(head.header("x-docker-container-path-stat"))
 
-    def get_archive(self, container: str, path: str, chunk_size: int | None = None, encode_stream: bool = False) -> tuple[Iterator[bytes], dict[str, Any] | None]:
+    def get_archive(
+        self, container: str, path: str, chunk_size: int | None = None, encode_stream: bool = False
+    ) -> tuple[Iterator[bytes], dict[str, Any] | None]:
         """A tar of `path` in the container, and its stat (as the SDK's `get_archive`)."""
         status, head, payload = self._exchange("GET", f"/containers/{quote(container, safe='')}/archive", {"path": path})
         if status >= 400:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from devenv.engine import ports
 from devenv.engine.api import explanation
@@ -88,7 +89,7 @@ def split_image_phase(plan: Plan) -> tuple[Plan, Plan]:
     return dataclasses.replace(plan, actions=images), dataclasses.replace(plan, actions=rest)
 
 
-def check_ports(client: "docker.DockerClient", plan: Plan) -> None:
+def check_ports(client: docker.DockerClient, plan: Plan) -> None:
     wanted, released = [], set()
     for action in plan.actions:
         if action.op == Op.CREATE_CONTAINER:
@@ -102,7 +103,7 @@ def check_ports(client: "docker.DockerClient", plan: Plan) -> None:
 
 
 def apply(
-    client: "docker.DockerClient",
+    client: docker.DockerClient,
     project: Project,
     make_plan: Callable[[ObservedState], Plan],
     *,
@@ -149,7 +150,7 @@ def apply(
                 _close_quietly(early_watch)
 
 
-def _close_quietly(pending: "Background[EventWatch]") -> None:
+def _close_quietly(pending: Background[EventWatch]) -> None:
     """Close the event watch, waiting for its subscription if need be; one that failed is no matter
     here (a plan that needed it has raised already)."""
     try:
@@ -159,7 +160,7 @@ def _close_quietly(pending: "Background[EventWatch]") -> None:
     watch.close()
 
 
-def explain_failure(client: "docker.DockerClient", outcome: Outcome) -> str:
+def explain_failure(client: docker.DockerClient, outcome: Outcome) -> str:
     """What went wrong, with the health-check output and the last log lines of the container."""
     action = outcome.action
     lines = [f"{action.service or action.target}: {action.describe()} failed: {outcome.detail}"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 import tarfile
-from typing import Iterable
+from collections.abc import Iterable
 
 from devenv.plan.copying import rebase_name
 

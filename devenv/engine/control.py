@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from devenv.engine.api import explanation, is_not_found
 from devenv.engine.background import Background
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def project_containers(client: "Engine", project: str, all: bool = True) -> ObservedState:
+def project_containers(client: Engine, project: str, all: bool = True) -> ObservedState:
     """The project's containers (list JSON: one call), as the plan layer reads them."""
     return ObservedState.from_inspect(project, containers=client.api.containers(all=all, filters=project_filter(project)))
 
@@ -41,16 +42,16 @@ def each(
     return out
 
 
-def top(client: "Engine", container: ObservedContainer) -> dict[str, Any]:
+def top(client: Engine, container: ObservedContainer) -> dict[str, Any]:
     return client.api.top(container.id)
 
 
-def stats_sample(client: "Engine", container: ObservedContainer) -> dict[str, Any]:
+def stats_sample(client: Engine, container: ObservedContainer) -> dict[str, Any]:
     """One stats sample with the previous one's CPU figures (the engine takes about a second)."""
     return client.api.stats(container.id, stream=False)
 
 
-def wait_exit(client: "Engine", container: ObservedContainer) -> int:
+def wait_exit(client: Engine, container: ObservedContainer) -> int:
     """Block until the container is not running; its exit code."""
     answer = client.api.wait(container.id)
     return int((answer or {}).get("StatusCode", 0))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from devenv.plan.naming import PROJECT_LABEL
 
@@ -29,7 +30,7 @@ class EventWatch:
     last event it saw, skipping the ones it has already counted; meanwhile waiters re-read at
     their own bounded interval."""
 
-    def __init__(self, client: "docker.DockerClient", project: str) -> None:
+    def __init__(self, client: docker.DockerClient, project: str) -> None:
         self._api = client.api
         self._filters = {"type": "container", "label": f"{PROJECT_LABEL}={project}", "event": list(WAKING_EVENTS)}
         self._cond = threading.Condition()

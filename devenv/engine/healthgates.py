@@ -5,7 +5,8 @@ before the plan creates or starts anything, and refuses the plan with the file a
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from devenv.model import Project
 from devenv.plan import Op, Plan

@@ -19,7 +19,7 @@ class NoSuchProject(DevenvError):
     pass
 
 
-def observed_project(client: "Engine", name: str, cwd: str | None = None) -> Project:
+def observed_project(client: Engine, name: str, cwd: str | None = None) -> Project:
     """The project `name` built from what carries its label on the engine (containers, networks,
     volumes); NoSuchProject when nothing does."""
     filters = project_filter(name)
@@ -34,7 +34,7 @@ def observed_project(client: "Engine", name: str, cwd: str | None = None) -> Pro
     return project
 
 
-def list_stacks(client: "Engine", all: bool = False) -> list[Stack]:
+def list_stacks(client: Engine, all: bool = False) -> list[Stack]:
     """The projects on the engine (with a running container; with any container if `all`)."""
     containers: list[dict[str, Any]] = client.api.containers(all=all, filters={"label": [PROJECT_LABEL]})
     return stacks(containers)

@@ -18,7 +18,7 @@ import re
 import stat
 import tempfile
 import time
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from devenv.errors import DevenvError, UsageError
 

@@ -3,7 +3,8 @@ the names the model gives), and the IDs of the images the model names."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from devenv.engine.api import is_not_found
 from devenv.engine.background import Background
@@ -22,7 +23,7 @@ def image_references(project: Project) -> set[str]:
     return refs
 
 
-def image_ids(client: "docker.DockerClient", references: Iterable[str]) -> dict[str, str]:
+def image_ids(client: docker.DockerClient, references: Iterable[str]) -> dict[str, str]:
     """Image ID per reference that exists locally: one list call, matched on tags and digests."""
     wanted = set(references)
     if not wanted:
@@ -53,7 +54,7 @@ def _spellings(reference: str) -> list[str]:
     return names
 
 
-def _named(client: "docker.DockerClient", kind: str, names: Iterable[str]) -> list[dict[str, Any]]:
+def _named(client: docker.DockerClient, kind: str, names: Iterable[str]) -> list[dict[str, Any]]:
     """Inspect the objects with exactly these names (external or `name:`-d), skipping missing ones."""
     out = []
     for name in names:
@@ -65,7 +66,7 @@ def _named(client: "docker.DockerClient", kind: str, names: Iterable[str]) -> li
     return out
 
 
-def observe(client: "docker.DockerClient", project: Project, images: bool = True) -> ObservedState:
+def observe(client: docker.DockerClient, project: Project, images: bool = True) -> ObservedState:
     """Everything the planner needs, in a few parallel calls (the local images only if `images`:
     `down`, `stop`... do not look at them, and listing them is work for a busy engine)."""
     filters = project_filter(project.name)

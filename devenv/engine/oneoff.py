@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import shlex
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from devenv.engine.api import is_not_found
 from devenv.errors import EngineError
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     import docker
 
 
-def ensure_image(client: "docker.DockerClient", project: Project, service: Service, say: Callable[[str], None]) -> str:
+def ensure_image(client: docker.DockerClient, project: Project, service: Service, say: Callable[[str], None]) -> str:
     """The service's image ID, building or pulling it first when it is missing."""
     from devenv.engine.executor import Executor
     from devenv.engine.operations import Context
@@ -44,7 +45,7 @@ def ensure_image(client: "docker.DockerClient", project: Project, service: Servi
 
 
 def create_oneoff(
-    client: "docker.DockerClient", project: Project, service: Service, image_id: str, *, slug: str, name: str | None,
+    client: docker.DockerClient, project: Project, service: Service, image_id: str, *, slug: str, name: str | None,
     command: list[str] | None, entrypoint: str | None, env: list[str], workdir: str | None, user: str | None,
     tty: bool, interactive: bool, service_ports: bool, publish_host: str, remove_on_exit: bool,
     env_files: tuple[str, ...] = (), use_aliases: bool = True,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from devenv.plan.naming import project_filter
 
@@ -100,7 +101,7 @@ def row(summary: Mapping[str, Any]) -> ContainerRow:
     )
 
 
-def list_rows(client: "docker.DockerClient", project: str, *, all: bool = True) -> list[ContainerRow]:
+def list_rows(client: docker.DockerClient, project: str, *, all: bool = True) -> list[ContainerRow]:
     rows = [row(c) for c in client.api.containers(all=all, filters=project_filter(project))]
     return sorted(rows, key=lambda r: (r.service, r.oneoff, r.number, r.name))
 

@@ -8,7 +8,8 @@ sent in chunks, or ended by closing the connection.
 from __future__ import annotations
 
 import socket
-from typing import BinaryIO, Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import BinaryIO, NamedTuple
 
 MAX_LINE = 65536
 

@@ -4,7 +4,8 @@ undefined networks/volumes/secrets/services, conflicting replica counts. Each na
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from devenv.manifest import xdevenv
 from devenv.manifest.reference import reference_problem
@@ -138,7 +139,9 @@ def check_project(
             raise field_error(at + ("deploy", "replicas"), "must be greater than or equal to 0")
         _check_mounts(at, s)
         if s.get("container_name") and _replicas(s) > 1:
-            raise field_error(at + ("container_name",), "can't set container_name with more than one replica: container names must be unique")
+            raise field_error(
+                at + ("container_name",), "can't set container_name with more than one replica: container names must be unique"
+            )
         for i, trigger in enumerate(((s.get("develop") or {}).get("watch")) or ()):
             if not trigger.get("target") and trigger.get("action") not in ("rebuild", "restart"):
                 raise field_error(at + ("develop", "watch", i), "target is required for non-rebuild actions")

@@ -4,7 +4,8 @@ feature that adds a setting adds it here, and a key not listed is refused with t
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from devenv.manifest.treepath import field_error
 

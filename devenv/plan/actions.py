@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from devenv.model import thaw
 
@@ -220,7 +221,7 @@ class PlanBuilder:
         target: str,
         reason: str = "",
         *,
-        after: tuple[str, ...] | list[str] = (),
+        after: Iterable[str | None] = (),
         payload: Mapping[str, Any] | None = None,
         service: str | None = None,
         id: str | None = None,

@@ -21,7 +21,8 @@ import hashlib
 import json
 import math
 import struct
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from devenv.model import Service, thaw
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from devenv.model import Service, thaw
 from devenv.plan.support import NON_CONTAINER_KEYS, PLANNER_KEYS, RESOLVED_KEYS

@@ -9,8 +9,9 @@ the docstring of the helper says so. Everything here is pure: no Docker, no I/O.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from devenv.errors import ManifestError
 from devenv.model import Project, Service, freeze, thaw
@@ -20,7 +21,9 @@ from devenv.plan.support import bind_needs_mount_api, check_service, networks_by
 
 ALL_INTERFACES = "0.0.0.0"  # as `publish_host`: bind every interface, as Compose does
 
-_RESTART_CONDITIONS = {"none": "no", "no": "no", "any": "always", "always": "always", "on-failure": "on-failure", "unless-stopped": "unless-stopped"}
+_RESTART_CONDITIONS = {
+    "none": "no", "no": "no", "any": "always", "always": "always", "on-failure": "on-failure", "unless-stopped": "unless-stopped",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +74,7 @@ class ContainerSpec:
     def create_body(self) -> dict[str, Any]:
         return thaw(self.body)
 
-    def with_image_id(self, image_id: str) -> "ContainerSpec":
+    def with_image_id(self, image_id: str) -> ContainerSpec:
         """The same spec for a known image ID (after a pull or build): labels follow."""
         hashes = confighash.with_image({k: v for k, v in self.field_hashes.items() if k != "image_id"}, image_id)
         labels = dict(self.body["Labels"])
@@ -81,7 +84,7 @@ class ContainerSpec:
         body["Labels"] = labels
         return dataclasses.replace(self, image_id=image_id, body=freeze(body), field_hashes=MappingProxyType(hashes))
 
-    def with_references(self, ids: Mapping[str, str]) -> "ContainerSpec":
+    def with_references(self, ids: Mapping[str, str]) -> ContainerSpec:
         """The same spec with the Compose hash computed from the referenced containers' IDs
         (service -> container ID), as Compose computes it when it creates the container."""
         if not self.hash_refs or self.hash_config is None:
@@ -148,7 +151,7 @@ def container_spec(
         service = find_service(project, service)
     check_service(project, service)
     oneoff = slug is not None
-    if oneoff:
+    if slug is not None:
         name = service.get("container_name") or naming.oneoff_container_name(project.name, service.name, slug)
     else:
         if number is None or number < 1:
@@ -204,7 +207,8 @@ def container_spec(
         dict(getattr(project, kind).get(str(ref.get("source"))) or {}) for kind in ("secrets", "configs") for ref in cfg.get(kind) or ()
     ]
     if sources:  # a changed file path or content recreates the container (contents only as digests)
-        hashes["file_objects"] = confighash.digest_of([{k: v for k, v in d.items() if k != "content"} for d in sources] + [fileobjects.digests(files)])
+        definitions = [{k: v for k, v in d.items() if k != "content"} for d in sources]
+        hashes["file_objects"] = confighash.digest_of([*definitions, fileobjects.digests(files)])
     hashes = confighash.with_image(hashes, image_id)
     known = dict(references or {})
     pending = tuple(
@@ -468,8 +472,9 @@ def _capability(name: Any) -> str:
 def _ulimits(ulimits: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     """Sorted by name; `{}` is how the canonical form prints a single limit of 0."""
     out = []
-    for name in sorted(ulimits or {}):
-        value = ulimits[name]
+    limits = ulimits or {}
+    for name in sorted(limits):
+        value = limits[name]
         if isinstance(value, Mapping):
             single = value.get("single", 0)
             soft, hard = value.get("soft", single), value.get("hard", single)

@@ -9,13 +9,13 @@ a command on one container of a service takes `--index` (else the lowest number,
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable
+from collections.abc import Iterable
 
 from devenv.errors import DevenvError, UsageError
 from devenv.model import Project
 from devenv.plan.actions import Plan, PlanBuilder
-from devenv.plan.graph import ServiceGraph
 from devenv.plan.errors import DependencyError
+from devenv.plan.graph import ServiceGraph
 from devenv.plan.observed import ObservedContainer, ObservedState, check_observed
 from devenv.plan.steps import Steps
 
@@ -64,7 +64,9 @@ def of_services(
     return _order(out)
 
 
-def kill_targets(project: Project, observed: ObservedState, services: tuple[str, ...] = (), remove_orphans: bool = False) -> list[ObservedContainer]:
+def kill_targets(
+    project: Project, observed: ObservedState, services: tuple[str, ...] = (), remove_orphans: bool = False
+) -> list[ObservedContainer]:
     """The running containers `kill` signals."""
     return [c for c in of_services(project, observed, services, orphans=remove_orphans) if c.state in ("running", "restarting", "paused")]
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import posixpath
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from devenv.model import Project, Service
 from devenv.plan.errors import UnsupportedFeature

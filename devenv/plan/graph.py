@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable
+from collections.abc import Iterable
 
 from devenv.model import Project, Service
 from devenv.plan.errors import DependencyError
@@ -79,7 +79,7 @@ class ServiceGraph:
     warnings: tuple[str, ...] = ()
 
     @classmethod
-    def build(cls, project: Project, enable: Iterable[str] = ()) -> "ServiceGraph":
+    def build(cls, project: Project, enable: Iterable[str] = ()) -> ServiceGraph:
         """The graph of the project's enabled services plus `enable` (targets disabled by their profiles).
 
         A dependency on a service that is not enabled is an error unless it is `required: false`;

@@ -9,8 +9,9 @@ Also the projects on the engine as `ls` shows them. Pure functions of the Engine
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from devenv.model import Project, Service, freeze
 from devenv.plan import naming

@@ -10,6 +10,7 @@ healthcheck, else up for a moment without restarting).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from devenv.errors import DevenvError
 from devenv.manifest.checks import healthcheck_disabled
@@ -37,7 +38,7 @@ def _known(project: Project) -> set[str]:
     return set(project.services) | set(project.disabled_services)
 
 
-def _by_name(containers) -> list[ObservedContainer]:
+def _by_name(containers: Iterable[ObservedContainer]) -> list[ObservedContainer]:
     return sorted(containers, key=lambda c: (c.service, c.number, c.name))
 
 
@@ -82,10 +83,10 @@ def plan_down(project: Project, observed: ObservedState, options: DownOptions = 
         for key in sorted(project.volumes):
             cfg = project.volumes[key]
             name = naming.volume_name(project.name, key, cfg)
-            found = observed.volume(name)
-            if cfg.get("external") or found is None:
+            volume = observed.volume(name)
+            if cfg.get("external") or volume is None:
                 continue
-            if found.project != project.name:
+            if volume.project != project.name:
                 b.warnings.append(f"volume {name} was not created for project {project.name}; left alone")
                 continue
             b.add(Op.REMOVE_VOLUME, name, "down --volumes", after=removed)

@@ -6,7 +6,8 @@ on a container, network and volume of a 20.10 engine.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from devenv.model import Project, Service
 
@@ -122,12 +123,16 @@ def container_labels(
     return labels
 
 
-def network_labels(project: str, key: str, config: Mapping[str, Any], *, config_hash: str = "", version: str = COMPOSE_VERSION) -> dict[str, str]:
+def network_labels(
+    project: str, key: str, config: Mapping[str, Any], *, config_hash: str = "", version: str = COMPOSE_VERSION
+) -> dict[str, str]:
     """The network's own labels plus Compose's project/network/version (and config-hash) labels."""
     return _resource_labels(project, NETWORK_LABEL, key, config, config_hash, version)
 
 
-def volume_labels(project: str, key: str, config: Mapping[str, Any], *, config_hash: str = "", version: str = COMPOSE_VERSION) -> dict[str, str]:
+def volume_labels(
+    project: str, key: str, config: Mapping[str, Any], *, config_hash: str = "", version: str = COMPOSE_VERSION
+) -> dict[str, str]:
     """The volume's own labels plus Compose's project/volume/version (and config-hash) labels."""
     return _resource_labels(project, VOLUME_LABEL, key, config, config_hash, version)
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from devenv.plan import confighash, naming
 
@@ -44,7 +45,7 @@ class ObservedMount:
     read_write: bool = True
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> "ObservedMount":
+    def from_api(cls, data: Mapping[str, Any]) -> ObservedMount:
         return cls(
             type=str(data.get("Type") or ""),
             name=str(data.get("Name") or ""),
@@ -89,7 +90,7 @@ class ObservedContainer:
         return {m.destination: m.name for m in self.mounts if m.type == "volume" and m.name and m.name not in named}
 
     @classmethod
-    def from_inspect(cls, data: Mapping[str, Any]) -> "ObservedContainer":
+    def from_inspect(cls, data: Mapping[str, Any]) -> ObservedContainer:
         """From `GET /containers/{id}/json`."""
         config = data.get("Config") or {}
         state = data.get("State") or {}
@@ -109,7 +110,7 @@ class ObservedContainer:
         )
 
     @classmethod
-    def from_summary(cls, data: Mapping[str, Any]) -> "ObservedContainer":
+    def from_summary(cls, data: Mapping[str, Any]) -> ObservedContainer:
         """From one item of `GET /containers/json?all=1` (health and exit code parsed from `Status`)."""
         status = str(data.get("Status") or "")
         state = str(data.get("State") or "").lower() or "created"
@@ -138,7 +139,9 @@ class ObservedContainer:
         )
 
     @classmethod
-    def _make(cls, *, id, name, labels, state, health, exit_code, image_id, networks, mounts) -> "ObservedContainer":
+    def _make(
+        cls, *, id: Any, name: Any, labels: Any, state: Any, health: Any, exit_code: Any, image_id: Any, networks: Any, mounts: Any
+    ) -> ObservedContainer:
         labels = _labels(labels)
         try:
             number = int(labels.get(naming.CONTAINER_NUMBER_LABEL, "0"))
@@ -185,7 +188,7 @@ class ObservedNetwork:
         return self.labels.get(naming.NETWORK_LABEL, "")
 
     @classmethod
-    def from_inspect(cls, data: Mapping[str, Any]) -> "ObservedNetwork":
+    def from_inspect(cls, data: Mapping[str, Any]) -> ObservedNetwork:
         """From `GET /networks/{id}` (or an item of `GET /networks`)."""
         ipam = data.get("IPAM") or {}
         return cls(
@@ -220,7 +223,7 @@ class ObservedVolume:
         return self.labels.get(naming.VOLUME_LABEL, "")
 
     @classmethod
-    def from_inspect(cls, data: Mapping[str, Any]) -> "ObservedVolume":
+    def from_inspect(cls, data: Mapping[str, Any]) -> ObservedVolume:
         """From `GET /volumes/{name}` (or an item of `GET /volumes`)."""
         return cls(
             name=str(data.get("Name", "")),
@@ -284,7 +287,7 @@ class ObservedState:
         networks: Iterable[Mapping[str, Any]] = (),
         volumes: Iterable[Mapping[str, Any]] = (),
         images: Mapping[str, str] | None = None,
-    ) -> "ObservedState":
+    ) -> ObservedState:
         """From container inspect (or list) dicts, network and volume inspect dicts, and image IDs."""
         return cls(
             project=project,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Mapping
 
 from devenv.errors import UsageError
+
 PULL_CHOICES = ("always", "missing", "never")
 DEFAULT_PUBLISH_HOST = "127.0.0.1"  # where published ports that name no host address bind
 

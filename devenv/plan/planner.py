@@ -21,15 +21,17 @@ stopped before their dependencies. Nothing else waits.
 
 from __future__ import annotations
 
+from typing import Any
+
 from devenv.errors import ManifestError, UsageError
 from devenv.model import Project
 from devenv.plan import composehash, naming
 from devenv.plan.actions import Op, Plan, PlanBuilder
 from devenv.plan.confighash import changed_fields
 from devenv.plan.containerspec import ContainerSpec, container_spec, find_service, service_networks
+from devenv.plan.errors import PlanError
 from devenv.plan.graph import ServiceGraph
 from devenv.plan.images import ImageStep, plan_images
-from devenv.plan.errors import PlanError
 from devenv.plan.infra import plan_networks, plan_volumes, used_networks, used_volumes
 from devenv.plan.observed import ObservedContainer, ObservedState, check_observed
 from devenv.plan.options import UpOptions
@@ -102,7 +104,7 @@ class _Up:
 
     # -- containers
 
-    def _spec(self, name: str, number: int, image_id: str | None, **extra) -> ContainerSpec:
+    def _spec(self, name: str, number: int, image_id: str | None, **extra: Any) -> ContainerSpec:
         return container_spec(
             self.project,
             self.services[name],
@@ -150,9 +152,9 @@ class _Up:
             reason = f"scale {name} to {want}"
             self.steps.remove(c, reason, after=[self.steps.stop(c, reason)])
         for n, c in sorted(keep.items()):
-            reason = self._recreate_reason(name, n, c)
-            if reason:
-                self._recreate(name, n, c, reason)
+            why = self._recreate_reason(name, n, c)
+            if why:
+                self._recreate(name, n, c, why)
             else:
                 self._keep(name, n, c)
         for n in new:
@@ -212,7 +214,7 @@ class _Up:
         )
 
     def _create(
-        self, name: str, number: int, reason: str, *, after: tuple[str, ...] | list[str] = (), start: bool = True, **extra
+        self, name: str, number: int, reason: str, *, after: tuple[str, ...] | list[str] = (), start: bool = True, **extra: Any
     ) -> None:
         service = self.services[name]
         image = self.images[name]
@@ -273,7 +275,11 @@ class _Up:
         elif c.state == "paused":
             self.b.add(Op.UNPAUSE_CONTAINER, c.name, "paused", service=name)
         elif c.state in ("created", "exited"):
-            self.steps.start(name, number, c.name, "never started" if c.state == "created" else f"exited ({c.exit_code})" if c.exit_code is not None else "exited")
+            if c.state == "created":
+                why = "never started"
+            else:
+                why = f"exited ({c.exit_code})" if c.exit_code is not None else "exited"
+            self.steps.start(name, number, c.name, why)
         elif c.state == "removing":
             self.b.warnings.append(f"container {c.name} is being removed; run `devenv up` again once it is gone")
 

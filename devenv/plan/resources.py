@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from devenv.model import Project
 from devenv.plan import composehash, naming
@@ -74,7 +75,7 @@ def network_drift(config: Mapping[str, Any], observed: ObservedNetwork) -> tuple
             drift.append(field)
     ipam = config.get("ipam") or {}
     wanted = [_pool(p) for p in ipam.get("config") or ()]
-    seen = [{k: v for k, v in _pool_from_api(p).items() if k in w} for p, w in zip(observed.ipam_config, wanted)]
+    seen = [{k: v for k, v in _pool_from_api(p).items() if k in w} for p, w in zip(observed.ipam_config, wanted, strict=False)]
     if (ipam.get("driver") or "default") != observed.ipam_driver or (wanted and seen != wanted) or any(
         observed.ipam_options.get(k) != v for k, v in _strings(ipam.get("options")).items()
     ):
@@ -85,7 +86,7 @@ def network_drift(config: Mapping[str, Any], observed: ObservedNetwork) -> tuple
 
 
 def _pool_from_api(pool: Mapping[str, Any]) -> dict[str, Any]:
-    out = {k: str(pool[k]) for k in ("Subnet", "IPRange", "Gateway") if pool.get(k)}
+    out: dict[str, Any] = {k: str(pool[k]) for k in ("Subnet", "IPRange", "Gateway") if pool.get(k)}
     if pool.get("AuxiliaryAddresses"):
         out["AuxiliaryAddresses"] = _strings(pool["AuxiliaryAddresses"])
     return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable
+from collections.abc import Iterable
 
 from devenv.model import Project
 from devenv.plan import units
@@ -60,7 +60,10 @@ class Steps:
         self.of(service).stops.append(id)
         return id
 
-    def remove(self, container: ObservedContainer, reason: str, *, after: Iterable[str | None] = (), volumes: bool = False, service: str | None = None) -> str:
+    def remove(
+        self, container: ObservedContainer, reason: str, *, after: Iterable[str | None] = (), volumes: bool = False,
+        service: str | None = None,
+    ) -> str:
         service = service or container.service
         id = self.b.add(
             Op.REMOVE_CONTAINER, container.name, reason, after=[a for a in after if a], payload={"volumes": volumes}, service=service
@@ -113,7 +116,10 @@ class Steps:
         """Name each gate's dependents in its reason, and order teardowns along the dependency edges."""
         for id, (word, service, dependents) in self._gates.items():
             who = ", ".join(sorted(dependents))
-            self.b.update(id, reason=f"{who} need{'s' if len(dependents) == 1 else ''} {service} {word}", payload={**self.b.get(id).payload, "dependents": sorted(dependents)})
+            self.b.update(
+                id, reason=f"{who} need{'s' if len(dependents) == 1 else ''} {service} {word}",
+                payload={**self.b.get(id).payload, "dependents": sorted(dependents)},
+            )
         for edge in self.graph.edges:
             dependent, dependency = self.progress.get(edge.service), self.progress.get(edge.on)
             if not dependent or not dependency:

@@ -7,7 +7,8 @@ naming the service and the field: nothing of a Compose file is ever dropped sile
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from devenv.errors import ManifestError
 from devenv.model import Project, Service
@@ -57,11 +58,16 @@ KNOWN_KEYS = CONTAINER_KEYS | PLANNER_KEYS | RESOLVED_KEYS | NON_CONTAINER_KEYS 
 
 PULL_POLICIES = {"always": "always", "never": "never", "missing": "missing", "if_not_present": "missing", "build": "build"}
 
-_BUILD_KEYS = frozenset({"context", "dockerfile", "dockerfile_inline", "args", "target", "labels", "cache_from", "tags", "network", "extra_hosts", "shm_size", "no_cache", "pull"})
+_BUILD_KEYS = frozenset(
+    {"context", "dockerfile", "dockerfile_inline", "args", "target", "labels", "cache_from", "tags", "network", "extra_hosts", "shm_size",
+     "no_cache", "pull"}
+)
 _HEALTH_KEYS = frozenset({"test", "interval", "timeout", "retries", "start_period", "disable"})
 _SERVICE_NETWORK_KEYS = frozenset({"aliases", "ipv4_address", "ipv6_address", "link_local_ips", "mac_address", "driver_opts", "priority"})
 _DEPLOY_KEYS = frozenset({"replicas", "resources", "restart_policy", "mode", "placement"})
-_NETWORK_KEYS = frozenset({"name", "external", "driver", "driver_opts", "attachable", "internal", "enable_ipv6", "enable_ipv4", "ipam", "labels"})
+_NETWORK_KEYS = frozenset(
+    {"name", "external", "driver", "driver_opts", "attachable", "internal", "enable_ipv6", "enable_ipv4", "ipam", "labels"}
+)
 _IPAM_KEYS = frozenset({"driver", "config", "options"})
 _IPAM_POOL_KEYS = frozenset({"subnet", "ip_range", "gateway", "aux_addresses"})
 _VOLUME_KEYS = frozenset({"name", "external", "driver", "driver_opts", "labels"})
@@ -95,7 +101,9 @@ def check_service(project: Project, service: Service) -> None:
     _check_devices(service)
     _check_security_opt(service)
     if service.get("container_name") and service.scale > 1:
-        raise ManifestError(f"service {name}: 'container_name' {service.get('container_name')!r} cannot be used with {service.scale} replicas")
+        raise ManifestError(
+            f"service {name}: 'container_name' {service.get('container_name')!r} cannot be used with {service.scale} replicas"
+        )
 
 
 def _unknown(name: str, prefix: str, mapping: Mapping[str, Any] | None, allowed: frozenset[str]) -> None:
