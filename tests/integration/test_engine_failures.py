@@ -4,7 +4,6 @@ converges on the next `up`; an image problem leaves nothing behind."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import docker
@@ -34,11 +33,9 @@ def test_never_healthy_service_fails_up_within_the_wait_timeout_and_says_why(
 ) -> None:
     p = project_name
     write_compose(tmp_path, NEVER_HEALTHY.replace("{retries}", "1000"))  # stays "starting": only the timeout ends it
-    began = time.monotonic()
-    result = devenv(tmp_path, p, "up", "--wait-timeout", "3")
-    took = time.monotonic() - began
+    # The subprocess timeout is only a hang guard; the message says which limit ended the wait.
+    result = devenv(tmp_path, p, "up", "--wait-timeout", "3", timeout=90)
     assert result.returncode == 1, output(result)
-    assert took < 3 + 5, f"up took {took:.1f}s with --wait-timeout 3"
     assert f"{p}-api-1" in result.stderr and "api" in result.stderr, output(result)
     assert "timed out" in result.stderr, output(result)
     assert "probe-says-no" in result.stderr, output(result)  # its health-check output
@@ -57,11 +54,10 @@ def test_unhealthy_service_fails_up_at_once_not_after_the_timeout(
 ) -> None:
     p = project_name
     write_compose(tmp_path, NEVER_HEALTHY.replace("{retries}", "2"))
-    began = time.monotonic()
-    result = devenv(tmp_path, p, "up")  # default wait timeout: 300 s
-    took = time.monotonic() - began
+    # With a wait timeout far beyond the hang guard, only the unhealthy verdict can end `up`.
+    result = devenv(tmp_path, p, "up", "--wait-timeout", "600", timeout=120)
     assert result.returncode == 1, output(result)
-    assert took < 15, f"up took {took:.1f}s for a service unhealthy after 2 checks"
+    assert "timed out" not in result.stderr, output(result)
     assert "api" in result.stderr and "unhealthy" in result.stderr, output(result)
     assert "probe-says-no" in result.stderr and "api booting" in result.stderr, output(result)
 
