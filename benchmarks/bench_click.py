@@ -60,7 +60,8 @@ def install_ref(ref: str) -> Path:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")
     subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", str(src)], check=True)
-    subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps", "--force-reinstall", str(src)], check=True)
+    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--no-deps", "--force-reinstall", str(src)], check=True)
     return venv / "bin" / "devenv"
 
 
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         "# `devenv` before and after the CLI change, beside Compose v2",
         "",
         f"`python -m benchmarks.bench_click --before {args.before} --runs {args.runs}`, "
-        f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"before = `{args.before}`, after = working tree at `{_head()}`; both installed with `pip install .` into their own virtualenv.",
         "",
         "| command | before (median / min) | after (median / min) | Compose v2 (median / min) | after / before | after / Compose |",
