@@ -44,7 +44,8 @@ def _build_arguments(parser: Parser) -> None:
 def build(options: ProjectOptions, args: argparse.Namespace) -> int:
     from devenv.model import thaw
     from devenv.plan import Action, Op
-    from devenv.plan.naming import image_labels, image_name
+    from devenv.plan.images import build_payload
+    from devenv.plan.naming import image_name
 
     services, no_cache, pull = tuple(args.services), args.no_cache, args.pull
     project = load(options, services)
@@ -57,9 +58,8 @@ def build(options: ProjectOptions, args: argparse.Namespace) -> int:
             continue
         seen.add(reference)
         config = thaw(service.build) | ({"no_cache": True} if no_cache else {}) | ({"pull": True} if pull else {})
-        config["labels"] = {**(config.get("labels") or {}), **image_labels(project.name, service.name)}
         actions.append(Action(f"build_image:{reference}", Op.BUILD_IMAGE, reference, "devenv build", service=service.name,
-                              payload={"image": reference, "build": config, "platform": service.get("platform")}))
+                              payload=build_payload(project, service, config)))
     return _run_actions(project, actions, args.fmt)
 
 

@@ -41,6 +41,13 @@ class Background(Generic[T]):
     def done(self) -> bool:
         return not self._done.locked()
 
+    def wait(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the call to end; whether it has."""
+        if self._done.acquire(timeout=timeout):
+            self._done.release()
+            return True
+        return False
+
     def result(self) -> T:
         with self._done:
             pass

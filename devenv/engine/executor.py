@@ -1,14 +1,18 @@
 """Runs a plan: every action the moment the actions it comes after have succeeded, in parallel.
 
 A failed action fails the actions that depend on it (they are skipped, named in the outcome);
-independent branches go on. Ctrl-C stops starting new actions, lets the calls in flight end (no
-action leaves a half-made object: there are no temporary names), and re-raises KeyboardInterrupt.
+independent branches go on. Ctrl-C stops starting new actions, cancels what is in flight (kills a
+build's docker CLI, stops waiting on a container that is stopping: it goes on stopping on the
+engine's side), gives the calls in flight a moment to end (no action leaves a half-made object:
+there are no temporary names), and re-raises KeyboardInterrupt; a second Ctrl-C exits at once.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import queue
+import sys
 import threading
 import time
 from typing import Callable
@@ -17,11 +21,12 @@ from devenv.engine.api import explanation
 from devenv.engine.background import Background, spawn
 from devenv.engine.events import WaitFailed
 from devenv.engine.operations import OPERATIONS, Context
-from devenv.errors import DevenvError
+from devenv.errors import EXIT_INTERRUPTED, DevenvError
 from devenv.plan.actions import Action, Op, Plan
 from devenv.plan.actions import GATES
 
 MAX_WORKERS = 32
+CANCEL_GRACE = 1.0  # seconds the calls in flight get to end after Ctrl-C
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +43,14 @@ class Outcome:
 
 
 Listener = Callable[[str, Action, "Outcome | None"], None]  # ("start" | "end", action, outcome)
+
+
+def _notice(message: str) -> None:
+    try:
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def _describe_error(exc: BaseException) -> str:
@@ -66,9 +79,20 @@ class Executor:
         try:
             return scheduler.result()
         except KeyboardInterrupt:
-            self._cancel.set()
-            scheduler.result()  # calls in flight end; waits and streams see the flag
+            self._interrupted(scheduler)
             raise
+
+    def _interrupted(self, scheduler: "Background[list[Outcome]]") -> None:
+        self._cancel.set()
+        try:
+            _notice("devenv: interrupted; stopping what is in flight (press Ctrl-C again to force)")
+            self.ctx.cancel()
+            if not scheduler.wait(CANCEL_GRACE):  # a call that does not end in time is left to the engine
+                self.ctx.cancel(force=True)
+        except KeyboardInterrupt:  # the second Ctrl-C: leave now
+            self.ctx.cancel(force=True)
+            _notice("devenv: forced to exit")
+            os._exit(EXIT_INTERRUPTED)
 
     def _schedule(self) -> list[Outcome]:
         actions = {a.id: a for a in self.plan.actions}
@@ -94,6 +118,8 @@ class Executor:
             else:
                 self._skip_dependents(id, actions, dependents, pending, outcomes)
             self._launch(actions, pending, outcomes, running, finished)
+        if self._cancel.is_set():
+            return [outcomes[a.id] for a in self.plan.actions if a.id in outcomes]
         for target, (action, _call) in list(self.ctx.stopping.items()):  # stops still cleaning up
             try:
                 self.ctx.settle(target)
