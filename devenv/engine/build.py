@@ -86,7 +86,9 @@ def _engine_version(ctx: "Context") -> str:
         key = id(ctx.api)
         if key not in _engine_versions:
             try:
-                _engine_versions[key] = str(ctx.api.version().get("Version") or "")
+                api = ctx.api  # devenv's own LocalAPI has `_call` (its `version` is the API version); the SDK has version()
+                info = api._call("GET", "/version") if hasattr(type(api), "_call") else api.version()
+                _engine_versions[key] = str(info.get("Version") or "")
             except Exception:
                 _engine_versions[key] = ""
         return _engine_versions[key]
@@ -230,7 +232,7 @@ def _run_cli(
     if ctx.cancelled():
         raise KeyboardInterrupt
     if code != 0:
-        raise EngineError(f"build of {image} failed: {steps.error(code)}")
+        raise EngineError(steps.error(code))
 
 
 def _feed(proc: subprocess.Popen[bytes], text: str) -> None:

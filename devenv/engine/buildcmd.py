@@ -128,6 +128,8 @@ def command(
 
     args = ["buildx", "build", "--load"] if buildx else ["build"]
     args += ["--progress", "plain", "--tag", image]
+    for tag in config.get("tags") or ():
+        args += ["--tag", str(tag)]
     context = str(config.get("context") or ".")
     stdin = None
     if config.get("dockerfile_inline"):

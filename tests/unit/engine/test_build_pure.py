@@ -84,7 +84,7 @@ SECRETS = {"token": {"file": "/src/token.txt", "name": "p_token"}, "env_token": 
 def test_buildkit_cli_arguments_from_the_whole_mapping() -> None:
     inv = command(CLI, "web", "p-web", FULL, None, SECRETS, {"MY_TOKEN": "s3cret"})
     assert inv.args == [
-        "build", "--progress", "plain", "--tag", "p-web", "--file", "/src/web/docker/Dockerfile",
+        "build", "--progress", "plain", "--tag", "p-web", "--tag", "reg/app:1", "--file", "/src/web/docker/Dockerfile",
         "--build-arg", "A=1", "--target", "prod", "--label", "x=y", "--cache-from", "reg/app:cache",
         "--network", "host", "--add-host", "db:10.0.0.2", "--add-host", "v6:::1", "--no-cache", "--pull",
         "--ssh", "default", "--ssh", "key=/home/me/.ssh/id",
