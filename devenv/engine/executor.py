@@ -1,10 +1,11 @@
 """Runs a plan: every action the moment the actions it comes after have succeeded, in parallel.
 
 A failed action fails the actions that depend on it (they are skipped, named in the outcome);
-independent branches go on. Ctrl-C stops starting new actions, cancels what is in flight (kills a
-build's docker CLI, stops waiting on a container that is stopping: it goes on stopping on the
-engine's side), gives the calls in flight a moment to end (no action leaves a half-made object:
-there are no temporary names), and re-raises KeyboardInterrupt; a second Ctrl-C exits at once.
+independent branches go on. Ctrl-C stops starting new actions, cancels what can be cancelled (a
+build's docker CLI is killed, waits for health end), gives the calls in flight CANCEL_GRACE seconds
+to end (no action leaves a half-made object: there are no temporary names), and re-raises
+KeyboardInterrupt; a call still running then (a container's long stop) goes on on the engine's
+side while devenv leaves. A second Ctrl-C exits at once.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from devenv.plan.actions import Action, Op, Plan
 from devenv.plan.actions import GATES
 
 MAX_WORKERS = 32
-CANCEL_GRACE = 1.0  # seconds the calls in flight get to end after Ctrl-C
+CANCEL_GRACE = 1.5  # seconds the calls in flight get to end after Ctrl-C
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +70,8 @@ class Executor:
         self.listener = listener or (lambda *_: None)
         self._cancel = threading.Event()
         context.cancelled = self._cancel.is_set
+        self._in_flight: dict[str, Action] = {}
+        self._in_flight_lock = threading.Lock()
 
     def run(self) -> list[Outcome]:
         """Run the plan; on Ctrl-C, start nothing more, let the calls in flight end, and re-raise.
@@ -89,10 +92,31 @@ class Executor:
             self.ctx.cancel()
             if not scheduler.wait(CANCEL_GRACE):  # a call that does not end in time is left to the engine
                 self.ctx.cancel(force=True)
+                self._hand_over()
         except KeyboardInterrupt:  # the second Ctrl-C: leave now
             self.ctx.cancel(force=True)
+            self._hand_over()
             _notice("devenv: forced to exit")
             os._exit(EXIT_INTERRUPTED)
+
+    def _hand_over(self) -> None:
+        """Stops and removals still in flight go on on the engine's side: a detached process holds the
+        project's lock until they are done, so that the next command does not race them."""
+        from devenv.engine.client import engine_address
+        from devenv.engine.finisher import hand_over
+        from devenv.engine.lock import lock_path
+
+        with self._in_flight_lock:
+            actions = list(self._in_flight.values())
+        pending = []
+        for action in actions:
+            if action.op is Op.STOP_CONTAINER:
+                timeout = action.payload.get("timeout")
+                pending.append(f"stop:{action.target}:{10 if timeout is None else int(timeout)}")
+            elif action.op is Op.REMOVE_CONTAINER:
+                pending.append(f"remove:{action.target}")
+        if pending:
+            hand_over(lock_path(engine_address(), self.plan.project), pending)
 
     def _schedule(self) -> list[Outcome]:
         actions = {a.id: a for a in self.plan.actions}
@@ -109,6 +133,8 @@ class Executor:
             outcome = finished.get()
             id = outcome.action.id
             running.discard(id)
+            with self._in_flight_lock:
+                self._in_flight.pop(id, None)
             outcomes[id] = outcome
             self.listener("end", outcome.action, outcome)
             if outcome.ok:
@@ -139,6 +165,8 @@ class Executor:
             action = actions[id]
             self.listener("start", action, None)
             running.add(id)
+            with self._in_flight_lock:
+                self._in_flight[id] = action
             spawn(self._perform_into, action, finished)
 
     def _perform_into(self, action: Action, finished: "queue.SimpleQueue[Outcome]") -> None:

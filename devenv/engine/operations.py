@@ -141,16 +141,14 @@ def stop_container(ctx: Context, action: Action) -> str:
     """Stopped once the container's process has exited (its `die` event), not when the engine has
     also torn down its network and mounts: what comes after it in the plan (a dependency's own stop)
     can start then, and what acts on this container waits for the whole call (`Context.settle`).
-    Ctrl-C stops the waiting at once; the container goes on stopping on the engine's side."""
+    Ctrl-C does not cut this wait short: a stop that ends within the executor's grace period is
+    reported (and the next command finds the container stopped); a longer one goes on on the
+    engine's side while devenv leaves."""
     timeout = action.payload.get("timeout")
     seconds = 10 if timeout is None else int(timeout)
     watch = ctx.watch
     if watch is None:
-        call: Background[None] = Background(ctx.api.stop, action.target, timeout=seconds)
-        while not call.wait(FALLBACK_RECHECK):
-            if ctx.cancelled():
-                raise KeyboardInterrupt
-        call.result()
+        ctx.api.stop(action.target, timeout=seconds)
         return "stopped"
     died = watch.count(action.target, "die")
 
@@ -160,22 +158,16 @@ def stop_container(ctx: Context, action: Action) -> str:
         finally:
             watch.poke(action.target)
 
-    call = Background(stop)
-    forget = ctx.on_cancel(lambda _force: watch.poke(action.target))
-    try:
-        while True:
-            seq = watch.seq(action.target)
-            if call.done() or watch.closed:
-                call.result()
-                return "stopped"
-            if watch.count(action.target, "die") > died:
-                ctx.stopping[action.target] = (action, call)
-                return "stopped"
-            if ctx.cancelled():
-                raise KeyboardInterrupt
-            watch.wait_after(action.target, seq, FALLBACK_RECHECK)
-    finally:
-        forget()
+    call: Background[None] = Background(stop)
+    while True:
+        seq = watch.seq(action.target)
+        if call.done() or watch.closed:
+            call.result()
+            return "stopped"
+        if watch.count(action.target, "die") > died:
+            ctx.stopping[action.target] = (action, call)
+            return "stopped"
+        watch.wait_after(action.target, seq, FALLBACK_RECHECK)
 
 
 def _gone_or(remove: Callable[[], None]) -> str:

@@ -257,3 +257,13 @@ def test_ctrl_c_during_a_long_stop_leaves_at_once_and_the_container_goes_on_stop
     assert "interrupted" in err and "Traceback" not in err, out + err
     assert names(engine, p) == [container]  # not removed: devenv left while the engine goes on stopping it
     assert nonstandard_names(engine, p) == []
+
+    # The next command waits for that stop (the project stays locked until it is done), then converges.
+    after = start_devenv(tmp_path, p, "down")
+    assert after.stderr is not None
+    waiting = after.stderr.readline()
+    assert "another devenv command is changing project" in waiting, waiting
+    engine.containers.get(container).kill()  # the engine's own SIGKILL would come at the 30 s mark
+    out, err = after.communicate(timeout=HANG_GUARD)
+    assert after.returncode == 0, waiting + out + err
+    assert names(engine, p) == []
