@@ -108,6 +108,9 @@ class Executor:
 
         with self._in_flight_lock:
             actions = list(self._in_flight.values())
+        # stops whose container's process has exited while the engine's call goes on (its clean-up):
+        # until that call ends the container can still look running to the next command
+        actions += [action for action, _call in list(self.ctx.stopping.values())]
         pending = []
         for action in actions:
             if action.op is Op.STOP_CONTAINER:
@@ -144,8 +147,6 @@ class Executor:
             else:
                 self._skip_dependents(id, actions, dependents, pending, outcomes)
             self._launch(actions, pending, outcomes, running, finished)
-        if self._cancel.is_set():
-            return [outcomes[a.id] for a in self.plan.actions if a.id in outcomes]
         for target, (action, _call) in list(self.ctx.stopping.items()):  # stops still cleaning up
             try:
                 self.ctx.settle(target)
