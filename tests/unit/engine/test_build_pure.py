@@ -223,3 +223,37 @@ def test_detect_prefers_buildx_then_an_old_cli_then_classic(tmp_path: Path) -> N
     assert builders._detect("auto", {"PATH": path(withx), "DEVENV_DOCKER_CLI": old}) == Builder(BUILDKIT, old, "20.10.24")
     with pytest.raises(Exception, match="DEVENV_BUILDER=buildx needs the buildx plugin"):
         builders._detect("buildx", {"PATH": path(new, old)})
+
+
+# ---- Ctrl-C plumbing -----------------------------------------------------------------------------
+
+
+def test_lock_descriptor_finds_the_open_lock_file(tmp_path: Path) -> None:
+    from devenv.engine.finisher import lock_descriptor
+
+    path = tmp_path / "p.lock"
+    path.write_text("")
+    assert lock_descriptor(str(path)) is None
+    fd = os.open(path, os.O_RDWR)
+    try:
+        assert lock_descriptor(str(path)) == fd
+    finally:
+        os.close(fd)
+    assert lock_descriptor(str(tmp_path / "missing.lock")) is None
+
+
+def test_context_cancel_runs_the_registered_hooks_until_forgotten() -> None:
+    from devenv.engine.operations import Context
+
+    class Client:
+        api = None
+
+    ctx = Context(Client(), None, 0, lambda: False, lambda _line: None)
+    calls: list[tuple[str, bool]] = []
+    forget_a = ctx.on_cancel(lambda force: calls.append(("a", force)))
+    ctx.on_cancel(lambda force: calls.append(("b", force)))
+    ctx.on_cancel(lambda force: 1 / 0)  # a failing hook does not stop the others
+    ctx.cancel()
+    forget_a()
+    ctx.cancel(force=True)
+    assert calls == [("a", False), ("b", False), ("b", True)]
