@@ -88,10 +88,13 @@ def _secret_flags(service: str, refs: Any, definitions: Mapping[str, Any], envir
             flags += ["--secret", f"id={ident},src={definition['file']}"]
         elif definition.get("environment"):
             variable = str(definition["environment"])
-            if variable not in environ:
+            value = definition["resolved"] if "resolved" in definition else environ.get(variable)  # resolved: from .env too
+            if value is None:
                 raise BuildRefused(f"{service}: build.secrets: secret {source!r} reads ${variable}, which is not set")
-            env[variable] = environ[variable]  # the CLI reads it from its environment, never from its arguments
-            flags += ["--secret", f"id={ident},env={variable}"]
+            # The CLI reads it from a variable of its own environment, never from its arguments.
+            carrier = f"DEVENV_BUILD_SECRET_{len(env)}"
+            env[carrier] = str(value)
+            flags += ["--secret", f"id={ident},env={carrier}"]
         else:
             raise BuildRefused(f"{service}: build.secrets: secret {source!r} must come from a file or the environment for a build")
         if any(ref.get(k) not in (None, "") for k in ("uid", "gid", "mode")):

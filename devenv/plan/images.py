@@ -60,7 +60,11 @@ def build_payload(project: Project, service: Service, config: Mapping[str, Any] 
     for ref in build_cfg.get("secrets") or ():
         source = ref if isinstance(ref, str) else ref.get("source")
         if source in project.secrets:
-            secrets[source] = thaw(project.secrets[source])
+            definition = thaw(project.secrets[source])
+            variable = definition.get("environment")
+            if variable and variable in project.environment:  # what interpolation saw: the shell and .env
+                definition["resolved"] = project.environment[variable]
+            secrets[source] = definition
     return {
         "image": naming.image_name(project.name, service), "platform": service.get("platform"),
         "service": service.name, "build": build_cfg, "secrets": secrets,

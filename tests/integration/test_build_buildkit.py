@@ -115,14 +115,22 @@ def test_build_honours_the_whole_build_section_through_buildkit(
 
 def test_up_build_with_an_inline_dockerfile_and_a_cache_mount(tmp_path: Path, project_name: str, engine: docker.DockerClient) -> None:
     p = project_name
-    inline = f"FROM {BUSYBOX}\nRUN --mount=type=cache,target=/cache echo inline-built > /cache/f && cp /cache/f /built\n"
+    inline = (
+        f"FROM {BUSYBOX}\nRUN echo {uuid.uuid4().hex} > /nonce\n"
+        "RUN --mount=type=cache,target=/cache echo inline-built > /cache/f && cp /cache/f /built\n"
+        "RUN --mount=type=secret,id=dotenv wc -c < /run/secrets/dotenv > /secret.length\n"
+    )
+    (tmp_path / ".env").write_text("SECRET_IN_DOTENV=seven-7\n")  # an environment secret may come from .env
     write_compose(tmp_path, f"""
         services:
           app:
             build:
               context: .
               dockerfile_inline: {json.dumps(inline)}
+              secrets: [dotenv]
             command: {FOREVER}
+        secrets:
+          dotenv: {{environment: SECRET_IN_DOTENV}}
     """)
     result = up(tmp_path, p, "--build")
     lines = [line for line in _build_lines(result.stderr) if "|" in line and not line.startswith(("app ", "up:"))]
@@ -130,6 +138,8 @@ def test_up_build_with_an_inline_dockerfile_and_a_cache_mount(tmp_path: Path, pr
     assert not lines, output(result)  # every build line carries the prefix
     assert states(engine, p) == {f"{p}-app-1": "running"}
     assert ok(devenv(tmp_path, p, "exec", "-T", "app", "cat", "/built")).stdout.strip() == "inline-built"
+    assert ok(devenv(tmp_path, p, "exec", "-T", "app", "cat", "/secret.length")).stdout.strip() == "7"
+    assert "seven-7" not in output(result)
 
 
 def test_heredoc_builds_where_the_frontend_knows_it_and_is_refused_in_one_line_where_not(

@@ -88,9 +88,9 @@ def test_buildkit_cli_arguments_from_the_whole_mapping() -> None:
         "--build-arg", "A=1", "--target", "prod", "--label", "x=y", "--cache-from", "reg/app:cache",
         "--network", "host", "--add-host", "db:10.0.0.2", "--add-host", "v6:::1", "--no-cache", "--pull",
         "--ssh", "default", "--ssh", "key=/home/me/.ssh/id",
-        "--secret", "id=token,src=/src/token.txt", "--secret", "id=other,env=MY_TOKEN", "/src/web",
+        "--secret", "id=token,src=/src/token.txt", "--secret", "id=other,env=DEVENV_BUILD_SECRET_0", "/src/web",
     ]
-    assert inv.env == {"MY_TOKEN": "s3cret", "DOCKER_BUILDKIT": "1"}
+    assert inv.env == {"DEVENV_BUILD_SECRET_0": "s3cret", "DOCKER_BUILDKIT": "1"}
     assert "s3cret" not in " ".join(inv.args)  # a secret's value never goes on the command line
     assert inv.stdin is None
 
@@ -142,6 +142,9 @@ def test_secret_problems_are_one_line_errors_and_uid_gid_mode_a_note() -> None:
         command(CLI, "web", "i", {"context": "/s", "secrets": [{"source": "env_token"}]}, secrets=SECRETS, environ={})
     inv = command(CLI, "web", "i", {"context": "/s", "secrets": [{"source": "token", "mode": "0400"}]}, secrets=SECRETS)
     assert inv.notes and "ignored" in inv.notes[0]
+    resolved = {"env_token": {"environment": "MY_TOKEN", "resolved": "from-dotenv"}}  # the planner resolves .env values
+    inv = command(CLI, "web", "i", {"context": "/s", "secrets": [{"source": "env_token"}]}, secrets=resolved, environ={})
+    assert inv.env["DEVENV_BUILD_SECRET_0"] == "from-dotenv"
 
 
 def test_windows_isolation_is_refused_default_is_fine() -> None:
