@@ -61,7 +61,7 @@ def up(options: ProjectOptions, args: argparse.Namespace) -> int:
     applied = apply(
         client, project, lambda observed: plan_up(project, observed, up_options),
         listener=Progress(quiet=args.fmt == "json" or args.dry_run), say=say, wait_timeout=args.wait_timeout,
-        dry_run=args.dry_run, log=say,  # build output, one prefixed line at a time
+        dry_run=args.dry_run, log=lambda line: say(f"    {line}"),  # build output, one prefixed line at a time
     )
     if args.dry_run:
         print_plan(applied.plans[0], args.fmt)
