@@ -191,7 +191,12 @@ def _canceller(proc: subprocess.Popen[bytes]) -> Callable[[bool], None]:
             _signal_group(proc, signal.SIGKILL)
             return
         _signal_group(proc, signal.SIGINT)
-        timer = threading.Timer(KILL_AFTER, lambda: proc.poll() is None and _signal_group(proc, signal.SIGKILL))
+
+        def kill_if_still_there() -> None:
+            if proc.poll() is None:
+                _signal_group(proc, signal.SIGKILL)
+
+        timer = threading.Timer(KILL_AFTER, kill_if_still_there)
         timer.daemon = True
         timer.start()
 
