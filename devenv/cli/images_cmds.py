@@ -65,7 +65,8 @@ def build(g: Globals, services: tuple[str, ...], no_cache: bool, pull: bool, bui
         g = dataclasses.replace(g, progress=progress_mode)
     from devenv.model import thaw
     from devenv.plan import Action, Op
-    from devenv.plan.naming import image_labels, image_name
+    from devenv.plan.images import build_payload
+    from devenv.plan.naming import image_name
 
     project = load(g.options, services)
     overrides = dict(p.split("=", 1) for p in env_pairs(build_args, "--build-arg", lookup={**dict(project.environment), **os.environ}))
@@ -80,9 +81,8 @@ def build(g: Globals, services: tuple[str, ...], no_cache: bool, pull: bool, bui
         config = thaw(service.build) | ({"no_cache": True} if no_cache else {}) | ({"pull": True} if pull else {})
         if overrides:
             config["args"] = {**(config.get("args") or {}), **overrides}
-        config["labels"] = {**(config.get("labels") or {}), **image_labels(project.name, service.name)}
         actions.append(Action(f"build_image:{reference}", Op.BUILD_IMAGE, reference, "devenv build", service=service.name,
-                              payload={"image": reference, "build": config, "platform": service.get("platform")}))
+                              payload=build_payload(project, service, config)))
     return _run_actions(g, project, actions, fmt, quiet=quiet)
 
 

@@ -206,17 +206,14 @@ def _image_first(g: Globals, client: Any, project: Any, service: Any, *, build: 
     from devenv.engine.executor import Executor
     from devenv.engine.operations import Context
     from devenv.errors import EngineError
-    from devenv.model import thaw
     from devenv.plan import Action, Op, Plan
-    from devenv.plan.naming import image_labels, image_name
+    from devenv.plan.images import build_payload
+    from devenv.plan.naming import image_name
 
     reference = image_name(project.name, service)
     action = None
     if build and service.build is not None:
-        config = thaw(service.build)
-        config["labels"] = {**(config.get("labels") or {}), **image_labels(project.name, service.name)}
-        action = Action(f"build_image:{reference}", Op.BUILD_IMAGE, reference, "run --build",
-                        payload={"image": reference, "build": config, "platform": service.get("platform")})
+        action = Action(f"build_image:{reference}", Op.BUILD_IMAGE, reference, "run --build", payload=build_payload(project, service))
     elif pull == "always" and service.image:
         action = Action(f"pull_image:{reference}", Op.PULL_IMAGE, reference, "run --pull always",
                         payload={"image": reference, "platform": service.get("platform")})

@@ -167,7 +167,7 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
         applied = apply(
             client, project, lambda observed: plan_up(project, observed, up_options),
             listener=progress(g, fmt, quiet=dry_run, hidden=hidden), say=say, wait_timeout=wait_timeout,
-            dry_run=dry_run,
+            dry_run=dry_run, log=(lambda _line: None) if quiet_build else (lambda line: say(f"    {line}")),  # build output
         )
         if dry_run:
             print_plan(applied.plans[0], fmt)

@@ -10,7 +10,8 @@ brings `logging` in as well.)
 from __future__ import annotations
 
 import _thread
-from typing import Any, Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -40,6 +41,13 @@ class Background(Generic[T]):
 
     def done(self) -> bool:
         return not self._done.locked()
+
+    def wait(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the call to end; whether it has."""
+        if self._done.acquire(timeout=timeout):
+            self._done.release()
+            return True
+        return False
 
     def result(self) -> T:
         with self._done:

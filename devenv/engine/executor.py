@@ -1,27 +1,32 @@
 """Runs a plan: every action the moment the actions it comes after have succeeded, in parallel.
 
 A failed action fails the actions that depend on it (they are skipped, named in the outcome);
-independent branches go on. Ctrl-C stops starting new actions, lets the calls in flight end (no
-action leaves a half-made object: there are no temporary names), and re-raises KeyboardInterrupt.
+independent branches go on. Ctrl-C stops starting new actions, cancels what can be cancelled (a
+build's docker CLI is killed, waits for health end), gives the calls in flight CANCEL_GRACE seconds
+to end (no action leaves a half-made object: there are no temporary names), and re-raises
+KeyboardInterrupt; a call still running then (a container's long stop) goes on on the engine's
+side while devenv leaves. A second Ctrl-C exits at once.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import queue
+import sys
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from devenv.engine.api import explanation
 from devenv.engine.background import Background, spawn
 from devenv.engine.events import WaitFailed
 from devenv.engine.operations import OPERATIONS, Context
-from devenv.errors import DevenvError
-from devenv.plan.actions import Action, Op, Plan
-from devenv.plan.actions import GATES
+from devenv.errors import EXIT_INTERRUPTED, DevenvError
+from devenv.plan.actions import GATES, Action, Op, Plan
 
 MAX_WORKERS = 32
+CANCEL_GRACE = 1.5  # seconds the calls in flight get to end after Ctrl-C
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +45,14 @@ class Outcome:
 Listener = Callable[[str, Action, "Outcome | None"], None]  # ("start" | "end", action, outcome)
 
 
+def _notice(message: str) -> None:
+    try:
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
 def _describe_error(exc: BaseException) -> str:
     message = explanation(exc)
     if message is not None:
@@ -56,6 +69,8 @@ class Executor:
         self.listener = listener or (lambda *_: None)
         self._cancel = threading.Event()
         context.cancelled = self._cancel.is_set
+        self._in_flight: dict[str, Action] = {}
+        self._in_flight_lock = threading.Lock()
 
     def run(self) -> list[Outcome]:
         """Run the plan; on Ctrl-C, start nothing more, let the calls in flight end, and re-raise.
@@ -66,9 +81,44 @@ class Executor:
         try:
             return scheduler.result()
         except KeyboardInterrupt:
-            self._cancel.set()
-            scheduler.result()  # calls in flight end; waits and streams see the flag
+            self._interrupted(scheduler)
             raise
+
+    def _interrupted(self, scheduler: Background[list[Outcome]]) -> None:
+        self._cancel.set()
+        try:
+            _notice("devenv: interrupted; stopping what is in flight (press Ctrl-C again to force)")
+            self.ctx.cancel()
+            if not scheduler.wait(CANCEL_GRACE):  # a call that does not end in time is left to the engine
+                self.ctx.cancel(force=True)
+                self._hand_over()
+        except KeyboardInterrupt:  # the second Ctrl-C: leave now
+            self.ctx.cancel(force=True)
+            self._hand_over()
+            _notice("devenv: forced to exit")
+            os._exit(EXIT_INTERRUPTED)
+
+    def _hand_over(self) -> None:
+        """Stops and removals still in flight go on on the engine's side: a detached process holds the
+        project's lock until they are done, so that the next command does not race them."""
+        from devenv.engine.client import engine_address
+        from devenv.engine.finisher import hand_over
+        from devenv.engine.lock import lock_path
+
+        with self._in_flight_lock:
+            actions = list(self._in_flight.values())
+        # stops whose container's process has exited while the engine's call goes on (its clean-up):
+        # until that call ends the container can still look running to the next command
+        actions += [action for action, _call in list(self.ctx.stopping.values())]
+        pending = []
+        for action in actions:
+            if action.op is Op.STOP_CONTAINER:
+                timeout = action.payload.get("timeout")
+                pending.append(f"stop:{action.target}:{10 if timeout is None else int(timeout)}")
+            elif action.op is Op.REMOVE_CONTAINER:
+                pending.append(f"remove:{action.target}")
+        if pending:
+            hand_over(lock_path(engine_address(), self.plan.project), pending)
 
     def _schedule(self) -> list[Outcome]:
         actions = {a.id: a for a in self.plan.actions}
@@ -85,6 +135,8 @@ class Executor:
             outcome = finished.get()
             id = outcome.action.id
             running.discard(id)
+            with self._in_flight_lock:
+                self._in_flight.pop(id, None)
             outcomes[id] = outcome
             self.listener("end", outcome.action, outcome)
             if outcome.ok:
@@ -113,9 +165,11 @@ class Executor:
             action = actions[id]
             self.listener("start", action, None)
             running.add(id)
+            with self._in_flight_lock:
+                self._in_flight[id] = action
             spawn(self._perform_into, action, finished)
 
-    def _perform_into(self, action: Action, finished: "queue.SimpleQueue[Outcome]") -> None:
+    def _perform_into(self, action: Action, finished: queue.SimpleQueue[Outcome]) -> None:
         try:
             outcome = self._perform(action)
         except BaseException as exc:  # never leave the run waiting for an outcome that will not come

@@ -11,7 +11,8 @@ from devenv.errors import EngineError
 from devenv.model import Project, Service
 from devenv.plan import Action, Op, Plan
 from devenv.plan.containerspec import container_spec
-from devenv.plan.naming import image_labels, image_name
+from devenv.plan.images import build_payload
+from devenv.plan.naming import image_name
 
 if TYPE_CHECKING:
     import docker
@@ -21,7 +22,6 @@ def ensure_image(client: docker.DockerClient, project: Project, service: Service
     """The service's image ID, building or pulling it first when it is missing."""
     from devenv.engine.executor import Executor
     from devenv.engine.operations import Context
-    from devenv.model import thaw
 
     reference = image_name(project.name, service)
     try:
@@ -30,10 +30,7 @@ def ensure_image(client: docker.DockerClient, project: Project, service: Service
         if not is_not_found(exc):
             raise
     if service.build is not None:
-        config = thaw(service.build)
-        config["labels"] = {**(config.get("labels") or {}), **image_labels(project.name, service.name)}
-        action = Action(f"build_image:{reference}", Op.BUILD_IMAGE, reference, "missing locally",
-                        payload={"image": reference, "build": config, "platform": service.get("platform")})
+        action = Action(f"build_image:{reference}", Op.BUILD_IMAGE, reference, "missing locally", payload=build_payload(project, service))
     else:
         action = Action(f"pull_image:{reference}", Op.PULL_IMAGE, reference, "missing locally",
                         payload={"image": reference, "platform": service.get("platform")})

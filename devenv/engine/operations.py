@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from devenv.engine.api import explanation, is_not_found
 from devenv.engine.background import Background
@@ -32,6 +34,26 @@ class Context:
         # Stops whose container's process has exited but whose engine call (clean-up) is still running:
         # the next operation on that container waits for it (`settle`).
         self.stopping: dict[str, tuple[Action, Background[None]]] = {}
+        self._hooks: dict[int, Callable[[bool], None]] = {}
+        self._hooks_lock = threading.Lock()
+        self._next_hook = 0
+
+    def on_cancel(self, hook: Callable[[bool], None]) -> Callable[[], None]:
+        """Run `hook(force)` on Ctrl-C (kill a subprocess, wake a waiter); returns its un-registration."""
+        with self._hooks_lock:
+            key, self._next_hook = self._next_hook, self._next_hook + 1
+            self._hooks[key] = hook
+        return lambda: self._hooks.pop(key, None) and None
+
+    def cancel(self, force: bool = False) -> None:
+        """Ctrl-C: tell what is in flight to stop now (`force`: at once, no grace)."""
+        with self._hooks_lock:
+            hooks = list(self._hooks.values())
+        for hook in hooks:
+            try:
+                hook(force)
+            except Exception:
+                pass
 
     def settle(self, container: str) -> None:
         """Wait for a stop of `container` still in flight; re-raise its error (gone counts as stopped)."""
@@ -83,7 +105,9 @@ def _split_reference(image: str) -> tuple[str, str | None]:
 def build_image(ctx: Context, action: Action) -> str:
     from devenv.engine.build import build
 
-    build(ctx, action.payload["image"], action.payload["build"], action.payload.get("platform"))
+    payload = action.payload
+    build(ctx, payload["image"], payload["build"], payload.get("platform"),
+          service=payload.get("service") or action.service, secrets=payload.get("secrets"))
     return "built"
 
 
@@ -119,7 +143,10 @@ def unpause_container(ctx: Context, action: Action) -> str:
 def stop_container(ctx: Context, action: Action) -> str:
     """Stopped once the container's process has exited (its `die` event), not when the engine has
     also torn down its network and mounts: what comes after it in the plan (a dependency's own stop)
-    can start then, and what acts on this container waits for the whole call (`Context.settle`)."""
+    can start then, and what acts on this container waits for the whole call (`Context.settle`).
+    Ctrl-C does not cut this wait short: a stop that ends within the executor's grace period is
+    reported (and the next command finds the container stopped); a longer one goes on on the
+    engine's side while devenv leaves."""
     timeout = action.payload.get("timeout")
     seconds = 10 if timeout is None else int(timeout)
     watch = ctx.watch

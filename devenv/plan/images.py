@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from devenv.model import Project, Service, thaw
 from devenv.plan import naming
@@ -27,7 +28,9 @@ class ImageStep:
         return self.action is not None
 
 
-def _decide(service: Service, reference: str, current: str | None, *, pull: str | None, build: bool, no_build: bool) -> tuple[Op, str] | None:
+def _decide(
+    service: Service, reference: str, current: str | None, *, pull: str | None, build: bool, no_build: bool
+) -> tuple[Op, str] | None:
     """What to do for one service's image, and why; None when the local image will do."""
     policy = pull or PULL_POLICIES.get(service.get("pull_policy") or "", "missing")
     has_build = service.build is not None
@@ -48,6 +51,29 @@ def _decide(service: Service, reference: str, current: str | None, *, pull: str 
     return Op.PULL_IMAGE, "missing locally"
 
 
+def build_payload(project: Project, service: Service, config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A build_image action's payload: the image, the canonical build mapping (`config` when a
+    command overrides it, e.g. `build --no-cache`) with Compose's image labels added, and the
+    project-level definitions of the secrets the build names."""
+    build_cfg = thaw(service.build) if config is None else dict(config)
+    if isinstance(build_cfg, str):
+        build_cfg = {"context": build_cfg}
+    build_cfg["labels"] = {**(build_cfg.get("labels") or {}), **naming.image_labels(project.name, service.name)}
+    secrets = {}
+    for ref in build_cfg.get("secrets") or ():
+        source = ref if isinstance(ref, str) else ref.get("source")
+        if source in project.secrets:
+            definition = thaw(project.secrets[source])
+            variable = definition.get("environment")
+            if variable and variable in project.environment:  # what interpolation saw: the shell and .env
+                definition["resolved"] = project.environment[variable]
+            secrets[source] = definition
+    return {
+        "image": naming.image_name(project.name, service), "platform": service.get("platform"),
+        "service": service.name, "build": build_cfg, "secrets": secrets,
+    }
+
+
 def plan_images(
     b: PlanBuilder, project: Project, observed: ObservedState, services: Iterable[Service], *, pull: str | None, build: bool, no_build: bool
 ) -> dict[str, ImageStep]:
@@ -65,11 +91,7 @@ def plan_images(
             op, reason = decision
             payload: dict = {"image": reference, "platform": service.get("platform")}
             if op == Op.BUILD_IMAGE:
-                build_cfg = thaw(service.build)
-                if isinstance(build_cfg, str):
-                    build_cfg = {"context": build_cfg}
-                build_cfg["labels"] = {**(build_cfg.get("labels") or {}), **naming.image_labels(project.name, service.name)}
-                payload.update(service=service.name, build=build_cfg)
+                payload = build_payload(project, service)
             action = b.add(op, reference, reason, payload=payload, service=service.name)
         by_reference.setdefault(reference, action or "")
         steps[service.name] = ImageStep(reference, current, action)

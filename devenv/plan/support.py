@@ -58,10 +58,13 @@ KNOWN_KEYS = CONTAINER_KEYS | PLANNER_KEYS | RESOLVED_KEYS | NON_CONTAINER_KEYS 
 
 PULL_POLICIES = {"always": "always", "never": "never", "missing": "missing", "if_not_present": "missing", "build": "build"}
 
-_BUILD_KEYS = frozenset(
-    {"context", "dockerfile", "dockerfile_inline", "args", "target", "labels", "cache_from", "tags", "network", "extra_hosts", "shm_size",
-     "no_cache", "pull"}
-)
+# Every key of Compose's `build:`: the builder (devenv/engine/build.py) refuses, in one line naming the
+# service and key, what the builder it finds on the machine cannot honour.
+_BUILD_KEYS = frozenset({
+    "context", "dockerfile", "dockerfile_inline", "args", "target", "labels", "cache_from", "cache_to", "tags", "network",
+    "extra_hosts", "shm_size", "no_cache", "pull", "secrets", "ssh", "additional_contexts", "platforms", "ulimits",
+    "privileged", "entitlements", "isolation", "sbom", "provenance",
+})
 _HEALTH_KEYS = frozenset({"test", "interval", "timeout", "retries", "start_period", "disable"})
 _SERVICE_NETWORK_KEYS = frozenset({"aliases", "ipv4_address", "ipv6_address", "link_local_ips", "mac_address", "driver_opts", "priority"})
 _DEPLOY_KEYS = frozenset({"replicas", "resources", "restart_policy", "mode", "placement"})

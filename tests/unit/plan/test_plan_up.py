@@ -545,6 +545,7 @@ def test_build_when_missing_and_on_request() -> None:
         "platform": None,
         "service": "app",
         "build": {"context": "/src/app", "dockerfile": "Dockerfile", "args": {"X": "1"}, "labels": compose_labels},
+        "secrets": {},
     }
     assert plan.get("create_container:demo-app-1").payload["image_pending"] is True
     state = simulate(plan, empty_state(BUILT, images={}))
