@@ -6,7 +6,7 @@
 #   scripts/vfs-check.sh          as root; needs dockerd (scripts/engine.sh installs it)
 #
 # It starts a second, throwaway dockerd next to the usual one, without touching it: its own
-# socket, pidfile, data root and exec root, no default bridge, no iptables changes (a dockerd
+# socket, pidfile, data root and exec root, a default bridge of its own, no iptables changes (a dockerd
 # with iptables on would rebuild the DOCKER chains the main engine relies on), and address
 # pools of its own. Only one FORWARD rule is added (and removed at the end) so that its
 # containers can talk to each other across its bridges when br_netfilter is loaded.
@@ -30,6 +30,10 @@ PIDFILE=/run/docker-vfs-test.pid
 EXEC_ROOT=/run/docker-vfs-exec
 LOG=/var/log/devenv-vfs-dockerd.log
 FORWARD_RULE=(FORWARD -s "$POOL" -d "$POOL" -j ACCEPT)
+# Its own default bridge: a dockerd started with `--bridge none` deletes the host's docker0, which
+# the main engine's containers and builds need.
+BRIDGE=devenv-vfs0
+BRIDGE_ADDR=${DEVENV_VFS_BRIDGE_ADDR:-10.214.0.1/24}
 
 [ ! -e "$SOCK" ] || die "$SOCK exists: another vfs check is running (or stale: stop its dockerd, delete the file)"
 
@@ -45,6 +49,7 @@ teardown() {
         kill -0 "$DOCKERD_PID" 2>/dev/null && kill -KILL "$DOCKERD_PID"
     fi
     iptables -D "${FORWARD_RULE[@]}" 2>/dev/null || true
+    ip link del "$BRIDGE" 2>/dev/null || true
     # Nothing of it may stay mounted (netns bind mounts live in the exec root).
     awk -v a="$DATA_ROOT/" -v b="$EXEC_ROOT/" 'index($2, a) == 1 || index($2, b) == 1 { print $2 }' /proc/self/mounts \
         | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
@@ -57,11 +62,14 @@ trap teardown EXIT
 trap 'exit 130' INT TERM
 
 mkdir -p "$DATA_ROOT" "$EXEC_ROOT" "$(dirname "$LOG")"
+ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
+ip addr replace "$BRIDGE_ADDR" dev "$BRIDGE"
+ip link set "$BRIDGE" up
 # Its own (empty) configuration: /etc/docker/daemon.json belongs to the main engine.
 printf '{}\n' >"$EXEC_ROOT/daemon.json"
 log "starting dockerd --storage-driver vfs on $SOCK (log: $LOG)"
 setsid dockerd --storage-driver vfs --data-root "$DATA_ROOT" --exec-root "$EXEC_ROOT" \
-    -H "unix://$SOCK" --pidfile "$PIDFILE" --bridge none --iptables=false --ip-masq=false \
+    -H "unix://$SOCK" --pidfile "$PIDFILE" --bridge "$BRIDGE" --iptables=false --ip-masq=false \
     --default-address-pool "base=$POOL,size=24" --config-file "$EXEC_ROOT/daemon.json" </dev/null >"$LOG" 2>&1 &
 DOCKERD_PID=$!
 export DOCKER_HOST=unix://$SOCK
