@@ -136,7 +136,8 @@ def test_port_ranges_and_udp(tmp_path: Path, project_name: str, engine: docker.D
         "5353/udp": [("127.0.0.1", str(udp))],
     }
     ps = ok(devenv(tmp_path, project_name, "ps")).stdout
-    assert f"udp://localhost:{udp}" in ps and f"http://localhost:{tcp + 2}" in ps, ps
+    # docker's PORTS column, as Compose prints it: bind address, host port, container port.
+    assert f"127.0.0.1:{udp}->5353/udp" in ps and f"127.0.0.1:{tcp + 2}->7002/tcp" in ps, ps
 
 
 def test_udp_port_held_by_a_process_refuses_up(tmp_path: Path, project_name: str, engine: docker.DockerClient) -> None:
