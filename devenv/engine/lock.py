@@ -16,7 +16,6 @@ import hashlib
 import os
 import re
 import stat
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 
@@ -47,6 +46,8 @@ def lock_dir() -> str:
     home = os.path.expanduser("~")
     if home and home != "~" and _is_own_folder(home):
         return _private(os.path.join(home, ".cache", "devenv", "locks"))
+    import tempfile  # only here: 3 ms of start-up (random, shutil) that the usual paths never need
+
     return _private(os.path.join(tempfile.gettempdir(), f"devenv-{os.getuid()}"))
 
 

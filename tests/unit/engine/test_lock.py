@@ -52,7 +52,9 @@ def test_a_runtime_folder_of_someone_else_is_passed_over_for_the_cache(tmp_path:
 def test_without_a_home_the_temporary_folder_is_per_user(tmp_path: Path, home: Path, monkeypatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "no-such-home"))
     monkeypatch.setenv("TMPDIR", str(tmp_path))
-    monkeypatch.setattr(lock.tempfile, "tempdir", None)  # re-read TMPDIR
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
     assert lock_dir() == str(tmp_path / f"devenv-{os.getuid()}")
     assert mode(tmp_path / f"devenv-{os.getuid()}") == 0o700
 
