@@ -1,9 +1,13 @@
 """Connecting to the engine: the local socket, `DOCKER_HOST` (tcp with TLS verified, ssh), with a
-short answer when nobody is there, naming the address tried."""
+short answer when nobody is there, naming the address tried. TLS that is not verified is refused
+unless DEVENV_INSECURE_TLS=1; plain tcp:// is used with a warning naming the risk."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import sys
+from collections.abc import Mapping
 from typing import Any
 
 from devenv.errors import EngineError
@@ -41,10 +45,50 @@ class Engine:
         self.address = address
 
 
+INSECURE_TLS_ENV = "DEVENV_INSECURE_TLS"  # =1: accept TLS that is not verified (explicit opt-in)
+
+
+@dataclasses.dataclass(frozen=True)
+class TLSSettings:
+    """How to talk TLS to a tcp:// engine, from docker's variables. `ca` is None: verify against
+    the default bundle; `verify` False only under the explicit opt-in."""
+
+    verify: bool
+    ca: str | None
+    client_cert: tuple[str, str] | None
+
+
+def tls_settings(address: str, env: Mapping[str, str]) -> TLSSettings | None:
+    """TLS for `address` from DOCKER_TLS_VERIFY / DOCKER_TLS / DOCKER_CERT_PATH, as docker's CLI
+    reads them; None for plain tcp. TLS without verification is refused unless DEVENV_INSECURE_TLS=1."""
+    verify = bool(env.get("DOCKER_TLS_VERIFY"))
+    cert_path = env.get("DOCKER_CERT_PATH") or ""
+    if not (verify or cert_path or env.get("DOCKER_TLS")):
+        return None
+    folder = cert_path or os.path.join(os.path.expanduser("~"), ".docker")
+    if not verify and env.get(INSECURE_TLS_ENV) != "1":
+        raise EngineError(
+            f"refusing TLS without verification to {address}: set DOCKER_TLS_VERIFY=1 to verify the engine "
+            f"with {os.path.join(folder, 'ca.pem')}, or {INSECURE_TLS_ENV}=1 to accept an engine nobody verified"
+        )
+    ca = os.path.join(folder, "ca.pem")
+    cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+    return TLSSettings(
+        verify=verify,
+        ca=ca if os.path.isfile(ca) else None,
+        client_cert=(cert, key) if os.path.isfile(cert) and os.path.isfile(key) else None,
+    )
+
+
+def plain_tcp_warning(address: str) -> str:
+    return (f"{address} is plain TCP without TLS: anyone who can reach that port controls the engine "
+            "(root on its host); use TLS (DOCKER_TLS_VERIFY=1) or ssh://")
+
+
 def connect() -> Engine:
     """A client of the engine the environment points at; EngineError within seconds if none answers."""
     address = engine_address()
-    if address.startswith("unix://") and not os.environ.get("DOCKER_TLS_VERIFY"):
+    if address.startswith("unix://"):  # TLS variables mean nothing on a local socket (docker's CLI ignores them)
         from devenv.engine.api import LocalAPI
 
         api = LocalAPI(address[len("unix://") :], timeout=API_TIMEOUT, connect_timeout=CONNECT_TIMEOUT)
@@ -56,6 +100,39 @@ def connect() -> Engine:
     return _connect_sdk(address)
 
 
+def _sdk_client(address: str) -> Any:
+    """The docker SDK's low-level client for a tcp:// or ssh:// engine, TLS verified with the
+    engine's own CA (never REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, which requests would prefer)."""
+    import docker
+
+    from devenv.engine.api import API_VERSION
+
+    if address.startswith("ssh://"):  # the system's ssh client (keys, agent, known_hosts)
+        return docker.APIClient(base_url=address, version=API_VERSION, timeout=int(CONNECT_TIMEOUT), use_ssh_client=True)
+    tls = tls_settings(address, os.environ)
+    if tls is None:
+        if address.startswith("tcp://"):
+            sys.stderr.write(f"devenv: warning: {plain_tcp_warning(address)}\n")
+        return docker.APIClient(base_url=address, version=API_VERSION, timeout=int(CONNECT_TIMEOUT))
+    if not tls.verify:
+        import urllib3
+
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # the user asked for it; said once below
+        sys.stderr.write(f"devenv: warning: TLS to {address} is not verified ({INSECURE_TLS_ENV}=1)\n")
+    config = docker.tls.TLSConfig(client_cert=tls.client_cert, ca_cert=tls.ca, verify=tls.verify)
+    client = docker.APIClient(base_url=address, version=API_VERSION, timeout=int(CONNECT_TIMEOUT), tls=config)
+    verify: Any = (tls.ca or True) if tls.verify else False
+    merge = client.merge_environment_settings
+
+    def merged(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        settings = merge(*args, **kwargs)
+        settings["verify"] = verify  # requests would take REQUESTS_CA_BUNDLE over the session's CA
+        return settings
+
+    client.merge_environment_settings = merged
+    return client
+
+
 def _connect_sdk(address: str) -> Engine:
     import docker
     import requests
@@ -63,10 +140,21 @@ def _connect_sdk(address: str) -> Engine:
     from devenv.engine.api import SDKBackedAPI
 
     try:
-        # ssh://user@host engines go through the system's ssh client (keys, agent, known_hosts).
-        client = docker.from_env(timeout=int(CONNECT_TIMEOUT), use_ssh_client=address.startswith("ssh://"))
-        client.api.ping()
+        sdk = _sdk_client(address)
+        sdk.ping()
+    except requests.exceptions.SSLError as exc:
+        raise EngineError(f"cannot reach the Docker engine at {address}: TLS verification failed: "
+                          f"{_ssl_reason(exc)}") from None
     except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
         raise EngineError(f"cannot reach the Docker engine at {address}: {_reason(exc)}") from None
-    client.api.timeout = API_TIMEOUT
-    return Engine(SDKBackedAPI(client.api), address)
+    sdk.timeout = API_TIMEOUT
+    return Engine(SDKBackedAPI(sdk), address)
+
+
+def _ssl_reason(exc: BaseException) -> str:
+    text = str(exc)
+    for marker in ("certificate verify failed", "hostname mismatch", "wrong version number", "unknown ca", "bad certificate"):
+        if marker in text.lower():
+            start = text.lower().index(marker)
+            return text[start:].split("'")[0].split(")")[0][:200]
+    return text.splitlines()[0][:200] if text else type(exc).__name__
