@@ -27,7 +27,7 @@ def parse_scale(values: tuple[str, ...]) -> dict[str, int]:
 @click.option("--no-recreate", is_flag=True, help="Keep existing containers even if their configuration changed.")
 @click.option("--remove-orphans", is_flag=True, help="Remove containers of services no longer in the project.")
 @click.option("--scale", multiple=True, metavar="SERVICE=N", help="Number of containers for a service (repeatable).")
-@click.option("-y", "--yes", is_flag=True, help="Accepted for Compose habits (devenv asks nothing here).")
+@click.option("-y", "--yes", is_flag=True, help="Go on despite the risky declarations warned about (remembered for this project).")
 @format_option()
 @click.pass_obj
 def create(
@@ -46,6 +46,9 @@ def create(
         scale=parse_scale(scale), pull=pull, build=build, no_build=no_build, no_start=True, wait=False,
         publish_host=publish_host(project), env_files=explicit_env_files(g.options),
     )
+    from devenv.cli.risk_check import confirm_risks
+
+    confirm_risks(project, yes, dry_run=g.dry_run)
     client = engine.result()
     applied = apply(
         client, project, lambda observed: plan_up(project, observed, options),

@@ -129,6 +129,7 @@ def derive(project: Any, target: Any, *, command: list[str], entrypoint: str | N
 @click.option("--remove-orphans", is_flag=True, help="Remove containers of services no longer in the project.")
 @click.option("--wait-timeout", type=float, default=300.0, metavar="SECONDS", show_default=True,
               help="Seconds to wait for dependencies.")
+@click.option("--yes", is_flag=True, help="Go on despite the risky declarations warned about (remembered for this project).")
 @service_argument
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[COMMAND [ARGS]...]")
 @click.pass_obj
@@ -136,7 +137,7 @@ def run(g: Globals, remove: bool, detach: bool, env: tuple[str, ...], label: tup
         publish: tuple[str, ...], service_ports: bool, use_aliases: bool, no_deps: bool, interactive: bool, tty: bool,
         no_tty: bool, name: str | None, entrypoint: str | None, workdir: str | None, user: str | None,
         cap_add: tuple[str, ...], cap_drop: tuple[str, ...], build: bool, pull: str | None, quiet_pull: bool,
-        remove_orphans: bool, wait_timeout: float, service: str, command: tuple[str, ...]) -> int:
+        remove_orphans: bool, wait_timeout: float, yes: bool, service: str, command: tuple[str, ...]) -> int:
     from devenv.engine.apply import apply
     from devenv.engine.cli_bridge import run_cli, stdin_is_tty
     from devenv.engine.client import connect
@@ -160,6 +161,9 @@ def run(g: Globals, remove: bool, detach: bool, env: tuple[str, ...], label: tup
         cap_drop=cap_drop, tty=use_tty, interactive=interactive and not detach,
     )
     host = publish_host(project)
+    from devenv.cli.risk_check import confirm_risks
+
+    confirm_risks(project, yes, dry_run=g.dry_run)
     if g.dry_run:
         say(f"dry run: would create and start a one-off container of {service}"
             + (f" running {' '.join(words)}" if words else ""))

@@ -118,7 +118,7 @@ def _attach_set(project: Any, services: tuple[str, ...], attach: tuple[str, ...]
 @click.option("--no-color", is_flag=True, help="Monochrome output when attached.")
 @click.option("--no-log-prefix", is_flag=True, help="Do not prefix the lines with the container's name when attached.")
 @click.option("--timestamps", is_flag=True, help="Show timestamps when attached.")
-@click.option("-y", "--yes", is_flag=True, help="Assume yes to every prompt (devenv asks none).")
+@click.option("-y", "--yes", is_flag=True, help="Go on despite the risky declarations warned about (remembered for this project).")
 @format_option()
 @click.pass_obj
 def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_timeout: float, build: bool, no_build: bool,
@@ -150,6 +150,9 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
         no_build=no_build, no_start=no_start, wait=not attached, timeout=timeout, renew_anon_volumes=renew_anon_volumes,
         publish_host=publish_host(project), env_files=explicit_env_files(g.options),
     )
+    from devenv.cli.risk_check import confirm_risks
+
+    confirm_risks(project, yes, dry_run=dry_run)
     client = engine.result()  # usage errors first, then an unreachable engine
     engine_settings(g)
     follower = None

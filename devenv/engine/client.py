@@ -100,25 +100,26 @@ def connect() -> Engine:
     return _connect_sdk(address)
 
 
-def _sdk_client(address: str) -> Any:
+def _sdk_client(address: str) -> tuple[Any, str | None]:
     """The docker SDK's low-level client for a tcp:// or ssh:// engine, TLS verified with the
-    engine's own CA (never REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, which requests would prefer)."""
+    engine's own CA (never REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, which requests would prefer),
+    and the warning to print once the engine answers."""
     import docker
 
     from devenv.engine.api import API_VERSION
 
     if address.startswith("ssh://"):  # the system's ssh client (keys, agent, known_hosts)
-        return docker.APIClient(base_url=address, version=API_VERSION, timeout=int(CONNECT_TIMEOUT), use_ssh_client=True)
+        return docker.APIClient(base_url=address, version=API_VERSION, timeout=int(CONNECT_TIMEOUT), use_ssh_client=True), None
     tls = tls_settings(address, os.environ)
     if tls is None:
-        if address.startswith("tcp://"):
-            sys.stderr.write(f"devenv: warning: {plain_tcp_warning(address)}\n")
-        return docker.APIClient(base_url=address, version=API_VERSION, timeout=int(CONNECT_TIMEOUT))
+        warning = plain_tcp_warning(address) if address.startswith("tcp://") else None
+        return docker.APIClient(base_url=address, version=API_VERSION, timeout=int(CONNECT_TIMEOUT)), warning
+    warning = None
     if not tls.verify:
         import urllib3
 
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # the user asked for it; said once below
-        sys.stderr.write(f"devenv: warning: TLS to {address} is not verified ({INSECURE_TLS_ENV}=1)\n")
+        warning = f"TLS to {address} is not verified ({INSECURE_TLS_ENV}=1): anyone on the way can control the engine"
     config = docker.tls.TLSConfig(client_cert=tls.client_cert, ca_cert=tls.ca, verify=tls.verify)
     client = docker.APIClient(base_url=address, version=API_VERSION, timeout=int(CONNECT_TIMEOUT), tls=config)
     verify: Any = (tls.ca or True) if tls.verify else False
@@ -130,7 +131,7 @@ def _sdk_client(address: str) -> Any:
         return settings
 
     client.merge_environment_settings = merged
-    return client
+    return client, warning
 
 
 def _connect_sdk(address: str) -> Engine:
@@ -140,13 +141,15 @@ def _connect_sdk(address: str) -> Engine:
     from devenv.engine.api import SDKBackedAPI
 
     try:
-        sdk = _sdk_client(address)
+        sdk, warning = _sdk_client(address)
         sdk.ping()
     except requests.exceptions.SSLError as exc:
         raise EngineError(f"cannot reach the Docker engine at {address}: TLS verification failed: "
                           f"{_ssl_reason(exc)}") from None
     except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
         raise EngineError(f"cannot reach the Docker engine at {address}: {_reason(exc)}") from None
+    if warning:
+        sys.stderr.write(f"devenv: warning: {warning}\n")
     sdk.timeout = API_TIMEOUT
     return Engine(SDKBackedAPI(sdk), address)
 
@@ -156,5 +159,5 @@ def _ssl_reason(exc: BaseException) -> str:
     for marker in ("certificate verify failed", "hostname mismatch", "wrong version number", "unknown ca", "bad certificate"):
         if marker in text.lower():
             start = text.lower().index(marker)
-            return text[start:].split("'")[0].split(")")[0][:200]
+            return text[start:].split("'")[0].split(" (_ssl")[0].split(")")[0][:200]
     return text.splitlines()[0][:200] if text else type(exc).__name__

@@ -59,7 +59,7 @@ def test_published_port_binds_to_loopback_by_default(tmp_path: Path, project_nam
 def test_x_devenv_publish_host_publishes_on_every_interface(tmp_path: Path, project_name: str, engine: docker.DockerClient) -> None:
     port = free_ports()
     write_compose(tmp_path, web(port, top="x-devenv: {publish_host: 0.0.0.0}\n"))
-    up(tmp_path, project_name)
+    up(tmp_path, project_name, "--yes", env={"XDG_STATE_HOME": str(tmp_path / "state")})  # a risky declaration
     assert bindings(engine, f"{project_name}-web-1") == {"80/tcp": [(EVERY_INTERFACE, str(port))]}
     other = host_address()
     if other is not None:
