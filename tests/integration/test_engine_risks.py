@@ -81,3 +81,42 @@ def test_a_project_without_risks_asks_nothing(tmp_path: Path, project_name: str,
     write_compose(tmp_path, SAFE)
     result = ok(devenv(tmp_path, project_name, "up", env={"XDG_STATE_HOME": str(tmp_path / "state")}))
     assert warnings(result.stderr) == [] and not os.path.exists(tmp_path / "state"), output(result)
+
+
+def _on_terminal(cwd: Path, project: str, answer: bytes, env: dict[str, str], *args: str) -> tuple[int, str]:
+    """Run devenv with stdin and stderr on a pseudo-terminal, answer its question, return (exit, what it wrote)."""
+    import pty
+    import subprocess
+    import sys
+
+    from tests.integration.test_engine_support import devenv_env
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "devenv", "-p", project, *args], cwd=cwd, env=devenv_env(env),
+                               stdin=slave, stderr=slave, stdout=subprocess.DEVNULL)
+    os.close(slave)
+    os.write(master, answer)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    code = process.wait(timeout=120)
+    os.close(master)
+    return code, b"".join(chunks).decode(errors="replace")
+
+
+def test_on_a_terminal_it_asks_once(tmp_path: Path, project_name: str, engine: docker.DockerClient) -> None:
+    env = {"XDG_STATE_HOME": str(tmp_path / "state")}
+    write_compose(tmp_path, SYSTEM_BIND)
+    code, text = _on_terminal(tmp_path, project_name, b"n\n", env, "create")
+    assert code == 2 and "Continue with these risks? [y/N]" in text and "not confirmed" in text, text
+    assert_nothing_exists(engine, project_name)
+    code, text = _on_terminal(tmp_path, project_name, b"y\n", env, "create")
+    assert code == 0 and "[y/N]" in text, text
+    assert states(engine, project_name) == {f"{project_name}-box-1": "created"}
+    ok(devenv(tmp_path, project_name, "create", env=env))  # remembered
