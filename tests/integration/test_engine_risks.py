@@ -11,7 +11,14 @@ import docker
 import pytest
 
 from tests.integration.test_engine_support import (
-    BUSYBOX, FOREVER, assert_nothing_exists, devenv, ok, output, states, write_compose,
+    BUSYBOX,
+    FOREVER,
+    assert_nothing_exists,
+    devenv,
+    ok,
+    output,
+    states,
+    write_compose,
 )
 
 pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("base_images")]
