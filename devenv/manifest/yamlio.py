@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import yaml
+import yaml.reader
 
 from devenv.errors import ManifestError
 from devenv.manifest.tags import RESET, Override
@@ -339,8 +340,13 @@ def parse(text: str, file: str) -> list[Document]:
         line = mark.line + 1 if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
         raise ManifestError(f"invalid YAML: {problem}", file, line) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow; its str() spans two lines
+        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
+        what = f"#x{exc.character:04x}" if isinstance(exc.character, int) else repr(exc.character)
+        raise ManifestError(f"invalid YAML: unacceptable character {what}: {exc.reason}", file, line) from None
     except yaml.YAMLError as exc:
-        raise ManifestError(f"invalid YAML: {exc}", file) from None
+        message = " ".join(str(exc).split())
+        raise ManifestError(f"invalid YAML: {message}", file) from None
     except _TooDeep as exc:
         raise ManifestError(f"invalid YAML: nesting deeper than {MAX_DEPTH} levels", file, exc.line) from None
     except RecursionError:
