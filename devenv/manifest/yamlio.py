@@ -202,13 +202,19 @@ class _Builder:
         self.decodes = 0  # nodes built, go-yaml's decodeCount
         self.alias_decodes = 0  # of which while expanding an alias
         self.aliases: list[int] = []  # lines of the aliases being expanded, innermost last
+        self.origins: dict[int, Node] = {}  # id of a node `!override` retagged -> the parsed node
+        self.keep: list[Node] = []
+
+    def alias_line(self, parent: Node, index: Any) -> int | None:
+        """The line of the alias at this place in the document, if the child there is one."""
+        return self.alias_lines.get(_slot(self.origins.get(id(parent), parent), index))
 
     def error(self, node: Node, message: str, path: Path = ()) -> ManifestError:
         return ManifestError(message, self.file, node.start_mark.line + 1, dotted(path) or None)
 
     def child(self, parent: Node, index: Any, node: Node, path: Path) -> Any:
         """Build a list item or mapping value, counting it as alias expansion if it is an alias."""
-        line = self.alias_lines.get(_slot(parent, index))
+        line = self.alias_line(parent, index)
         if line is None:
             return self.build(node, path)
         self.aliases.append(line)
@@ -238,8 +244,10 @@ class _Builder:
         if tag == "!reset":
             return RESET
         if tag == "!override":
-            node = _retag(node)
-            return Override(self.build(node, path))
+            retagged = _retag(node)
+            self.origins[id(retagged)] = node  # its children's aliases are recorded under `node`
+            self.keep.append(retagged)  # (and its id must not be reused while building)
+            return Override(self.build(retagged, path))
         if isinstance(node, ScalarNode):
             try:
                 return scalar(node.value, tag, _plain(node))
@@ -267,16 +275,15 @@ class _Builder:
                 if merge_line:  # go-yaml (and so Compose) refuses a second merge key in one mapping
                     raise self.error(key_node, f'mapping key "<<" already defined at line {merge_line}', path)
                 merge_line = key_node.start_mark.line + 1
-                line = self.alias_lines.get(_slot(node, key_node))
-                if line is not None:
-                    self.aliases.append(line)
-                try:
-                    for source in self._merge_sources(value_node):
+                for source, line in self._merge_sources(node, key_node, value_node):
+                    if line is not None:
+                        self.aliases.append(line)
+                    try:
                         for k, v in self.mapping(source, path).items():
                             merged.setdefault(k, v)
-                finally:
-                    if line is not None:
-                        self.aliases.pop()
+                    finally:
+                        if line is not None:
+                            self.aliases.pop()
                 continue
             if not isinstance(key_node, ScalarNode):
                 raise self.error(key_node, "a mapping key must be a plain value, not a list or mapping", path)
@@ -296,11 +303,15 @@ class _Builder:
             out.setdefault(k, v)
         return out
 
-    def _merge_sources(self, node: Node) -> Iterator[MappingNode]:
+    def _merge_sources(self, parent: Node, key: Node, node: Node) -> Iterator[tuple[MappingNode, int | None]]:
+        """The mappings a merge key merges, each with the line of the alias it came through (if any)."""
+        outer = self.alias_line(parent, key)
         if isinstance(node, MappingNode):
-            yield node
+            yield node, outer
         elif isinstance(node, SequenceNode) and all(isinstance(n, MappingNode) for n in node.value):
-            yield from node.value
+            for i, item in enumerate(node.value):
+                line = self.alias_line(node, i)
+                yield item, (line if line is not None else outer)
         else:
             raise self.error(node, "merge key << needs a mapping or a list of mappings")
 

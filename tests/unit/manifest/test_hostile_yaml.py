@@ -93,6 +93,13 @@ def test_an_alias_bomb_is_refused_by_config_in_bounded_memory(tmp_path: Path) ->
     assert line.startswith("devenv: ") and "compose.yaml:" in line and "excessive aliasing" in line
 
 
+@pytest.mark.parametrize("kind", ["merge", "override"])
+def test_bombs_through_merge_lists_and_override_are_refused(kind: str) -> None:
+    with pytest.raises(ManifestError) as info:
+        parse(_list_bomb(12, 9, kind), "compose.yaml")
+    assert "excessive aliasing" in str(info.value)
+
+
 def test_ordinary_reuse_through_aliases_is_accepted() -> None:
     base = "x-base: &base\n  image: busybox\n  environment: &env\n" + "".join(f"    V{i}: '{i}'\n" for i in range(40))
     services = "".join(f"  s{i}:\n    <<: *base\n    labels: {{n: '{i}'}}\n    environment: *env\n" for i in range(300))
@@ -352,6 +359,15 @@ def _merge_bomb(levels: int, width: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _list_bomb(levels: int, width: int, kind: str) -> str:
+    """Bombs through merge-key lists (`<<: [*a, *a]`) or `!override` lists of aliases."""
+    lines = ["x0: &a0 {k: v}" if kind == "merge" else "x0: &a0 [k, v]"]
+    for level in range(1, levels):
+        items = ", ".join([f"*a{level - 1}"] * width)
+        lines.append(f"x{level}: &a{level} " + (f"{{<<: [{items}]}}" if kind == "merge" else f"!override [{items}]"))
+    return "\n".join(lines) + "\n"
+
+
 def _hostile_documents():  # type: ignore[no-untyped-def]
     from hypothesis import strategies as st
 
@@ -359,6 +375,8 @@ def _hostile_documents():  # type: ignore[no-untyped-def]
     return st.one_of(
         st.builds(lambda n, w: service + _bomb(n, w), st.integers(2, 12), st.integers(2, 12)),
         st.builds(lambda n, w: service + _merge_bomb(n, w), st.integers(2, 10), st.integers(2, 10)),
+        st.builds(lambda n, w, k: service + _list_bomb(n, w, k), st.integers(2, 14), st.integers(2, 12),
+                  st.sampled_from(["merge", "override"])),
         st.builds(lambda n, o: "x-d: " + o * n + "\n" + service, st.integers(1, 50_000), st.sampled_from(["[", "{a: ", "!!seq ["])),
         st.builds(
             lambda digits, field: service + f"    {field}: {digits}\n",
