@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from devenv.cli.command import Globals, format_option, services_argument
+from devenv.cli.up_cmd import scale_count
 from devenv.errors import UsageError
 
 
@@ -12,9 +13,9 @@ def parse_scale(values: tuple[str, ...]) -> dict[str, int]:
     out = {}
     for value in values:
         name, sep, count = value.partition("=")
-        if not sep or not name or not count.isdigit():
+        if not sep or not name or not (count.isascii() and count.isdigit()):
             raise UsageError(f"create: invalid --scale {value!r}: use SERVICE=NUMBER")
-        out[name] = int(count)
+        out[name] = scale_count(value, count, "create: ")
     return out
 
 

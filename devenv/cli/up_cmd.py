@@ -28,13 +28,22 @@ from devenv.cli.common import (
 from devenv.errors import UsageError
 
 
+def scale_count(value: str, count: str, prefix: str = "") -> int:
+    """The NUMBER of `--scale SERVICE=NUMBER` (all digits), refused at once beyond MAX_REPLICAS."""
+    from devenv.manifest.typed import MAX_REPLICAS
+
+    if len(count.lstrip("0")) > len(str(MAX_REPLICAS)) or int(count) > MAX_REPLICAS:
+        raise UsageError(f"{prefix}invalid --scale {value!r}: at most {MAX_REPLICAS} containers per service")
+    return int(count)
+
+
 def _scale(values: tuple[str, ...]) -> dict[str, int]:
     out = {}
     for value in values:
         name, sep, count = value.partition("=")
-        if not sep or not count.isdigit():
+        if not sep or not (count.isascii() and count.isdigit()):
             raise UsageError(f"invalid --scale {value!r}: use SERVICE=NUMBER")
-        out[name] = int(count)
+        out[name] = scale_count(value, count)
     return out
 
 

@@ -59,8 +59,16 @@ def check_project(
     resources: Mapping[str, Mapping[str, Any]],
 ) -> None:
     """On the typed model of the enabled services (compose-go's consistency check)."""
+    container_names: dict[str, str] = {}
     for name, s in services.items():
         at: Path = ("services", name)
+        if s.get("container_name"):
+            other = container_names.setdefault(str(s["container_name"]), name)
+            if other != name:
+                raise field_error(
+                    at + ("container_name",),
+                    f"container name {s['container_name']!r} is already used by service {other!r}",
+                )
         build = s.get("build")
         if build is None and not s.get("image") and s.get("provider") is None:
             raise field_error(at, f"service {name!r} has neither an image nor a build context specified")

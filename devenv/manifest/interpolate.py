@@ -7,6 +7,7 @@ After substitution, values at paths that Compose types as booleans or numbers ar
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
@@ -175,6 +176,9 @@ _CASTS: dict[tuple[str, ...], str] = {
 _CAST_TABLE: PatternTable[str] = PatternTable({".".join(pattern): kind for pattern, kind in _CASTS.items()})
 
 
+_GO_INT = re.compile(r"[-+]?[0-9]+")
+
+
 def _cast(value: str, kind: str) -> Any:
     if kind == _BOOL:
         low = value.lower()
@@ -183,8 +187,15 @@ def _cast(value: str, kind: str) -> Any:
         if low in ("false", "n", "no", "off"):
             return False
         raise ValueError(f"invalid boolean: {value}")
-    if kind == _INT:
-        return int(value, 10)
+    if kind == _INT:  # Go's ParseInt(value, 10, 64): ASCII digits, a sign, no spaces or `_`
+        if not _GO_INT.fullmatch(value):
+            raise ValueError(f'strconv.ParseInt: parsing "{value[:80]}": invalid syntax')
+        number = int(value, 10) if len(value) <= 40 else 2**64
+        if not -(2**63) <= number < 2**63:
+            raise ValueError(f'strconv.ParseInt: parsing "{value[:80]}": value out of range')
+        return number
+    if "_" in value or value != value.strip(" \t\r\n") or not value.isascii():  # Python's float() is laxer than Go's
+        raise ValueError(f'strconv.ParseFloat: parsing "{value[:80]}": invalid syntax')
     return float(value)
 
 

@@ -10,6 +10,7 @@ in the model (the engine ignores them) but `to_compose_json` leaves them out, as
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -70,27 +71,50 @@ class Bool(Type):
         return value if (self.pointer or value) else OMIT
 
 
+INT64 = (-(2**63), 2**63 - 1)
+_WHOLE = re.compile(r"[-+]?[0-9]+")
+MAX_REPLICAS = 10_000
+"""The most containers `scale`/`deploy.replicas`/`--scale` may ask for one service. Compose refuses
+counts that do not fit its int; devenv also refuses the ones no single engine could run (each
+replica is a container, a name and an address), so that planning stays bounded."""
+
+
 class Int(Type):
-    def __init__(self, pointer: bool = False, minimum: int | None = None) -> None:
+    """A whole number in Compose's Go type's range: int64 unless `unsigned` (uint32/uint64: 0 or
+    more, as Compose's "-1 overflows uint"), with an optional tighter `maximum`."""
+
+    def __init__(self, pointer: bool = False, minimum: int | None = None, unsigned: str = "",
+                 maximum: int | None = None) -> None:
         self.pointer = pointer
-        self.minimum = minimum
+        self.minimum = 0 if unsigned else minimum
+        self.unsigned = unsigned
+        self.maximum = maximum
 
     def decode(self, value: Any, path: Path) -> Any:
         if value is None:
             return OMIT
         if isinstance(value, bool):
             raise _fail(path, "must be a number, not a boolean")
+        original = value
         if isinstance(value, str):
-            try:
-                value = int(value.strip(), 10)
-            except ValueError:
-                raise _fail(path, f"{value!r} is not a whole number") from None
+            text = value.strip(" \t\r\n")
+            if not _WHOLE.fullmatch(text) or len(text) > 40:  # ASCII digits, as Go's ParseInt
+                raise _fail(path, f"{value[:80]!r} is not a whole number")
+            value = int(text, 10)
         elif isinstance(value, float):
             if not value.is_integer():
                 raise _fail(path, f"{value!r} is not a whole number")
             value = int(value)
+        if self.unsigned and value < 0:
+            raise _fail(path, f"cannot parse value as {self.unsigned!r}: {value} overflows uint")
+        shown = sprint(original) if isinstance(original, float) else str(value)
         if self.minimum is not None and value < self.minimum:
             raise _fail(path, f"must be {self.minimum} or more, not {value}")
+        low, high = (0, 2**64 - 1) if self.unsigned == "uint64" else (0, 2**32 - 1) if self.unsigned else INT64
+        if not low <= value <= high:
+            raise _fail(path, f"{shown} is out of range (it must fit in {self.unsigned or 'int64'})")
+        if self.maximum is not None and value > self.maximum:
+            raise _fail(path, f"{shown} is more than devenv's limit of {self.maximum}")
         return value if (self.pointer or value != 0) else OMIT
 
 
@@ -415,6 +439,9 @@ class MapOf(Type):
 
 STR, BOOL, INT, FLOAT = Str(), Bool(), Int(), Float()
 PBOOL, PINT = Bool(pointer=True), Int(pointer=True)
+PUINT64, UINT64, UINT32 = Int(pointer=True, unsigned="uint64"), Int(unsigned="uint64"), Int(unsigned="uint32")
+UINT16 = Int(unsigned="uint16")
+COUNT = Int(pointer=True, maximum=MAX_REPLICAS)
 STRS = StrList()
 LABELS = StrMapping()
 
@@ -438,7 +465,7 @@ RESOURCE = Struct(
 )
 UPDATE_CONFIG = Struct(
     {
-        "parallelism": PINT,
+        "parallelism": PUINT64,
         "delay": Duration(pointer=False),
         "failure_action": STR,
         "monitor": Duration(pointer=False),
@@ -500,8 +527,8 @@ SERVICE_FIELDS: dict[str, Type] = {
     ),
     "blkio_config": Struct(
         {
-            "weight": INT,
-            "weight_device": List(Struct({"path": STR, "weight": INT}, rename={"path": "Path", "weight": "Weight"})),
+            "weight": UINT16,
+            "weight_device": List(Struct({"path": STR, "weight": UINT16}, rename={"path": "Path", "weight": "Weight"})),
             "device_read_bps": List(THROTTLE),
             "device_read_iops": List(THROTTLE),
             "device_write_bps": List(THROTTLE),
@@ -529,19 +556,19 @@ SERVICE_FIELDS: dict[str, Type] = {
     "deploy": Struct(
         {
             "mode": STR,
-            "replicas": PINT,
+            "replicas": COUNT,
             "labels": LABELS,
             "update_config": UPDATE_CONFIG,
             "rollback_config": UPDATE_CONFIG,
             "resources": Struct({"limits": RESOURCE, "reservations": RESOURCE}, keep_empty=False),
             "restart_policy": Struct(
-                {"condition": STR, "delay": Duration(), "max_attempts": PINT, "window": Duration()}
+                {"condition": STR, "delay": Duration(), "max_attempts": PUINT64, "window": Duration()}
             ),
             "placement": Struct(
                 {
                     "constraints": STRS,
                     "preferences": List(Struct({"spread": STR})),
-                    "max_replicas_per_node": INT,
+                    "max_replicas_per_node": UINT64,
                 },
                 keep_empty=False,
             ),
@@ -571,7 +598,7 @@ SERVICE_FIELDS: dict[str, Type] = {
             "test": HealthcheckTest(),
             "timeout": Duration(),
             "interval": Duration(),
-            "retries": PINT,
+            "retries": PUINT64,
             "start_period": Duration(),
             "start_interval": Duration(),
             "disable": BOOL,
@@ -621,7 +648,7 @@ SERVICE_FIELDS: dict[str, Type] = {
                 "name": STR,
                 "mode": STR,
                 "host_ip": STR,
-                "target": INT,
+                "target": UINT32,
                 "published": STR,
                 "protocol": STR,
                 "app_protocol": STR,
@@ -635,7 +662,7 @@ SERVICE_FIELDS: dict[str, Type] = {
     "read_only": BOOL,
     "restart": STR,
     "runtime": STR,
-    "scale": PINT,
+    "scale": COUNT,
     "secrets": List(FILE_REF),
     "security_opt": STRS,
     "shm_size": Bytes(),
@@ -662,7 +689,7 @@ SERVICE_FIELDS: dict[str, Type] = {
                 "consistency": STR,
                 "bind": Struct({"selinux": STR, "propagation": STR, "create_host_path": BOOL, "recursive": STR}),
                 "volume": Struct({"labels": StrMapping(), "nocopy": BOOL, "subpath": STR}),
-                "tmpfs": Struct({"size": Bytes(), "mode": INT}),
+                "tmpfs": Struct({"size": Bytes(), "mode": UINT32}),
                 "image": Struct({"subpath": STR}),
             }
         )

@@ -33,8 +33,10 @@ def compose_binary() -> str:
 
 
 def clean_env(case: Path) -> dict[str, str]:
-    """PATH and HOME only (no COMPOSE_* / DOCKER_*), plus the case's `env` file if it has one."""
+    """PATH, HOME and PYTHONPATH only (no COMPOSE_* / DOCKER_*), plus the case's `env` file if it has one."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/root")}
+    if os.environ.get("PYTHONPATH"):  # so that a worktree's tests run the worktree's devenv
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     extra = case / "env"
     if extra.is_file():
         for line in extra.read_text().splitlines():
