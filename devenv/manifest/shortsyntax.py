@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import posixpath
 import re
-import shlex
 from typing import Any
 
 

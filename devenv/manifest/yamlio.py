@@ -84,18 +84,18 @@ class _Composer(Composer):
         self.alias_lines: dict[tuple[int, Any], int] = {}
         self.depth = 0
 
-    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
-        event = self.peek_event()
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()  # type: ignore[attr-defined]  # a Parser method; the loader mixes it in
         if isinstance(event, AliasEvent):
             if parent is not None and event.anchor in self.anchors:
-                self.alias_lines[_slot(parent, index)] = event.start_mark.line + 1
+                self.alias_lines[_slot(parent, index)] = event.start_mark.line + 1 if event.start_mark else 0
             return Composer.compose_node(self, parent, index)
         if event.anchor is not None:
             self.anchors.pop(event.anchor, None)
         self.depth += 1
         try:
             if self.depth > MAX_DEPTH:
-                raise _TooDeep(event.start_mark.line + 1)
+                raise _TooDeep(event.start_mark.line + 1 if event.start_mark else 0)
             return Composer.compose_node(self, parent, index)
         finally:
             self.depth -= 1
@@ -158,7 +158,8 @@ def scalar(value: str, tag: str, plain: bool) -> Any:
         return value
     resolved = _resolve(value)
     if tag in _TAG_TYPES:
-        if isinstance(resolved, bool) and tag != "tag:yaml.org,2002:bool" or not isinstance(resolved, _TAG_TYPES[tag]):
+        wrong_type = not isinstance(resolved, _TAG_TYPES[tag])
+        if wrong_type or (isinstance(resolved, bool) and tag != "tag:yaml.org,2002:bool"):
             raise TagMismatch(f"cannot decode {value!r} as a !!{tag.rsplit(':', 1)[1]}")
     return resolved
 
