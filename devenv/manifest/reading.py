@@ -44,8 +44,12 @@ def read_bytes(path: str, what: str = "Compose file", limit: int = MAX_BYTES) ->
     except IsADirectoryError:
         raise ManifestError(f"{what} {path} is a directory, not a file") from None
     except OSError as exc:
-        if os.path.isdir(path):
-            raise ManifestError(f"{what} {path} is a directory, not a file") from None
+        try:  # a socket cannot be opened (ENXIO): say what it is
+            mode = os.stat(path).st_mode
+        except OSError:
+            mode = stat.S_IFREG
+        if not stat.S_ISREG(mode):
+            raise ManifestError(f"{what} {path} is {_kind(mode)}, not a regular file") from None
         raise ManifestError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     try:
         st = os.fstat(fd)
