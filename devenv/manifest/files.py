@@ -261,8 +261,14 @@ class FileSet:
             env_files = [f if os.path.isabs(f) else os.path.join(self.working_dir, f) for f in env_files]
         environ = dict(self.environ)
         from_files: dict[str, str] = {}
-        for env_file in env_files:
-            from_files.update(read_env_file(env_file, lambda k: environ.get(k, from_files.get(k))))
+        for i, env_file in enumerate(env_files):
+            try:
+                from_files.update(read_env_file(env_file, lambda k: environ.get(k, from_files.get(k))))
+            except ManifestError as exc:  # unreadable: name the field; syntax errors name the env file
+                if exc.file is not None or "env_file" not in entry:
+                    raise
+                field = at + (("env_file",) if isinstance(entry["env_file"], str) else ("env_file", i))
+                raise field_error(field, exc.message) from None
         for key, value in from_files.items():
             environ.setdefault(key, value)
         sub = FileSet(project_dir, environ, self.warn, self.locator, self.validate, self.included + (file,))

@@ -118,6 +118,14 @@ def test_a_fifo_named_by_include_names_the_include_entry(ws, fifo: Path) -> None
     assert "fifo" in err.message
 
 
+def test_a_fifo_as_an_include_env_file_names_the_field(ws, fifo: Path) -> None:
+    ws.write("other.yaml", COMPOSE.replace("web", "other"))
+    ws.write("compose.yaml", "include:\n  - path: other.yaml\n    env_file: [pipe]\n" + COMPOSE)
+    err = ws.error()
+    assert err.file == str(ws.root / "compose.yaml") and err.path == "include[0].env_file[0]", str(err)
+    assert "fifo" in err.message
+
+
 def test_a_fifo_as_env_file_option_is_refused(ws, fifo: Path) -> None:
     ws.write("compose.yaml", COMPOSE)
     err = ws.error(env_files=("pipe",))
