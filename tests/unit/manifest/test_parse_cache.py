@@ -202,7 +202,7 @@ def test_a_command_on_an_unchanged_file_does_not_import_pyyaml(tmp_path: Path, c
 
 ALIAS_HEAVY = (
     'x-a: &a ["xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"]\n'
-    + "".join(f"x-{n}: &{n} [{', '.join(['*' + p] * 7)}]\n" for p, n in zip("abcde", "bcdef"))
+    + "".join(f"x-{n}: &{n} [{', '.join(['*' + p] * 7)}]\n" for p, n in zip("abcde", "bcdef", strict=True))
     + "services: {s: {image: busybox}}\n"
 )
 
