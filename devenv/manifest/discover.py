@@ -12,9 +12,10 @@ import os
 from collections.abc import Callable
 from typing import NamedTuple
 
-from devenv.errors import ManifestError
+from devenv.errors import EXIT_FAILED, ManifestError
 from devenv.manifest.dotenv import DotenvError, parse_dotenv
 from devenv.manifest.options import ProjectOptions
+from devenv.manifest.reading import read_text
 
 DEFAULT_FILES = ("devenv.yaml", "devenv.yml", "compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 OVERRIDE_FILES = (
@@ -34,6 +35,12 @@ class NoComposeFile(ManifestError):
     def __init__(self, message: str, environ: dict[str, str]) -> None:
         super().__init__(message)
         self.environ = environ
+
+
+class ComposeFileEnvError(ManifestError):
+    """COMPOSE_FILE names something that is not a file (`COMPOSE_FILE=::`): exit 1, as Compose."""
+
+    exit_code = EXIT_FAILED
 
 
 class Discovered(NamedTuple):
@@ -65,15 +72,7 @@ def _find_default(start: str, warn: Callable[[str], None]) -> list[str]:
 
 
 def read_env_file(path: str, lookup: Callable[[str], str | None] | None = None) -> dict[str, str]:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except FileNotFoundError:
-        raise ManifestError(f"env file {path} not found") from None
-    except IsADirectoryError:
-        raise ManifestError(f"env file {path} is a directory") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"cannot read env file {path}: {exc}") from None
+    text = read_text(path, "env file", utf16=False)
     try:
         return parse_dotenv(text, lookup)
     except DotenvError as exc:
@@ -114,9 +113,12 @@ def discover(options: ProjectOptions, warn: Callable[[str], None]) -> Discovered
         environ.setdefault(key, value)
 
     files = given
+    from_env = False
     if not files and environ.get("COMPOSE_FILE"):
+        # as Compose: every entry counts, an empty one (`COMPOSE_FILE=::`) names the working directory
         sep = environ.get("COMPOSE_PATH_SEPARATOR") or os.pathsep
-        files = [absolute(f) for f in environ["COMPOSE_FILE"].split(sep) if f]
+        files = [absolute(f) if f else cwd for f in environ["COMPOSE_FILE"].split(sep)]
+        from_env = True
     if not files:
         files = _find_default(work_dir, warn)
         if not files:
@@ -125,11 +127,12 @@ def discover(options: ProjectOptions, warn: Callable[[str], None]) -> Discovered
                 f"(looked for {', '.join(DEFAULT_FILES)}); use -f FILE",
                 environ,
             )
+    error = ComposeFileEnvError if from_env else ManifestError
     for f in files:
         if f != "-" and not os.path.exists(f):
-            raise ManifestError(f"file not found: {f}")
+            raise error(f"file not found: {f}" + (" (from COMPOSE_FILE)" if from_env else ""))
         if f != "-" and os.path.isdir(f):
-            raise ManifestError(f"{f} is a directory, not a Compose file")
+            raise error(f"{f} is a directory, not a Compose file" + (" (from COMPOSE_FILE)" if from_env else ""))
 
     if options.project_directory:
         project_dir = work_dir

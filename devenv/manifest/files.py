@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import copy
 import os
-import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from devenv.errors import ManifestError
-from devenv.manifest import legacy
+from devenv.manifest import legacy, reading
 from devenv.manifest.checks import check_document
 from devenv.manifest.interpolate import Interpolator
 from devenv.manifest.merge import enforce_unicity, merge
@@ -53,19 +52,8 @@ class Locator:
 
 
 def read_text(file: str) -> str:
-    try:
-        if file == "-":
-            return sys.stdin.read()
-        with open(file, encoding="utf-8") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        raise ManifestError(f"file not found: {file}") from None
-    except IsADirectoryError:
-        raise ManifestError(f"{file} is a directory, not a Compose file") from None
-    except UnicodeDecodeError as exc:
-        raise ManifestError(f"not UTF-8 text: {exc.reason} at byte {exc.start}", file) from None
-    except OSError as exc:
-        raise ManifestError(f"cannot read {file}: {exc.strerror}") from None
+    """A Compose file's text ("-": standard input), through the one bounded reader."""
+    return reading.read_text(file)
 
 
 class FileSet:
@@ -115,6 +103,15 @@ class FileSet:
         if file not in self._parsed:
             self._parsed[file] = self._parse_documents(file)
         return self._parsed[file]
+
+    def _documents_named(self, file: str, at: Path) -> list[tuple[Any, dict]]:
+        """_documents of a file a field names: a file that cannot be read names that field."""
+        try:
+            return self._documents(file)
+        except ManifestError as exc:
+            if exc.file is not None or exc.at is not None:
+                raise
+            raise field_error(at, exc.message) from None
 
     def _parse_documents(self, file: str) -> list[tuple[Any, dict]]:
         out = []
@@ -205,7 +202,7 @@ class FileSet:
         return merged
 
     def _extends_file(self, base_file: str, name: str, ref: str) -> dict:
-        docs = self._documents(base_file)
+        docs = self._documents_named(base_file, ("services", name, "extends", "file"))
         model: dict = {}
         for data, lines in docs:
             self.locator.add(base_file, lines)
@@ -264,11 +261,19 @@ class FileSet:
             env_files = [f if os.path.isabs(f) else os.path.join(self.working_dir, f) for f in env_files]
         environ = dict(self.environ)
         from_files: dict[str, str] = {}
-        for env_file in env_files:
-            from_files.update(read_env_file(env_file, lambda k: environ.get(k, from_files.get(k))))
+        for i, env_file in enumerate(env_files):
+            try:
+                from_files.update(read_env_file(env_file, lambda k: environ.get(k, from_files.get(k))))
+            except ManifestError as exc:  # unreadable: name the field; syntax errors name the env file
+                if exc.file is not None or "env_file" not in entry:
+                    raise
+                field = at + (("env_file",) if isinstance(entry["env_file"], str) else ("env_file", i))
+                raise field_error(field, exc.message) from None
         for key, value in from_files.items():
             environ.setdefault(key, value)
         sub = FileSet(project_dir, environ, self.warn, self.locator, self.validate, self.included + (file,))
+        for i, path in enumerate(paths):
+            sub._documents_named(path, at + ("path",) if isinstance(entry.get("path"), str) else at + ("path", i))
         imported = sub.load_model(tuple(paths))
         for kind in ("services", "volumes", "networks", "secrets", "configs", "models"):
             incoming = imported.get(kind)

@@ -219,12 +219,13 @@ def _resolve_env_files(name: str, service: dict, environ: Mapping[str, str]) -> 
 
 def _read_mapping_file(path: str, fmt: str | None, lookup: Callable[[str], str | None]) -> dict[str, str]:
     if fmt == "raw":
+        from devenv.manifest.reading import read_text
+
         out = {}
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                line = line.rstrip("\n")
-                if line and not line.lstrip().startswith("#") and "=" in line:
-                    key, _, value = line.partition("=")
-                    out[key] = value
+        text = read_text(path, "env file", utf16=False).replace("\r\n", "\n").replace("\r", "\n")
+        for line in text.split("\n"):
+            if line and not line.lstrip().startswith("#") and "=" in line:
+                key, _, value = line.partition("=")
+                out[key] = value
         return out
     return read_env_file(path, lookup)

@@ -196,3 +196,90 @@ def test_a_command_on_an_unchanged_file_does_not_import_pyyaml(tmp_path: Path, c
         for _ in range(2)
     ]
     assert [r.stdout.split() for r in runs] == [["['web']", "True"], ["['web']", "False"]]
+
+
+# ------------------------------------------------------------------ the cache never amplifies
+
+ALIAS_HEAVY = (
+    'x-a: &a ["xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"]\n'
+    + "".join(f"x-{n}: &{n} [{', '.join(['*' + p] * 7)}]\n" for p, n in zip("abcde", "bcdef", strict=True))
+    + "services: {s: {image: busybox}}\n"
+)
+
+
+def test_an_entry_that_would_amplify_its_source_is_not_written(cache: Path, tmp_path: Path) -> None:
+    file = str(tmp_path / "compose.yaml")
+    docs = parse_cached(ALIAS_HEAVY, file)
+    assert len(docs[0][0]["x-f"]) == 7  # parsed all right, ~1.1 MB once expanded, from ~450 bytes
+    assert not cache.exists() or not list(cache.iterdir())
+    assert parse_cached(ALIAS_HEAVY, file)[0][0]["services"] == {"s": {"image": "busybox"}}
+
+
+def test_an_entry_over_the_size_cap_is_not_written(cache: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(parsecache, "MAX_ENTRY", 200)
+    text = "services:\n" + "".join(f"  s{i}: {{image: busybox}}\n" for i in range(20))
+    parse_cached(text, str(tmp_path / "compose.yaml"))
+    assert not cache.exists() or not list(cache.iterdir())
+    monkeypatch.setattr(parsecache, "MAX_ENTRY", 1 << 20)
+    parse_cached(text, str(tmp_path / "compose.yaml"))
+    assert len(list(cache.iterdir())) == 1
+
+
+def test_the_folder_has_a_total_cap_least_recently_used_first(cache: Path, tmp_path: Path, monkeypatch) -> None:
+    files = [str(tmp_path / f"c{i}.yaml") for i in range(6)]
+    for i, file in enumerate(files):
+        parse_cached(f"a: {i}\n", file)
+    entries = sorted(cache.iterdir())
+    size = entries[0].stat().st_size
+    for age, file in enumerate(files):  # c0 oldest ... c5 newest
+        os.utime(parsecache._entry_path(file), ns=(age * 10**9, age * 10**9))
+    parse_cached("a: 1\n", files[1])  # a hit: c1 becomes the most recently used
+    monkeypatch.setattr(parsecache, "MAX_TOTAL", size * 4 + size // 2)
+    parse_cached("b: 1\n", str(tmp_path / "new.yaml"))
+    left = {p.name for p in cache.iterdir()}
+    assert len(left) == 4
+    gone = {os.path.basename(parsecache._entry_path(f)) for f in files[0:1] + files[2:4]}
+    assert not gone & left
+    assert os.path.basename(parsecache._entry_path(files[1])) in left
+
+
+def deeply_nested(depth: int) -> bytes:
+    return b'{"key": "%s", "docs": [[' % parsecache._key("a: 1\n").encode() + b"[" * depth + b"]" * depth + b", []]]}"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "deep",
+        "huge",
+        "truncated",
+        "line-not-int",
+        "path-not-list",
+        "docs-not-pairs",
+        "not-utf8",
+    ],
+)
+def test_any_damage_with_the_right_key_is_ignored(cache: Path, tmp_path: Path, monkeypatch, damage: str) -> None:
+    file = str(tmp_path / "compose.yaml")
+    parse_cached("a: 1\n", file)
+    (entry,) = cache.iterdir()
+    key = parsecache._key("a: 1\n")
+    good = entry.read_bytes()
+    data = {
+        "deep": deeply_nested(200_000),
+        "huge": good[:-1] + b" " * (parsecache.MAX_ENTRY + 1) + b"}",
+        "truncated": good[: len(good) // 2],
+        "line-not-int": json.dumps({"key": key, "docs": [[{"a": 2}, [[["a"], "one"]]]]}).encode(),
+        "path-not-list": json.dumps({"key": key, "docs": [[{"a": 2}, [["a", 1]]]]}).encode(),
+        "docs-not-pairs": json.dumps({"key": key, "docs": [[{"a": 2}]]}).encode(),
+        "not-utf8": good.replace(b'"a"', b'"\xff"'),
+    }[damage]
+    entry.write_bytes(data)
+    entry.chmod(0o600)
+    assert parse_cached("a: 1\n", file)[0][0] == {"a": 1}
+
+
+@pytest.mark.parametrize("value, on", [("", True), ("0", True), ("false", True), ("1", False), ("yes", False), ("x", False)])
+def test_no_cache_values(cache: Path, tmp_path: Path, monkeypatch, value: str, on: bool) -> None:
+    monkeypatch.setenv(parsecache.NO_CACHE_ENV, value)
+    assert (parsecache.cache_dir() is not None) is on
