@@ -106,11 +106,12 @@ def _dockerfile_text(config: Mapping[str, Any]) -> str | None:
     context = str(config.get("context") or ".")
     if "://" in context or context.startswith("git@"):
         return None
-    try:
-        with open(os.path.join(context, str(config.get("dockerfile") or "Dockerfile")), encoding="utf-8", errors="replace") as fh:
-            return fh.read()
-    except OSError:
+    path = os.path.join(context, str(config.get("dockerfile") or "Dockerfile"))
+    if not os.path.lexists(path):
         return None
+    from devenv.manifest.reading import read_bytes  # bounded: a regular file of sane size, or one line
+
+    return read_bytes(path, "Dockerfile").decode("utf-8", "replace")
 
 
 # ---- the docker CLI (buildx or DOCKER_BUILDKIT=1) -------------------------------------------------
@@ -255,10 +256,12 @@ def _feed(proc: subprocess.Popen[bytes], text: str) -> None:
 
 def _dockerignore(context: str) -> list[str]:
     path = os.path.join(context, ".dockerignore")
-    if not os.path.isfile(path):
+    if not os.path.lexists(path):
         return []
-    with open(path, encoding="utf-8") as fh:
-        return [line.strip() for line in fh if line.strip() and not line.startswith("#")]
+    from devenv.manifest.reading import read_bytes
+
+    text = read_bytes(path, ".dockerignore").decode("utf-8", "replace")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
 def _build_classic(ctx: Context, service: str, image: str, config: Mapping[str, Any], platform: str | None) -> None:
