@@ -21,7 +21,7 @@ from collections.abc import Callable
 from devenv.engine.api import explanation
 from devenv.engine.background import Background, spawn
 from devenv.engine.events import WaitFailed
-from devenv.engine.operations import OPERATIONS, Context
+from devenv.engine.operations import OPERATIONS, Context, handle
 from devenv.errors import EXIT_INTERRUPTED, DevenvError
 from devenv.plan.actions import GATES, Action, Op, Plan
 
@@ -114,9 +114,9 @@ class Executor:
         for action in actions:
             if action.op is Op.STOP_CONTAINER:
                 timeout = action.payload.get("timeout")
-                pending.append(f"stop:{action.target}:{10 if timeout is None else int(timeout)}")
+                pending.append(f"stop:{handle(action)}:{10 if timeout is None else int(timeout)}")
             elif action.op is Op.REMOVE_CONTAINER:
-                pending.append(f"remove:{action.target}")
+                pending.append(f"remove:{handle(action)}")
         if pending:
             hand_over(lock_path(engine_address(), self.plan.project), pending)
 
@@ -180,7 +180,7 @@ class Executor:
         started = time.monotonic()
         try:
             if action.op is not Op.STOP_CONTAINER:
-                self.ctx.settle(action.target)  # a stop of this container still cleaning up
+                self.ctx.settle(handle(action))  # a stop of this container still cleaning up
             detail = OPERATIONS[action.op](self.ctx, action)
             return Outcome(action, "done", detail, time.monotonic() - started, time.monotonic())
         except KeyboardInterrupt:
