@@ -190,6 +190,9 @@ def _say(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from devenv.interrupts import arm
+
+    arm()  # Ctrl-C ends the command within 2 s, a second one at once, whatever the engine does
     try:
         return _dispatch(list(sys.argv[1:] if argv is None else argv))
     except DevenvError as exc:

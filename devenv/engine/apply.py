@@ -151,9 +151,16 @@ def apply(
                 _close_quietly(early_watch)
 
 
-def _close_quietly(pending: Background[EventWatch]) -> None:
-    """Close the event watch, waiting for its subscription if need be; one that failed is no matter
-    here (a plan that needed it has raised already)."""
+WATCH_CLOSE_WAIT = 1.0  # seconds to wait for the event subscription when closing it
+
+
+def _close_quietly(pending: Background[EventWatch], wait: float | None = WATCH_CLOSE_WAIT) -> None:
+    """Close the event watch once subscribed; one that failed is no matter here (a plan that
+    needed it has raised already). Not subscribed within `wait`: closed in the background when it
+    is (a stalled engine must not hold the command's end)."""
+    if wait is not None and not pending.wait(wait):
+        Background(_close_quietly, pending, None)
+        return
     try:
         watch = pending.result()
     except Exception:

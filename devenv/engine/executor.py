@@ -71,18 +71,30 @@ class Executor:
         context.cancelled = self._cancel.is_set
         self._in_flight: dict[str, Action] = {}
         self._in_flight_lock = threading.Lock()
+        self._handed_over = False
 
     def run(self) -> list[Outcome]:
         """Run the plan; on Ctrl-C, start nothing more, let the calls in flight end, and re-raise.
 
         The scheduling happens in a thread of its own: Python delivers KeyboardInterrupt to the main
         thread only, which then never lands in the middle of the bookkeeping."""
+        from devenv.interrupts import on_forced_exit
+
         scheduler = Background(self._schedule)
+        forget = on_forced_exit(self._forced)
         try:
             return scheduler.result()
         except KeyboardInterrupt:
             self._interrupted(scheduler)
             raise
+        finally:
+            forget()
+
+    def _forced(self) -> None:
+        """devenv leaves at once (a second Ctrl-C, or the first one's deadline): hand over what is in flight."""
+        self._cancel.set()
+        self.ctx.cancel(force=True)
+        self._hand_over()
 
     def _interrupted(self, scheduler: Background[list[Outcome]]) -> None:
         self._cancel.set()
@@ -106,6 +118,9 @@ class Executor:
         from devenv.engine.lock import lock_path
 
         with self._in_flight_lock:
+            if self._handed_over:
+                return
+            self._handed_over = True
             actions = list(self._in_flight.values())
         # stops whose container's process has exited while the engine's call goes on (its clean-up):
         # until that call ends the container can still look running to the next command
