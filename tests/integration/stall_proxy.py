@@ -16,8 +16,9 @@ REQUEST_MARK = b" HTTP/1.1\r\n"  # ends the request line of every request the cl
 
 
 class StallProxy:
-    def __init__(self, path: str, *, after: int | None = None, engine: str = ENGINE_SOCKET) -> None:
-        self.path, self.engine, self.after = path, engine, after
+    def __init__(self, path: str, *, after: int | None = None, on: bytes | None = None, engine: str = ENGINE_SOCKET) -> None:
+        """Stalls after `after` requests, or at the first request whose bytes contain `on`."""
+        self.path, self.engine, self.after, self.on = path, engine, after, on
         self.requests = 0
         self.stalled = threading.Event()
         self._lock = threading.Lock()
@@ -59,6 +60,8 @@ class StallProxy:
                     if not self.stalled.is_set():
                         sink.shutdown(socket.SHUT_WR)
                     return
+                if requests and self.on is not None and self.on in data:
+                    self.stalled.set()
                 if requests and self.after is not None:
                     with self._lock:
                         self.requests += data.count(REQUEST_MARK)
