@@ -211,7 +211,7 @@ class LocalAPI:
                 except BaseException as exc:  # a timeout, Ctrl-C: the connection is in an unknown state
                     conn.close()
                     if _timed_out(exc):
-                        raise EngineError(f"the Docker engine did not answer {method} {path} within {limit:.0f} s") from None
+                        raise EngineError(f"the Docker engine did not answer {method} {path} within {limit:g} s") from None
                     raise
         finally:
             SLOW.end(slow)
@@ -309,7 +309,7 @@ class LocalAPI:
         except BaseException as exc:
             conn.close()
             if _timed_out(exc):
-                raise EngineError(f"the Docker engine did not answer GET /events within {self.timeout:.0f} s") from None
+                raise EngineError(f"the Docker engine did not answer GET /events within {self.timeout:g} s") from None
             raise
         finally:
             SLOW.end(slow)
@@ -385,7 +385,7 @@ class LocalAPI:
             head, payload = conn.request(method, f"/v{self.version}{path}" + (f"?{query}" if query else ""), data, headers)
         except BaseException as exc:
             if _timed_out(exc):
-                raise EngineError(f"the Docker engine did not answer {method} {path} within {self.timeout:.0f} s") from None
+                raise EngineError(f"the Docker engine did not answer {method} {path} within {self.timeout:g} s") from None
             raise
         finally:
             SLOW.end(slow)
