@@ -210,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
 def run() -> None:
     """The console script: main(), then leave at once (the work is done and flushed; skipping the
     interpreter's teardown saves a noticeable share of a quick command's time)."""
+    from devenv.interrupts import arm
+
+    arm()  # Ctrl-C ends the command within 2 s, a second one at once, whatever the engine does
     code = main()
     try:
         sys.stdout.flush()

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from devenv.engine.unixhttp import Disconnected, UnixConnection
+from devenv.errors import EngineError
 
 API_VERSION = "1.41"  # what the plan layer's request bodies are written for
 USER_AGENT = "devenv"
@@ -74,6 +76,64 @@ def _path_stat(header: str) -> dict[str, Any] | None:
         return None
 
 
+SLOW_AFTER = 5.0  # seconds after which a quick call is said to be waited for
+
+
+class SlowCalls:
+    """The engine calls in flight; one line on stderr for each that has waited SLOW_AFTER seconds
+    more than it should ("waiting for the Docker engine: POST /containers/create (5 s)…"), from a
+    single daemon thread started on the first call."""
+
+    def __init__(self, say: Any = None) -> None:
+        self._calls: dict[int, tuple[str, float, float]] = {}  # key -> (what, started, say at)
+        self._lock = threading.Lock()
+        self._next = 0
+        self._thread_started = False
+        self._say = say or _say
+
+    def begin(self, what: str, expected: float = 0.0) -> int:
+        now = time.monotonic()
+        with self._lock:
+            key, self._next = self._next, self._next + 1
+            self._calls[key] = (what, now, now + expected + SLOW_AFTER)
+            if not self._thread_started:
+                self._thread_started = True
+                threading.Thread(target=self._watch, name="devenv-slow-calls", daemon=True).start()
+        return key
+
+    def end(self, key: int) -> None:
+        with self._lock:
+            self._calls.pop(key, None)
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(0.25)
+            now = time.monotonic()
+            with self._lock:
+                due = [(k, c) for k, c in self._calls.items() if c[2] <= now]
+                for key, (what, started, _at) in due:
+                    self._calls[key] = (what, started, float("inf"))  # said once
+            for _key, (what, started, _at) in due:
+                self._say(f"devenv: waiting for the Docker engine: {what} ({now - started:.0f} s)…")
+
+
+def _say(line: str) -> None:
+    import sys
+
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+SLOW = SlowCalls()
+
+
+def _timed_out(exc: BaseException) -> bool:
+    return isinstance(exc, TimeoutError) or isinstance(exc, OSError) and "timed out" in str(exc)
+
+
 class EventStream:
     """The engine's event stream, decoded; `close()` from another thread ends the iteration."""
 
@@ -106,10 +166,11 @@ class EventStream:
 class LocalAPI:
     """The engine behind a unix socket, spoken to directly."""
 
-    def __init__(self, socket_path: str, timeout: float = 600.0, connect_timeout: float = 5.0) -> None:
+    def __init__(self, socket_path: str, timeout: float = 30.0, connect_timeout: float = 5.0, long_timeout: float = 600.0) -> None:
         self.socket_path = socket_path
         self.base_url = f"unix://{socket_path}"
-        self.timeout = timeout
+        self.timeout = timeout  # the quick calls (list, inspect, create, start, remove...): each read
+        self.long_timeout = long_timeout  # what goes to the docker SDK: builds, pulls, logs
         self.connect_timeout = connect_timeout
         self.version = API_VERSION
         self._local = threading.local()
@@ -134,16 +195,26 @@ class LocalAPI:
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
-        for attempt in (1, 2):  # a kept-alive connection the engine closed meanwhile: reconnect once
-            conn = self._connection()
-            conn.timeout = timeout or self.timeout
-            try:
-                head, payload = conn.request(method, url, data, headers)
-                return head.status, payload
-            except Disconnected:
-                conn.close()
-                if attempt == 2:
+        limit = timeout or self.timeout
+        slow = SLOW.begin(f"{method} {path}", limit - self.timeout)
+        try:
+            for attempt in (1, 2):  # a kept-alive connection the engine closed meanwhile: reconnect once
+                conn = self._connection()
+                conn.timeout = limit
+                try:
+                    head, payload = conn.request(method, url, data, headers)
+                    return head.status, payload
+                except Disconnected:
+                    conn.close()
+                    if attempt == 2:
+                        raise
+                except BaseException as exc:  # a timeout, Ctrl-C: the connection is in an unknown state
+                    conn.close()
+                    if _timed_out(exc):
+                        raise EngineError(f"the Docker engine did not answer {method} {path} within {limit:g} s") from None
                     raise
+        finally:
+            SLOW.end(slow)
         raise AssertionError("unreachable")
 
     def _call(
@@ -225,17 +296,23 @@ class LocalAPI:
         self, filters: dict[str, Any] | None = None, decode: bool = True, since: Any = None, until: Any = None
     ) -> EventStream:
         """The event stream from now, or from `since` ("seconds.nanoseconds", the engine's clock) on."""
-        conn = UnixConnection(self.socket_path, None)  # type: ignore[arg-type]  # no timeout: it idles
+        conn = UnixConnection(self.socket_path, self.timeout)  # the answer's head is quick; then it idles
         params = {"filters": _filters(filters) if filters else None, "since": since, "until": until}
         query = urlencode({k: v for k, v in params.items() if v is not None})
+        slow = SLOW.begin("GET /events")
         try:
             head, body = conn.stream("GET", f"/v{self.version}/events" + (f"?{query}" if query else ""), {"User-Agent": USER_AGENT})
+            conn.idle()
             if head.status >= 400:
                 message = b"".join(body).decode("utf-8", "replace")
                 raise APIError(head.status, message, "GET", "/events")
-        except BaseException:
+        except BaseException as exc:
             conn.close()
+            if _timed_out(exc):
+                raise EngineError(f"the Docker engine did not answer GET /events within {self.timeout:g} s") from None
             raise
+        finally:
+            SLOW.end(slow)
         return EventStream(conn, body)
 
     def kill(self, container: str, signal: str | int | None = None) -> None:
@@ -303,9 +380,15 @@ class LocalAPI:
         if content_type:
             headers["Content-Type"] = content_type
         conn = UnixConnection(self.socket_path, self.timeout)
+        slow = SLOW.begin(f"{method} {path}")
         try:
             head, payload = conn.request(method, f"/v{self.version}{path}" + (f"?{query}" if query else ""), data, headers)
+        except BaseException as exc:
+            if _timed_out(exc):
+                raise EngineError(f"the Docker engine did not answer {method} {path} within {self.timeout:g} s") from None
+            raise
         finally:
+            SLOW.end(slow)
             conn.close()
         return head.status, head, payload
 
@@ -318,7 +401,7 @@ class LocalAPI:
             if self._sdk is None:
                 import docker
 
-                self._sdk = docker.APIClient(base_url=self.base_url, version=self.version, timeout=int(self.timeout))
+                self._sdk = docker.APIClient(base_url=self.base_url, version=self.version, timeout=int(self.long_timeout))
         return getattr(self._sdk, name)
 
 

@@ -16,7 +16,7 @@ from devenv.engine.executor import Executor, Listener, Outcome
 from devenv.engine.healthgates import check_health_gates
 from devenv.engine.lock import project_lock
 from devenv.engine.observe import observe
-from devenv.engine.operations import Context, logs_tail
+from devenv.engine.operations import Context, handle, logs_tail
 from devenv.errors import DevenvError
 from devenv.model import Project
 from devenv.plan import ObservedState, Op, Plan
@@ -53,7 +53,8 @@ def _satisfied(action, observed: ObservedState) -> bool:  # type: ignore[no-unty
     """A gate on a container that this plan does not touch and that already passes it."""
     if action.op not in GATES or action.after:
         return False
-    container = next((c for c in observed.project_containers() if c.name == action.target), None)
+    wanted = action.payload.get("container")
+    container = next((c for c in observed.project_containers() if (c.id == wanted if wanted else c.name == action.target)), None)
     if container is None:
         return False
     if action.op == Op.WAIT_RUNNING:
@@ -150,9 +151,16 @@ def apply(
                 _close_quietly(early_watch)
 
 
-def _close_quietly(pending: Background[EventWatch]) -> None:
-    """Close the event watch, waiting for its subscription if need be; one that failed is no matter
-    here (a plan that needed it has raised already)."""
+WATCH_CLOSE_WAIT = 1.0  # seconds to wait for the event subscription when closing it
+
+
+def _close_quietly(pending: Background[EventWatch], wait: float | None = WATCH_CLOSE_WAIT) -> None:
+    """Close the event watch once subscribed; one that failed is no matter here (a plan that
+    needed it has raised already). Not subscribed within `wait`: closed in the background when it
+    is (a stalled engine must not hold the command's end)."""
+    if wait is not None and not pending.wait(wait):
+        Background(_close_quietly, pending, None)
+        return
     try:
         watch = pending.result()
     except Exception:
@@ -166,7 +174,7 @@ def explain_failure(client: docker.DockerClient, outcome: Outcome) -> str:
     lines = [f"{action.service or action.target}: {action.describe()} failed: {outcome.detail}"]
     if action.op in (Op.WAIT_HEALTHY, Op.WAIT_COMPLETED, Op.WAIT_RUNNING, Op.START_CONTAINER):
         try:
-            info = client.api.inspect_container(action.target)
+            info = client.api.inspect_container(handle(action))
         except Exception as exc:
             if explanation(exc) is None:
                 raise
@@ -176,7 +184,7 @@ def explain_failure(client: docker.DockerClient, outcome: Outcome) -> str:
             lines.append("  last health checks:")
             lines += ["    " + h for h in health.splitlines()]
         ctx = Context(client, None, 0, lambda: False, lambda _l: None)
-        logs = logs_tail(ctx, action.target, 10)
+        logs = logs_tail(ctx, handle(action), 10)
         if logs:
             lines.append(f"  last log lines of {action.target}:")
             lines += ["    " + line for line in logs.splitlines()[-10:]]

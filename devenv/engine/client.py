@@ -13,7 +13,17 @@ from typing import Any
 from devenv.errors import EngineError
 
 CONNECT_TIMEOUT = 5.0  # seconds to wait for the engine's first answer
-API_TIMEOUT = 600.0  # then: builds, pulls and stops can take long
+QUICK_TIMEOUT = 30.0  # then for each quick call (list, inspect, create, start, remove...); DEVENV_ENGINE_TIMEOUT
+API_TIMEOUT = 600.0  # builds and pulls (between two messages of their streams); a stop gets its grace on top
+
+
+def quick_timeout() -> float:
+    """QUICK_TIMEOUT, or DEVENV_ENGINE_TIMEOUT seconds when that is a positive number."""
+    try:
+        value = float(os.environ.get("DEVENV_ENGINE_TIMEOUT") or QUICK_TIMEOUT)
+    except ValueError:
+        return QUICK_TIMEOUT
+    return value if 0 < value < 86400 else QUICK_TIMEOUT
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 
 
@@ -21,7 +31,7 @@ def engine_address() -> str:
     return os.environ.get("DOCKER_HOST") or DEFAULT_HOST
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException, timeout: float = CONNECT_TIMEOUT) -> str:
     text = str(exc)
     lowered = text.lower()
     if "filenotfounderror" in lowered or "no such file" in lowered:
@@ -29,7 +39,7 @@ def _reason(exc: BaseException) -> str:
     if "connection refused" in lowered:
         return "connection refused (is dockerd running?)"
     if "timed out" in lowered or "timeout" in lowered:
-        return f"no answer within {CONNECT_TIMEOUT:.0f}s"
+        return f"no answer within {timeout:g}s"
     if "permission denied" in lowered:
         return "permission denied (are you in the docker group?)"
     if "certificate" in lowered or "ssl" in lowered:
@@ -91,11 +101,12 @@ def connect() -> Engine:
     if address.startswith("unix://"):  # TLS variables mean nothing on a local socket (docker's CLI ignores them)
         from devenv.engine.api import LocalAPI
 
-        api = LocalAPI(address[len("unix://") :], timeout=API_TIMEOUT, connect_timeout=CONNECT_TIMEOUT)
+        first = min(CONNECT_TIMEOUT, quick_timeout())
+        api = LocalAPI(address[len("unix://") :], timeout=quick_timeout(), connect_timeout=first, long_timeout=API_TIMEOUT)
         try:
             api.ping()
         except OSError as exc:
-            raise EngineError(f"cannot reach the Docker engine at {address}: {_reason(exc)}") from None
+            raise EngineError(f"cannot reach the Docker engine at {address}: {_reason(exc, first)}") from None
         return Engine(api, address)
     return _connect_sdk(address)
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from devenv.engine.api import explanation
 from devenv.engine.background import Background, spawn
 from devenv.engine.events import WaitFailed
-from devenv.engine.operations import OPERATIONS, Context
+from devenv.engine.operations import OPERATIONS, Context, handle
 from devenv.errors import EXIT_INTERRUPTED, DevenvError
 from devenv.plan.actions import GATES, Action, Op, Plan
 
@@ -71,18 +71,30 @@ class Executor:
         context.cancelled = self._cancel.is_set
         self._in_flight: dict[str, Action] = {}
         self._in_flight_lock = threading.Lock()
+        self._handed_over = False
 
     def run(self) -> list[Outcome]:
         """Run the plan; on Ctrl-C, start nothing more, let the calls in flight end, and re-raise.
 
         The scheduling happens in a thread of its own: Python delivers KeyboardInterrupt to the main
         thread only, which then never lands in the middle of the bookkeeping."""
+        from devenv.interrupts import on_forced_exit
+
         scheduler = Background(self._schedule)
+        forget = on_forced_exit(self._forced)
         try:
             return scheduler.result()
         except KeyboardInterrupt:
             self._interrupted(scheduler)
             raise
+        finally:
+            forget()
+
+    def _forced(self) -> None:
+        """devenv leaves at once (a second Ctrl-C, or the first one's deadline): hand over what is in flight."""
+        self._cancel.set()
+        self.ctx.cancel(force=True)
+        self._hand_over()
 
     def _interrupted(self, scheduler: Background[list[Outcome]]) -> None:
         self._cancel.set()
@@ -106,6 +118,9 @@ class Executor:
         from devenv.engine.lock import lock_path
 
         with self._in_flight_lock:
+            if self._handed_over:
+                return
+            self._handed_over = True
             actions = list(self._in_flight.values())
         # stops whose container's process has exited while the engine's call goes on (its clean-up):
         # until that call ends the container can still look running to the next command
@@ -114,9 +129,9 @@ class Executor:
         for action in actions:
             if action.op is Op.STOP_CONTAINER:
                 timeout = action.payload.get("timeout")
-                pending.append(f"stop:{action.target}:{10 if timeout is None else int(timeout)}")
+                pending.append(f"stop:{handle(action)}:{10 if timeout is None else int(timeout)}")
             elif action.op is Op.REMOVE_CONTAINER:
-                pending.append(f"remove:{action.target}")
+                pending.append(f"remove:{handle(action)}")
         if pending:
             hand_over(lock_path(engine_address(), self.plan.project), pending)
 
@@ -180,7 +195,7 @@ class Executor:
         started = time.monotonic()
         try:
             if action.op is not Op.STOP_CONTAINER:
-                self.ctx.settle(action.target)  # a stop of this container still cleaning up
+                self.ctx.settle(handle(action))  # a stop of this container still cleaning up
             detail = OPERATIONS[action.op](self.ctx, action)
             return Outcome(action, "done", detail, time.monotonic() - started, time.monotonic())
         except KeyboardInterrupt:

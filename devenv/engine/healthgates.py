@@ -33,7 +33,7 @@ def check_health_gates(api: Any, project: Project, plan: Plan) -> None:
         spec = creates.get(action.target)
         key = (spec.image_id or spec.image) if spec is not None else action.target
         if key not in seen:
-            seen[key] = _healthcheck_of(api, action.target, spec)
+            seen[key] = _healthcheck_of(api, action.target, spec, str(action.payload.get("container") or action.target))
         found, where = seen[key]
         if not found:
             dependent = dependents[0]
@@ -50,14 +50,14 @@ def _file_defines_test(project: Project, service: str) -> bool:
     return bool(health.get("test")) and not health.get("disable")
 
 
-def _healthcheck_of(api: Any, container: str, spec: Any) -> tuple[bool, str]:
+def _healthcheck_of(api: Any, container: str, spec: Any, handle: str) -> tuple[bool, str]:
     from devenv.engine.api import is_not_found
 
     try:
         if spec is not None:  # created by this plan: from its image
             config = api.inspect_image(spec.image_id or spec.image).get("Config")
             return has_healthcheck(config), f"its image {spec.image}"
-        info = api.inspect_container(container)  # started by this plan: as it was created
+        info = api.inspect_container(handle)  # started by this plan: as it was created
         return has_healthcheck(info.get("Config")), f"its container {container}"
     except Exception as exc:
         if not is_not_found(exc):

@@ -62,6 +62,12 @@ class Context:
             _gone_or(pending[1].result)
 
 
+def handle(action: Action) -> str:
+    """What the engine is told to act on: an existing container's ID when the plan knows it (its
+    name may have changed since: `docker rename`), else the target's name."""
+    return str(action.payload.get("container") or action.target)
+
+
 def _post_json(ctx: Context, path: str, body: Any, params: dict | None = None, *, answer: bool = True) -> Any:
     """POST a JSON body; `answer=False` for the calls whose reply has no body (network connect)."""
     return ctx.api.post_json(path, body, params, answer=answer)
@@ -131,12 +137,12 @@ def connect_network(ctx: Context, action: Action) -> str:
 
 
 def start_container(ctx: Context, action: Action) -> str:
-    ctx.api.start(action.target)
+    ctx.api.start(handle(action))
     return "started"
 
 
 def unpause_container(ctx: Context, action: Action) -> str:
-    ctx.api.unpause(action.target)
+    ctx.api.unpause(handle(action))
     return "unpaused"
 
 
@@ -148,29 +154,30 @@ def stop_container(ctx: Context, action: Action) -> str:
     reported (and the next command finds the container stopped); a longer one goes on on the
     engine's side while devenv leaves."""
     timeout = action.payload.get("timeout")
+    container = handle(action)
     seconds = 10 if timeout is None else int(timeout)
     watch = ctx.watch
     if watch is None:
-        ctx.api.stop(action.target, timeout=seconds)
+        ctx.api.stop(container, timeout=seconds)
         return "stopped"
-    died = watch.count(action.target, "die")
+    died = watch.count(container, "die")
 
     def stop() -> None:
         try:
-            ctx.api.stop(action.target, timeout=seconds)
+            ctx.api.stop(container, timeout=seconds)
         finally:
-            watch.poke(action.target)
+            watch.poke(container)
 
     call: Background[None] = Background(stop)
     while True:
-        seq = watch.seq(action.target)
+        seq = watch.seq(container)
         if call.done() or watch.closed:
             call.result()
             return "stopped"
-        if watch.count(action.target, "die") > died:
-            ctx.stopping[action.target] = (action, call)
+        if watch.count(container, "die") > died:
+            ctx.stopping[container] = (action, call)
             return "stopped"
-        watch.wait_after(action.target, seq, FALLBACK_RECHECK)
+        watch.wait_after(container, seq, FALLBACK_RECHECK)
 
 
 def _gone_or(remove: Callable[[], None]) -> str:
@@ -186,7 +193,7 @@ def _gone_or(remove: Callable[[], None]) -> str:
 
 def remove_container(ctx: Context, action: Action) -> str:
     volumes = bool(action.payload.get("volumes"))
-    return _gone_or(lambda: ctx.api.remove_container(action.target, v=volumes, force=True))
+    return _gone_or(lambda: ctx.api.remove_container(handle(action), v=volumes, force=True))
 
 
 ENDPOINT_RELEASE_WAIT = 5.0  # seconds the engine may take to release the endpoints of removed containers
@@ -231,8 +238,8 @@ def _gate(verdict: Callable[[dict[str, Any]], bool | str], done: str) -> Callabl
         if verdict is running_verdict and "--wait" in (action.payload.get("dependents") or ()):
             # `up` returns once ready: healthy when the image has a healthcheck, else up for a moment
             check, stable_for = ready_verdict, STABLE_FOR
-        read = lambda: ctx.api.inspect_container(action.target)  # noqa: E731
-        wait_for(ctx.watch, action.target, read, check, deadline, ctx.cancelled, stable_for)
+        read = lambda: ctx.api.inspect_container(handle(action))  # noqa: E731
+        wait_for(ctx.watch, handle(action), read, check, deadline, ctx.cancelled, stable_for)
         return done
 
     return wait

@@ -69,6 +69,12 @@ class UnixConnection:
         head, rfile = self._send(method, url, None, headers)
         return head, _body(head, rfile, method)
 
+    def idle(self) -> None:
+        """No timeout from now on (a stream that may stay quiet: events)."""
+        self.timeout = None  # type: ignore[assignment]
+        if self._sock is not None:
+            self._sock.settimeout(None)
+
     def shutdown(self) -> None:
         """End a blocked read from another thread."""
         sock = self._sock

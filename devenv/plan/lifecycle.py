@@ -131,13 +131,14 @@ def _starts(
     for name in graph.order():
         containers = sorted(by_service.get(name, []), key=lambda c: c.number)
         steps.of(name).names = {c.number: c.name for c in containers}
+        steps.of(name).ids = {c.number: c.id for c in containers if c.id}
         if name not in chosen:
             continue
         if not containers and project.services.get(name) and project.services[name].scale > 0:
             raise DevenvError(f"service {name} has no container to start; run `devenv up` first")
         for c in containers:
             if c.id in stops or c.state in ("created", "exited"):
-                steps.start(name, c.number, c.name, why, after=[stops.get(c.id)])
+                steps.start(name, c.number, c.name, why, after=[stops.get(c.id)], container=c.id)
 
 
 def plan_start(project: Project, observed: ObservedState, options: StartOptions = StartOptions()) -> Plan:

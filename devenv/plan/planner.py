@@ -121,8 +121,8 @@ class _Up:
         container (volumes_from, `service:` namespaces): what Compose's hash of `name` includes."""
         ids = {}
         for ref in composehash.references(self.services[name].config):
-            first = naming.container_name(self.project.name, find_service(self.project, ref), 1)
-            found = next((c for c in self.mine if c.name == first), None)
+            # by labels, not by name: a renamed container is still the service's number 1
+            found = next((c for c in self._containers(ref) if c.number == 1), None)
             if found is not None and found.id:
                 ids[ref] = found.id
         return ids
@@ -147,7 +147,13 @@ class _Up:
                 new.append(number)
             number += 1
         service = self.services[name]
-        progress.names = {n: naming.container_name(self.project.name, service, n) for n in sorted([*keep, *new])}
+        # a kept container keeps the name it has (Compose leaves a renamed, up-to-date one alone);
+        # actions on it name it by ID, and recreated or new ones get the expected name
+        progress.names = {
+            n: keep[n].name if n in keep and keep[n].name else naming.container_name(self.project.name, service, n)
+            for n in sorted([*keep, *new])
+        }
+        progress.ids = {n: c.id for n, c in keep.items() if c.id}
         for c in sorted(extra, key=lambda c: (-c.number, c.name)):  # highest numbers first
             reason = f"scale {name} to {want}"
             self.steps.remove(c, reason, after=[self.steps.stop(c, reason)])
@@ -208,7 +214,10 @@ class _Up:
         why = f"recreate {name}: {reason}"
         removed = self.steps.remove(c, why, after=[self.steps.stop(c, why)])
         inherit = {} if self.options.renew_anon_volumes else c.anonymous_volumes(self.named_volumes)
-        self.steps.of(name).recreated = True
+        progress = self.steps.of(name)
+        progress.recreated = True
+        progress.names[number] = naming.container_name(self.project.name, self.services[name], number)
+        progress.ids.pop(number, None)
         self._create(
             name, number, why, after=[removed], start=start, replace=naming.short_container_name(name, c.number), inherit_volumes=inherit
         )
@@ -271,15 +280,15 @@ class _Up:
         restart = self._restarted_by(name)
         if restart and c.is_running:
             why = f"restart {name}: {', '.join(restart)} recreated"
-            self.steps.start(name, number, c.name, why, after=[self.steps.stop(c, why)])
+            self.steps.start(name, number, c.name, why, after=[self.steps.stop(c, why)], container=c.id)
         elif c.state == "paused":
-            self.b.add(Op.UNPAUSE_CONTAINER, c.name, "paused", service=name)
+            self.b.add(Op.UNPAUSE_CONTAINER, c.name, "paused", service=name, payload={"container": c.id} if c.id else None)
         elif c.state in ("created", "exited"):
             if c.state == "created":
                 why = "never started"
             else:
                 why = f"exited ({c.exit_code})" if c.exit_code is not None else "exited"
-            self.steps.start(name, number, c.name, why)
+            self.steps.start(name, number, c.name, why, container=c.id)
         elif c.state == "removing":
             self.b.warnings.append(f"container {c.name} is being removed; run `devenv up` again once it is gone")
 
@@ -288,6 +297,7 @@ class _Up:
         the replaced container's namespace (it would not start again), else restarted if `restart: true`."""
         containers = [c for c in self._containers(name) if c.number >= 1]
         self.steps.of(name).names = {c.number: c.name for c in containers}
+        self.steps.of(name).ids = {c.number: c.id for c in containers if c.id}
         parents = [d.on for d in self.graph.dependencies(name) if d.shares_namespace and 1 in self.steps.of(d.on).created]
         if parents:
             for c in containers:
@@ -299,7 +309,7 @@ class _Up:
         why = f"restart {name}: {', '.join(restart)} recreated"
         for c in containers:
             if c.is_running:
-                self.steps.start(name, c.number, c.name, why, after=[self.steps.stop(c, why)])
+                self.steps.start(name, c.number, c.name, why, after=[self.steps.stop(c, why)], container=c.id)
 
     # -- the rest
 

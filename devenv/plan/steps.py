@@ -20,12 +20,18 @@ class ServiceProgress:
     """What the plan does to one service's containers, so that others can order themselves after it."""
 
     names: dict[int, str] = dataclasses.field(default_factory=dict)  # the containers there will be, by number
+    ids: dict[int, str] = dataclasses.field(default_factory=dict)  # number -> ID of an existing container kept
     created: dict[int, str] = dataclasses.field(default_factory=dict)  # number -> create action
     ready: dict[int, list[str]] = dataclasses.field(default_factory=dict)  # number -> create + connects
     started: dict[int, str] = dataclasses.field(default_factory=dict)  # number -> start action
     stops: list[str] = dataclasses.field(default_factory=list)
     removes: list[str] = dataclasses.field(default_factory=list)
     recreated: bool = False  # a container of the service is replaced by this plan
+
+
+def _handle(container: ObservedContainer) -> dict[str, str]:
+    """The payload entry naming an existing container by ID: its name may have changed (`docker rename`)."""
+    return {"container": container.id} if container.id else {}
 
 
 class Steps:
@@ -56,7 +62,10 @@ class Steps:
         if not container.is_running:
             return None
         service = service or container.service
-        id = self.b.add(Op.STOP_CONTAINER, container.name, reason, payload={"timeout": self.stop_timeout(service)}, service=service)
+        id = self.b.add(
+            Op.STOP_CONTAINER, container.name, reason, payload={"timeout": self.stop_timeout(service), **_handle(container)},
+            service=service,
+        )
         self.of(service).stops.append(id)
         return id
 
@@ -66,15 +75,20 @@ class Steps:
     ) -> str:
         service = service or container.service
         id = self.b.add(
-            Op.REMOVE_CONTAINER, container.name, reason, after=[a for a in after if a], payload={"volumes": volumes}, service=service
+            Op.REMOVE_CONTAINER, container.name, reason, after=[a for a in after if a], payload={"volumes": volumes, **_handle(container)},
+            service=service,
         )
         self.of(service).removes.append(id)
         return id
 
-    def start(self, service: str, number: int, name: str, reason: str, *, after: Iterable[str | None] = ()) -> str:
-        """Start a container after `after` and after what its dependencies' conditions require."""
+    def start(
+        self, service: str, number: int, name: str, reason: str, *, after: Iterable[str | None] = (), container: str | None = None
+    ) -> str:
+        """Start a container after `after` and after what its dependencies' conditions require
+        (`container`: the ID of an existing one, which the engine is then told, not the name)."""
         id = self.b.add(
-            Op.START_CONTAINER, name, reason, after=[a for a in after if a] + self.start_gates(service), service=service
+            Op.START_CONTAINER, name, reason, after=[a for a in after if a] + self.start_gates(service), service=service,
+            payload={"container": container} if container else None,
         )
         self.of(service).started[number] = id
         return id
@@ -103,7 +117,8 @@ class Steps:
         id = action_id(op, name) + ("" if required else "@optional")
         if id not in self.b:
             self.b.add(
-                op, name, after=[progress.started.get(number)], payload={"service": service, "required": required},
+                op, name, after=[progress.started.get(number)],
+                payload={"service": service, "required": required, **({"container": progress.ids[number]} if number in progress.ids else {})},
                 service=service, id=id,
             )
             self._gates[id] = (_GATE_WORD[op], service, [])

@@ -71,7 +71,7 @@ def test_start_looks_at_the_existing_container() -> None:
     state = simulate(plan_up(p, empty_state(p), UpOptions()), empty_state(p))
     state = simulate(plan_stop(p, state), state)
     bare = project({})
-    api = FakeAPI({}, {"demo-db-1": {"Healthcheck": {"Test": ["NONE"]}}})
+    api = FakeAPI({}, {"id-demo-db-1": {"Healthcheck": {"Test": ["NONE"]}}})  # asked by ID
     with pytest.raises(ManifestError, match="none in its container demo-db-1"):
         check_health_gates(api, bare, plan_start(bare, state))
 

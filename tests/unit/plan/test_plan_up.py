@@ -582,9 +582,9 @@ def test_a_rebuilt_image_recreates_its_containers() -> None:
 def test_stop_timeout_is_the_grace_period_or_the_flag() -> None:
     project = make_project({"web": svc(stop_grace_period="1m30s")})
     state = running(project)
-    assert up(project, state, force_recreate=True).get("stop_container:demo-web-1").payload == {"timeout": 90}
-    assert up(project, state, force_recreate=True, timeout=3).get("stop_container:demo-web-1").payload == {"timeout": 3}
-    assert up(WEB_DB, running(WEB_DB), force_recreate=True).get("stop_container:demo-web-1").payload == {"timeout": None}
+    assert up(project, state, force_recreate=True).get("stop_container:demo-web-1").payload["timeout"] == 90
+    assert up(project, state, force_recreate=True, timeout=3).get("stop_container:demo-web-1").payload["timeout"] == 3
+    assert up(WEB_DB, running(WEB_DB), force_recreate=True).get("stop_container:demo-web-1").payload["timeout"] is None
 
 
 def test_recreate_reuses_anonymous_volumes_unless_renewed() -> None:
