@@ -40,7 +40,7 @@ def arm() -> None:
 def on_forced_exit(hook: Callable[[], None]) -> Callable[[], None]:
     """Run `hook()` before a forced exit; returns its un-registration."""
     with _lock:
-        key = _state["next"]
+        key = int(_state["next"])
         _state["next"] = key + 1
         _hooks[key] = hook
     return lambda: _hooks.pop(key, None) and None

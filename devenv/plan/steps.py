@@ -118,7 +118,10 @@ class Steps:
         if id not in self.b:
             self.b.add(
                 op, name, after=[progress.started.get(number)],
-                payload={"service": service, "required": required, **({"container": progress.ids[number]} if number in progress.ids else {})},
+                payload={
+                    "service": service, "required": required,
+                    **({"container": progress.ids[number]} if number in progress.ids else {}),
+                },
                 service=service, id=id,
             )
             self._gates[id] = (_GATE_WORD[op], service, [])
