@@ -75,7 +75,7 @@ FULL = {
     "no_cache": True,
     "pull": True,
     "tags": ["reg/app:1"],
-    "ssh": {"default": None, "key": "/home/me/.ssh/id"},
+    "ssh": {"default": None, "key": "keys/deploy_id"},
     "secrets": [{"source": "token"}, {"source": "env_token", "target": "other"}],
 }
 SECRETS = {"token": {"file": "/src/token.txt", "name": "p_token"}, "env_token": {"environment": "MY_TOKEN"}}
@@ -87,7 +87,7 @@ def test_buildkit_cli_arguments_from_the_whole_mapping() -> None:
         "build", "--progress", "plain", "--tag", "p-web", "--tag", "reg/app:1", "--file", "/src/web/docker/Dockerfile",
         "--build-arg", "A=1", "--target", "prod", "--label", "x=y", "--cache-from", "reg/app:cache",
         "--network", "host", "--add-host", "db:10.0.0.2", "--add-host", "v6:::1", "--no-cache", "--pull",
-        "--ssh", "default", "--ssh", "key=/home/me/.ssh/id",
+        "--ssh", "default", "--ssh", "key=keys/deploy_id",
         "--secret", "id=token,src=/src/token.txt", "--secret", "id=other,env=DEVENV_BUILD_SECRET_0", "/src/web",
     ]
     assert inv.env == {"DEVENV_BUILD_SECRET_0": "s3cret", "DOCKER_BUILDKIT": "1"}

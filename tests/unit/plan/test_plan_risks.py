@@ -21,7 +21,7 @@ def risks(manifest: Any, text: str) -> list[Any]:
 
 
 @pytest.mark.parametrize("path", ["/var/run/docker.sock", "/run/docker.sock", "/run/containerd/containerd.sock",
-                                  "/run/podman/podman.sock", "/run/user/1000/docker.sock"])
+                                  "/run/podman/podman.sock", "/srv/rootless/docker.sock"])
 def test_engine_sockets(path: str) -> None:
     assert is_engine_socket(path)
 
@@ -36,7 +36,7 @@ def test_system_folders(path: str) -> None:
     assert is_system_folder(path)
 
 
-@pytest.mark.parametrize("path", ["/etc/localtime", "/home/me/src", "/library", "/usr/share/zoneinfo", "/srv/app"])
+@pytest.mark.parametrize("path", ["/etc/localtime", "/srv/project/src", "/library", "/usr/share/zoneinfo", "/srv/app"])
 def test_not_system_folders(path: str) -> None:
     assert not is_system_folder(path)
 
