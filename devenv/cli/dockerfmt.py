@@ -123,13 +123,13 @@ def render_table(rows: list[StatsRow], full_ids: bool = False) -> str:
 
 
 def tabulate(rows: Sequence[Sequence[str]], minwidth: int = 0, padding: int = 2) -> str:
-    """Go's tabwriter: every cell but the last of a row padded to its column's width (the widest
-    cell plus `padding`, at least `minwidth`)."""
-    if not rows:
-        return ""
-    count = max(len(r) for r in rows)
-    widths = [max(minwidth, max(len(r[i]) for r in rows if i < len(r)) + padding) for i in range(count - 1)]
-    return "\n".join("".join(c.ljust(widths[i]) if i < count - 1 else c for i, c in enumerate(r)) for r in rows)
+    """Go's tabwriter as docker uses it: every cell but the last of its row padded to its column's
+    width (the widest such cell plus `padding`, at least `minwidth`)."""
+    widths: dict[int, int] = {}
+    for cells in rows:
+        for i, cell in enumerate(cells[:-1]):
+            widths[i] = max(widths.get(i, minwidth), len(cell) + padding)
+    return "\n".join("".join(cell.ljust(widths[i]) for i, cell in enumerate(r[:-1])) + (r[-1] if r else "") for r in rows)
 
 
 def human_duration(seconds: float) -> str:
@@ -146,7 +146,7 @@ def human_duration(seconds: float) -> str:
         return "About a minute"
     if minutes < 60:
         return f"{minutes} minutes"
-    hours = int(round(seconds / 3600))
+    hours = int(seconds / 3600 + 0.5)  # go-units rounds half up
     if hours == 1:
         return "About an hour"
     if hours < 48:

@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from devenv.cli import dockerfmt
+from devenv.cli.dockerfmt import human_duration
 from devenv.errors import UsageError
 
 DEFAULT_TABLE = "table {{.Name}}\t{{.Image}}\t{{.Command}}\t{{.Service}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}"
@@ -27,34 +29,6 @@ def ellipsis(text: str, width: int) -> str:
     if len(text) <= width:
         return text
     return text[: width - 1] + "…" if width > 1 else text[:width]
-
-
-def human_duration(seconds: float) -> str:
-    """go-units HumanDuration, as `docker ps` shows ages."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    minutes = s // 60
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = int(seconds / 3600 + 0.5)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{int(seconds / 3600) // 24 // 365} years"
 
 
 def _join_host_port(host: str, port: str) -> str:
@@ -300,17 +274,8 @@ def unescape(source: str) -> str:
 
 
 def tabulate(lines: list[str], minwidth: int = 10, padding: int = 3) -> str:
-    """Go's tabwriter as docker uses it: tab-separated cells aligned, each column at least
-    `minwidth` wide and `padding` wider than its longest cell; a line's last cell is not padded."""
-    rows = [line.split("\t") for line in lines]
-    widths: dict[int, int] = {}
-    for cells in rows:
-        for i, cell in enumerate(cells[:-1]):
-            widths[i] = max(widths.get(i, minwidth), len(cell) + padding)
-    out = []
-    for cells in rows:
-        out.append("".join(cell.ljust(widths[i]) for i, cell in enumerate(cells[:-1])) + cells[-1])
-    return "\n".join(out)
+    """Tab-separated lines aligned as docker's tabwriter aligns them (dockerfmt.tabulate)."""
+    return dockerfmt.tabulate([line.split("\t") for line in lines], minwidth, padding)
 
 
 def render(summaries: list[Mapping[str, Any]], fmt: str, trunc: bool = True) -> list[str]:
