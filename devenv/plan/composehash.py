@@ -191,15 +191,7 @@ def _encode(value: Any, kind: str | None, out: list[str]) -> None:
             out.append(_float32(float(value)))
             return
         if kind.startswith("map:") and isinstance(value, Mapping):
-            sub = kind[4:]
-            out.append("{")
-            for i, key in enumerate(sorted(value, key=lambda k: str(k).encode())):
-                if i:
-                    out.append(",")
-                out.append(_string(str(key)))
-                out.append(":")
-                _encode(value[key], sub, out)
-            out.append("}")
+            _encode_map(value, kind[4:], out)
             return
         if kind.startswith("list:") and isinstance(value, (list, tuple)):
             sub = kind[5:]
@@ -269,7 +261,7 @@ def _encode_plain(value: Any, out: list[str]) -> None:
     elif isinstance(value, str):
         out.append(_string(value))
     elif isinstance(value, Mapping):
-        _encode_map_plain(value, out)
+        _encode_map(value, None, out)
     elif isinstance(value, (list, tuple)):
         out.append("[")
         for i, item in enumerate(value):
@@ -281,14 +273,15 @@ def _encode_plain(value: Any, out: list[str]) -> None:
         out.append(_string(str(value)))
 
 
-def _encode_map_plain(value: Mapping[Any, Any], out: list[str]) -> None:
+def _encode_map(value: Mapping[Any, Any], kind: str | None, out: list[str]) -> None:
+    """A Go map: keys sorted by their bytes, each value as structure `kind` (None: as is)."""
     out.append("{")
     for i, key in enumerate(sorted(value, key=lambda k: str(k).encode())):
         if i:
             out.append(",")
         out.append(_string(str(key)))
         out.append(":")
-        _encode_plain(value[key], out)
+        _encode(value[key], kind, out)
     out.append("}")
 
 
