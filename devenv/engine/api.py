@@ -235,6 +235,10 @@ class LocalAPI:
 
     # ------------------------------------------------------------ the calls devenv makes
 
+    def engine_version(self) -> str:
+        """The engine's own version (`20.10.24`), not the API version `self.version` names."""
+        return str(self._call("GET", "/version").get("Version") or "")
+
     def ping(self) -> bool:
         conn = UnixConnection(self.socket_path, self.connect_timeout)
         try:
@@ -413,6 +417,9 @@ class SDKBackedAPI:
 
     def __init__(self, sdk_api: Any) -> None:
         self._sdk = sdk_api
+
+    def engine_version(self) -> str:
+        return str(self._sdk.version().get("Version") or "")
 
     def archive_stat(self, container: str, path: str) -> dict[str, Any] | None:
         response = self._sdk.head(self._sdk._url("/containers/{0}/archive", container), params={"path": path})

@@ -87,9 +87,7 @@ def _engine_version(ctx: Context) -> str:
         key = id(ctx.api)
         if key not in _engine_versions:
             try:
-                api = ctx.api  # devenv's own LocalAPI has `_call` (its `version` is the API version); the SDK has version()
-                info = api._call("GET", "/version") if hasattr(type(api), "_call") else api.version()
-                _engine_versions[key] = str(info.get("Version") or "")
+                _engine_versions[key] = ctx.api.engine_version()
             except Exception:
                 _engine_versions[key] = ""
         return _engine_versions[key]
