@@ -113,6 +113,7 @@ class Project:
     legacy: bool = False  # the version-1 layout (services at the top level)
     env_files: tuple[str, ...] = ()  # the .env / --env-file files interpolation read
     profiles: tuple[str, ...] = ()  # the active profiles
+    env: str | None = None  # the environment selected (--env / DEVENV_ENV), None for the default
     # field path -> (file, line) where it was written, for errors found after loading (the loader sets it)
     locate: Any = dataclasses.field(default=None, compare=False, repr=False)
 

@@ -14,5 +14,6 @@ class ProjectOptions:
     project_directory: str | None = None  # --project-directory
     profiles: tuple[str, ...] = ()  # --profile, repeated; empty means COMPOSE_PROFILES
     env_files: tuple[str, ...] = ()  # --env-file, repeated; empty means <project dir>/.env
+    env: str | None = None  # --env NAME (or DEVENV_ENV): the environment whose overlay and settings apply
     environ: Mapping[str, str] = dataclasses.field(default_factory=lambda: dict(os.environ))
     cwd: str = dataclasses.field(default_factory=os.getcwd)
