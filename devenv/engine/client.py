@@ -95,9 +95,10 @@ def plain_tcp_warning(address: str) -> str:
             "(root on its host); use TLS (DOCKER_TLS_VERIFY=1) or ssh://")
 
 
-def connect() -> Engine:
-    """A client of the engine the environment points at; EngineError within seconds if none answers."""
-    address = engine_address()
+def connect(address: str | None = None) -> Engine:
+    """A client of the engine at `address` (default: the one the environment points at);
+    EngineError within seconds if none answers."""
+    address = address or engine_address()
     if address.startswith("unix://"):  # TLS variables mean nothing on a local socket (docker's CLI ignores them)
         from devenv.engine.api import LocalAPI
 
