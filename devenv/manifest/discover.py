@@ -49,6 +49,7 @@ class Discovered(NamedTuple):
     environ: dict[str, str]  # process environment merged with the env files (process wins)
     profiles: tuple[str, ...]
     env_files: tuple[str, ...]
+    overlay: str | None = None  # the --env overlay file (also the last of `files`), when there is one
 
 
 def _find_default(start: str, warn: Callable[[str], None]) -> list[str]:
@@ -154,8 +155,24 @@ def discover(options: ProjectOptions, warn: Callable[[str], None]) -> Discovered
             environ.setdefault(key, value)
         env_files = env_files + (late_env,)
 
+    overlay = _overlay(options.env, files[0], project_dir, warn) if options.env else None
+    if overlay and overlay not in files:
+        files = [*files, overlay]
+
     if options.profiles:
         profiles = tuple(options.profiles)
     else:
         profiles = tuple(p.strip() for p in environ.get("COMPOSE_PROFILES", "").split(",") if p.strip())
-    return Discovered(tuple(files), project_dir, environ, profiles, env_files)
+    return Discovered(tuple(files), project_dir, environ, profiles, env_files, overlay)
+
+
+def _overlay(name: str, main: str, project_dir: str, warn: Callable[[str], None]) -> str | None:
+    """The overlay `devenv.NAME.yaml` (or .yml, or compose.NAME.*) beside the main file: merged
+    after every other file. Several: the first, with a warning, as for the default names."""
+    from devenv.manifest.environments import check_name, overlay_candidates
+
+    check_name(name)
+    found = overlay_candidates(os.path.dirname(main) if main != "-" else project_dir, name)
+    if len(found) > 1:
+        warn(f"Found multiple files for environment {name!r}: {', '.join(found)}; using {found[0]}")
+    return found[0] if found else None

@@ -79,10 +79,14 @@ class FileSet:
 
     # ------------------------------------------------------------ whole model
 
-    def load_model(self, files: tuple[str, ...]) -> dict:
+    def load_model(self, files: tuple[str, ...], finish: Callable[[dict], dict] | None = None) -> dict:
+        """The files merged in order; `finish` (the --env laptop merge) sees the merged document
+        before defaults, checks and relative paths."""
         model: dict = {}
         for file in files:
             model = self.load_file(file, model)
+        if finish is not None:
+            model = finish(model)
         model = set_defaults(model)
         check_document(model)
         resolve_relative_paths(model, self.working_dir, self.environ)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -14,6 +15,7 @@ from devenv.manifest.discover import Discovered, discover, read_env_file
 from devenv.manifest.files import FileSet, Locator
 from devenv.manifest.normalize import normalize
 from devenv.manifest.options import ProjectOptions
+from devenv.manifest.treepath import field_error
 from devenv.manifest.typed import decode_resources, decode_service
 from devenv.model import Project, Service, freeze
 
@@ -45,8 +47,6 @@ def _project_name(
                 "starting with a letter or digit"
             )
         return imperative
-    import os
-
     name = normalize_project_name(interpolate(declared)) if declared else ""
     if declared and not name:  # Compose refuses it rather than falling back to the directory
         file, line = where_declared()
@@ -84,15 +84,46 @@ def load_project(options: ProjectOptions, warn: Warn | None = None, *, validate:
 
     name = _project_name(options, found, files.declared_name(found.files), interpolate_name, where_declared)
     environ["COMPOSE_PROJECT_NAME"] = name
+    finish = _environment_pass(options, found, files) if options.env else None
     try:
-        model = files.load_model(found.files)
+        model = files.load_model(found.files, finish)
         if not model:
             raise ManifestError("empty Compose file", found.files[0])
         model.pop("name", None)
         normalize(model, name, environ)
-        return _typed_project(model, name, found, environ, files.legacy, locator.locate)
+        return _typed_project(model, name, found, environ, files.legacy, locator.locate, options.env)
     except ManifestError as exc:
         raise locator.place(exc, found.files[0]) from None
+
+
+def _environment_pass(options: ProjectOptions, found: Discovered, files: FileSet) -> Callable[[dict], dict]:
+    """What `--env NAME` does once the files (its overlay last) are merged: refuse an environment
+    nobody declared, and merge its `laptop` fragment when it runs on the local engine."""
+    from devenv.manifest import environments, xdevenv
+
+    name = str(options.env)
+
+    def finish(model: dict) -> dict:
+        xdevenv.check(model)
+        declared = environments.declared_names(model.get(xdevenv.KEY))
+        if found.overlay is None and name not in declared:
+            folder = os.path.dirname(found.files[0]) if found.files[0] != "-" else found.project_dir
+            raise environments.unknown_environment(name, declared, environments.overlay_names(folder))
+        fragment = environments.laptop_fragment(model, name)
+        if fragment is None or options.local is False:
+            return model
+        settings = ((model.get(xdevenv.KEY) or {}).get(environments.SETTINGS_KEY) or {}).get(name) or {}
+        if options.local is None and (settings.get("host") or settings.get("context")):
+            return model
+        at = environments.laptop_path(name)
+        try:
+            return environments.merge_laptop(model, fragment, files.validate)
+        except ManifestError as exc:  # point at the laptop's own line: x-devenv.environments.NAME.laptop.<field>
+            if exc.at is not None and exc.file is None:
+                raise field_error(at + tuple(exc.at), exc.message) from None
+            raise
+
+    return finish
 
 
 def _schema_validator() -> Callable[[Any], None]:
@@ -114,10 +145,9 @@ def _dotted(path: tuple) -> str:
 
 
 def _typed_project(
-    model: dict, name: str, found: Discovered, environ: dict[str, str], legacy: bool, locate: Callable | None = None
+    model: dict, name: str, found: Discovered, environ: dict[str, str], legacy: bool, locate: Callable | None = None,
+    env: str | None = None,
 ) -> Project:
-    from devenv.manifest.treepath import field_error
-
     raw_services = model.get("services") or {}
     services: dict[str, dict] = {}
     for sname, config in raw_services.items():
@@ -150,6 +180,7 @@ def _typed_project(
         env_files=tuple(found.env_files),
         profiles=tuple(sorted(active)),
         locate=locate,
+        env=env,
     )
 
 
@@ -174,8 +205,6 @@ def _used_resources(services: Any) -> dict[str, set[str]]:
 
 def _resolve_env_files(name: str, service: dict, environ: Mapping[str, str]) -> None:
     """Fold `env_file` and `label_file` into environment and labels (the model keeps the result)."""
-    from devenv.manifest.treepath import field_error
-
     env_files = service.pop("env_file", None) or ()
     label_files = service.pop("label_file", None) or ()
     if env_files:
@@ -183,8 +212,6 @@ def _resolve_env_files(name: str, service: dict, environ: Mapping[str, str]) -> 
         values = {k: v for k, v in declared.items() if v is not None}
         for i, entry in enumerate(env_files):
             path, required, fmt = entry.get("path"), entry.get("required", True), entry.get("format")
-            import os
-
             if not os.path.exists(path):
                 if required in (True, "true"):
                     raise field_error(("services", name, "env_file", i), f"env file {path} not found")

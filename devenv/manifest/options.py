@@ -15,5 +15,8 @@ class ProjectOptions:
     profiles: tuple[str, ...] = ()  # --profile, repeated; empty means COMPOSE_PROFILES
     env_files: tuple[str, ...] = ()  # --env-file, repeated; empty means <project dir>/.env
     env: str | None = None  # --env NAME (or DEVENV_ENV): the environment whose overlay and settings apply
+    # the environment's `laptop` overrides: True (`--local`), False (never: the declared model, as
+    # `config` and `diff` read it), None (when the environment declares no engine of its own: `up`)
+    local: bool | None = False
     environ: Mapping[str, str] = dataclasses.field(default_factory=lambda: dict(os.environ))
     cwd: str = dataclasses.field(default_factory=os.getcwd)
