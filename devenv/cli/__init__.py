@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from devenv import __version__
-from devenv.cli.command import Globals, complete_profiles, project_options
+from devenv.cli.command import Globals, complete_environments, complete_profiles, project_options
 from devenv.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, DevenvError
 
 # command name -> ("module:attribute" of its click.Command, the line `devenv --help` shows)
@@ -119,6 +119,8 @@ class LazyGroup(click.Group):
 @click.option("--profile", "profiles", multiple=True, metavar="PROFILE", shell_complete=complete_profiles,
               help="Enable a profile (repeatable).")
 @click.option("--env-file", "env_files", multiple=True, metavar="FILE", help="Environment file (repeatable).")
+@click.option("--env", "env", metavar="NAME", shell_complete=complete_environments,
+              help="Environment (dev, stage, prod...): its overlay devenv.NAME.yaml and x-devenv settings (or DEVENV_ENV).")
 @click.option("--dry-run", is_flag=True, help="Print what would be done; change nothing.")
 @click.option("--ansi", type=click.Choice(("never", "always", "auto")), default="auto", show_default=True,
               help="When to print ANSI colours.")

@@ -29,25 +29,43 @@ class Globals:
 
 
 def project_options(params: dict[str, Any]) -> ProjectOptions:
-    """The root group's parsed parameters as ProjectOptions."""
+    """The root group's parsed parameters as ProjectOptions (`--env`, else DEVENV_ENV)."""
+    from devenv.manifest.environments import ENV_VARIABLE, check_name
+
+    env = params.get("env")
+    source = "--env"
+    if env is None and os.environ.get(ENV_VARIABLE):
+        env, source = os.environ[ENV_VARIABLE], ENV_VARIABLE
     return ProjectOptions(
         files=tuple(params.get("files") or ()),
         project_name=params.get("project_name"),
         project_directory=params.get("project_directory"),
         profiles=tuple(params.get("profiles") or ()),
         env_files=tuple(params.get("env_files") or ()),
+        env=check_name(env, source) if env is not None else None,
     )
 
 
-def _completion_project(ctx: click.Context) -> Any:
-    """The project named by the global options typed so far, or None when it cannot be loaded."""
+def _completion_project(ctx: click.Context, env: bool = True) -> Any:
+    """The project named by the global options typed so far (`env`: with the --env typed), or
+    None when it cannot be loaded."""
     from devenv.manifest import load_project
 
-    options = project_options(ctx.find_root().params)
     try:
+        options = project_options(ctx.find_root().params)
+        if not env:
+            options = dataclasses.replace(options, env=None)
         return load_project(options, warn=lambda *a, **k: None, validate=False)
     except BaseException:  # anything at all: completion offers nothing rather than an error
         return None
+
+
+def complete_environments(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """--env: the environments declared in x-devenv and those with an overlay file."""
+    from devenv.manifest.environments import known_names
+
+    project = _completion_project(ctx, env=False)
+    return [] if project is None else _matching(known_names(project), incomplete)
 
 
 def _matching(names: Iterable[str], incomplete: str) -> list[Any]:

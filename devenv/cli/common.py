@@ -13,7 +13,7 @@ from devenv.model import Project
 
 if TYPE_CHECKING:
     from devenv.engine.background import Background
-    from devenv.engine.client import Engine
+    from devenv.engine.client import Endpoint, Engine
 
 PUBLISH_HOST_ENV = "DEVENV_PUBLISH_HOST"
 
@@ -68,6 +68,10 @@ def load(
 
     try:
         project = load_project(options)
+        if project.env:
+            from devenv.engine.client import select
+
+            select(environment_endpoint(project, options))
     except NoComposeFile as missing:
         if from_labels is None:
             from_labels = _current_command() in FROM_LABELS_COMMANDS
@@ -94,6 +98,9 @@ def load_while_connecting(
     from devenv.engine.background import Background
     from devenv.engine.client import connect
 
+    if options.env and options.local is not True:  # the environment's engine is known once it is loaded
+        project = load(options, services, from_labels=from_labels)
+        return project, Background(connect)
     engine = Background(connect)
     project = load(options, services, from_labels=from_labels, engine=engine)
     return project, engine
@@ -104,6 +111,60 @@ def load_and_connect(
 ) -> tuple[Project, Engine]:
     project, engine = load_while_connecting(options, services, from_labels=from_labels)
     return project, engine.result()
+
+
+def environment_endpoint(project: Project, options: ProjectOptions) -> Endpoint | None:
+    """The engine of the project's environment: its `host`, or its docker `context`; None (the
+    local engine: DOCKER_HOST or the socket) under --local or when it declares neither. The
+    environment's engine wins over DOCKER_HOST: the user chose --env."""
+    from devenv.engine.client import Endpoint
+    from devenv.manifest.environments import settings
+
+    environment = settings(project)
+    if options.local is True:
+        return None
+    if environment.host:
+        return Endpoint(environment.host)
+    if environment.context:
+        from devenv.engine.contexts import resolve
+
+        return resolve(environment.context)
+    return None
+
+
+def local_options(options: ProjectOptions, local: bool) -> ProjectOptions:
+    """The options of a command that runs the project (`up`): with --env, `--local` puts the
+    environment on the local engine with its laptop overrides; without it, the laptop applies
+    when the environment declares no engine of its own."""
+    import dataclasses
+
+    if local and not options.env:
+        raise UsageError("--local needs an environment: devenv --env NAME ... --local")
+    return dataclasses.replace(options, local=True if local else None) if options.env else options
+
+
+def laptop_applied(project: Project, options: ProjectOptions) -> bool:
+    """Whether the project was loaded with its environment's `laptop` overrides merged."""
+    from devenv.manifest.environments import runs_locally, settings
+
+    if not project.env or options.local is False:
+        return False
+    environment = settings(project)
+    return bool(environment.laptop) and (options.local is True or runs_locally(environment))
+
+
+def show_laptop_differences(project: Project, options: ProjectOptions) -> None:
+    """Each field the laptop overrides change, one line on stderr (secret values never shown)."""
+    if not laptop_applied(project, options):
+        return
+    import dataclasses
+
+    from devenv.manifest import load_project
+    from devenv.plan.laptop import differences
+
+    declared = load_project(dataclasses.replace(options, local=False), warn=lambda _message: None)
+    for difference in differences(declared, project):
+        say(f"devenv: laptop differs from {project.env}: {difference}")
 
 
 def explicit_env_files(options: ProjectOptions) -> tuple[str, ...]:

@@ -36,6 +36,9 @@ def _lists(function: Any) -> Any:
 @click.command("config", help="Print the resolved Compose model (after interpolation, merging and normalization).")
 @click.option("--format", "fmt", type=click.Choice(("yaml", "json")), help="Output format (default: yaml; a table for --variables).")
 @_lists
+@click.option("--environments", "what", flag_value="environments",
+              help="Print the environment names (x-devenv.environments and overlay files), one per line.")
+@click.option("--local", is_flag=True, help="With --env: print the model the environment runs locally (laptop overrides merged).")
 @click.option("--hash", "hash_of", metavar="SERVICES|*", help="Print `name hash` of these services (comma-separated, * for all).")
 @click.option("--variables", is_flag=True, help="Print the variables the files use, with their defaults.")
 @click.option("--environment", is_flag=True, help="Print the environment used for interpolation.")
@@ -43,8 +46,21 @@ def _lists(function: Any) -> Any:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the model to FILE instead of stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="Only validate; print nothing.")
 @click.pass_obj
-def config(g: Globals, fmt: str, what: str | None, hash_of: str | None, variables: bool, environment: bool,
-           no_interpolate: bool, output: str | None, quiet: bool) -> int:
+def config(g: Globals, fmt: str, what: str | None, local: bool, hash_of: str | None, variables: bool,
+           environment: bool, no_interpolate: bool, output: str | None, quiet: bool) -> int:
+    import dataclasses
+
+    if local and not g.options.env:
+        from devenv.errors import UsageError
+
+        raise UsageError("--local needs an environment: devenv --env NAME config --local")
+    if what == "environments":
+        from devenv.manifest import load_project
+        from devenv.manifest.environments import known_names
+
+        for name in known_names(load_project(dataclasses.replace(g.options, env=None))):
+            echo(name)
+        return 0
     if variables:
         return _variables(g, fmt)
     fmt = fmt or "yaml"
@@ -59,7 +75,7 @@ def config(g: Globals, fmt: str, what: str | None, hash_of: str | None, variable
 
     from devenv.manifest import load_project
 
-    project = load_project(g.options)
+    project = load_project(dataclasses.replace(g.options, local=True) if local else g.options)
     if quiet:
         return 0
     if hash_of:

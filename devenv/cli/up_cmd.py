@@ -22,8 +22,10 @@ from devenv.cli.command import (
 from devenv.cli.common import (
     explicit_env_files,
     load_while_connecting,
+    local_options,
     publish_host,
     say,
+    show_laptop_differences,
 )
 from devenv.errors import UsageError
 
@@ -128,6 +130,7 @@ def _attach_set(project: Any, services: tuple[str, ...], attach: tuple[str, ...]
 @click.option("--no-log-prefix", is_flag=True, help="Do not prefix the lines with the container's name when attached.")
 @click.option("--timestamps", is_flag=True, help="Show timestamps when attached.")
 @click.option("-y", "--yes", is_flag=True, help="Go on despite the risky declarations warned about (remembered for this project).")
+@click.option("--local", is_flag=True, help="With --env: run that environment on the local engine, its laptop overrides merged.")
 @format_option()
 @click.pass_obj
 def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_timeout: float, build: bool, no_build: bool,
@@ -135,7 +138,7 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
        always_recreate_deps: bool, no_recreate: bool, renew_anon_volumes: bool, remove_orphans: bool, dry_run_here: bool,
        timeout: int | None, scale: tuple[str, ...], attach: tuple[str, ...], no_attach: tuple[str, ...],
        attach_dependencies: bool, abort_exit: bool, abort_failure: bool, exit_code_from: str | None, no_color: bool,
-       no_log_prefix: bool, timestamps: bool, yes: bool, fmt: str) -> int:
+       no_log_prefix: bool, timestamps: bool, yes: bool, local: bool, fmt: str) -> int:
     import time
 
     from devenv.cli.report import print_applied, print_plan
@@ -149,7 +152,9 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
            no_recreate, renew_anon_volumes, always_recreate_deps)
     attached = bool(attach or attach_dependencies or abort_exit or abort_failure) and not no_start
     dry_run = g.dry_run or dry_run_here
-    project, engine = load_while_connecting(g.options, services)
+    options = local_options(g.options, local)
+    project, engine = load_while_connecting(options, services)
+    show_laptop_differences(project, options)
     if exit_code_from and exit_code_from not in project.services:
         raise UsageError(f"no such service: {exit_code_from} (--exit-code-from)")
     shown = _attach_set(project, services, attach, attach_dependencies, no_attach) if attached else set()

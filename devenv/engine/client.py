@@ -95,10 +95,37 @@ def plain_tcp_warning(address: str) -> str:
             "(root on its host); use TLS (DOCKER_TLS_VERIFY=1) or ssh://")
 
 
-def connect(address: str | None = None) -> Engine:
-    """A client of the engine at `address` (default: the one the environment points at);
-    EngineError within seconds if none answers."""
-    address = address or engine_address()
+@dataclasses.dataclass(frozen=True)
+class Endpoint:
+    """Where an engine is and how to talk TLS to it. `tls` is a docker context's material;
+    `environment_tls`: whether DOCKER_TLS_VERIFY / DOCKER_CERT_PATH apply (an address given as
+    DOCKER_HOST would be) rather than `tls` alone (a context says all)."""
+
+    address: str
+    tls: TLSSettings | None = None
+    environment_tls: bool = True
+
+
+_selected: Endpoint | None = None
+
+
+def select(endpoint: Endpoint | None) -> None:
+    """The engine `connect()` uses when given no address, for the rest of this command (the
+    --env environment's engine, chosen once the project is loaded); None: the environment's."""
+    global _selected
+    _selected = endpoint
+
+
+def selected() -> Endpoint:
+    """The engine `connect()` reaches without an address: the selected one, else DOCKER_HOST or the socket."""
+    return _selected or Endpoint(engine_address())
+
+
+def connect(address: str | Endpoint | None = None) -> Engine:
+    """A client of the engine at `address` (default: `selected()`, else the one the environment
+    points at); EngineError within seconds if none answers."""
+    endpoint = address if isinstance(address, Endpoint) else Endpoint(address) if address else selected()
+    address = endpoint.address
     if address.startswith("unix://"):  # TLS variables mean nothing on a local socket (docker's CLI ignores them)
         from devenv.engine.api import LocalAPI
 
@@ -109,20 +136,22 @@ def connect(address: str | None = None) -> Engine:
         except OSError as exc:
             raise EngineError(f"cannot reach the Docker engine at {address}: {_reason(exc, first)}") from None
         return Engine(api, address)
-    return _connect_sdk(address)
+    return _connect_sdk(endpoint)
 
 
-def _sdk_client(address: str) -> tuple[Any, str | None]:
+def _sdk_client(address: str, tls: TLSSettings | None = None, environment_tls: bool = True) -> tuple[Any, str | None]:
     """The docker SDK's low-level client for a tcp:// or ssh:// engine, TLS verified with the
     engine's own CA (never REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, which requests would prefer),
-    and the warning to print once the engine answers."""
+    and the warning to print once the engine answers. `tls`: a context's TLS; without it, docker's
+    variables decide when `environment_tls`, else plain tcp."""
     import docker
 
     from devenv.engine.api import API_VERSION
 
     if address.startswith("ssh://"):  # the system's ssh client (keys, agent, known_hosts)
         return docker.APIClient(base_url=address, version=API_VERSION, timeout=int(CONNECT_TIMEOUT), use_ssh_client=True), None
-    tls = tls_settings(address, os.environ)
+    if tls is None and environment_tls:
+        tls = tls_settings(address, os.environ)
     if tls is None:
         warning = plain_tcp_warning(address) if address.startswith("tcp://") else None
         return docker.APIClient(base_url=address, version=API_VERSION, timeout=int(CONNECT_TIMEOUT)), warning
@@ -146,14 +175,15 @@ def _sdk_client(address: str) -> tuple[Any, str | None]:
     return client, warning
 
 
-def _connect_sdk(address: str) -> Engine:
+def _connect_sdk(endpoint: Endpoint) -> Engine:
     import docker
     import requests
 
     from devenv.engine.api import SDKBackedAPI
 
+    address = endpoint.address
     try:
-        sdk, warning = _sdk_client(address)
+        sdk, warning = _sdk_client(address, endpoint.tls, endpoint.environment_tls)
         sdk.ping()
     except requests.exceptions.SSLError as exc:
         raise EngineError(f"cannot reach the Docker engine at {address}: TLS verification failed: "

@@ -40,8 +40,6 @@ def _secret(value: Any) -> bool:
 def differences(declared: Project, laptop: Project) -> list[Difference]:
     """What the laptop changes, per service and field (per key for environment, resources and
     secrets), from devenv.plan.declared.service_facts on both models. Secret values stay hidden."""
-    from devenv.plan.declared import service_facts
-
     out: list[Difference] = []
     for name in sorted(set(declared.services) | set(laptop.services)):
         if name not in declared.services or name not in laptop.services:
