@@ -63,14 +63,14 @@ def load(
     """The project of the Compose files; with no file but a project name (`-p`, COMPOSE_PROJECT_NAME)
     and `from_labels` (default: whether the running command acts on what exists), the project as
     the engine's labels describe it (`engine`: the connection to use, else a new one)."""
+    from devenv.engine.client import select
     from devenv.manifest import load_project
     from devenv.manifest.discover import NoComposeFile
 
+    select(None)  # connect(): DOCKER_HOST or the socket, unless the project's environment names its engine
     try:
         project = load_project(options)
         if project.env:
-            from devenv.engine.client import select
-
             select(environment_endpoint(project, options))
     except NoComposeFile as missing:
         if from_labels is None:
@@ -117,19 +117,10 @@ def environment_endpoint(project: Project, options: ProjectOptions) -> Endpoint 
     """The engine of the project's environment: its `host`, or its docker `context`; None (the
     local engine: DOCKER_HOST or the socket) under --local or when it declares neither. The
     environment's engine wins over DOCKER_HOST: the user chose --env."""
-    from devenv.engine.client import Endpoint
+    from devenv.engine.contexts import endpoint_of
     from devenv.manifest.environments import settings
 
-    environment = settings(project)
-    if options.local is True:
-        return None
-    if environment.host:
-        return Endpoint(environment.host)
-    if environment.context:
-        from devenv.engine.contexts import resolve
-
-        return resolve(environment.context)
-    return None
+    return None if options.local is True else endpoint_of(settings(project))
 
 
 def local_options(options: ProjectOptions, local: bool) -> ProjectOptions:

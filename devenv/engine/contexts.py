@@ -9,9 +9,13 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from devenv.engine.client import DEFAULT_HOST, INSECURE_TLS_ENV, Endpoint, TLSSettings
 from devenv.errors import EngineError
+
+if TYPE_CHECKING:
+    from devenv.manifest.environments import Environment
 
 DEFAULT = "default"
 
@@ -83,3 +87,13 @@ def resolve(name: str, environ: Mapping[str, str] | None = None) -> Endpoint:
 def address_of(name: str, environ: Mapping[str, str] | None = None) -> str:
     """The engine address (DOCKER_HOST form) of context `name`."""
     return resolve(name, environ).address
+
+
+def endpoint_of(environment: Environment, environ: Mapping[str, str] | None = None) -> Endpoint | None:
+    """The engine an environment declares (its `host`, or its `context` resolved); None when it
+    declares neither (it runs on the local engine)."""
+    if environment.host:
+        return Endpoint(environment.host)
+    if environment.context:
+        return resolve(environment.context, environ)
+    return None

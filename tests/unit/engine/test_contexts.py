@@ -123,3 +123,13 @@ def test_the_client_uses_the_contexts_tls(tmp_path: Path, monkeypatch: pytest.Mo
     assert client.merge_environment_settings("https://prod.example:2376", {}, None, None, None)["verify"] == str(ca)
     plain, warning = _sdk_client("tcp://10.0.0.2:2375", None, False)
     assert plain.base_url.startswith("http://") and warning and "plain TCP" in warning
+
+
+def test_the_engine_an_environment_declares(config: Path) -> None:
+    from devenv.manifest.environments import Environment
+
+    add_context(config, "prod", "ssh://deploy@prod")
+    assert contexts.endpoint_of(Environment("prod", "/p/l", host="tcp://h:2376")) == Endpoint("tcp://h:2376")
+    assert contexts.endpoint_of(Environment("prod", "/p/l", context="prod"), env(config)) == Endpoint(
+        "ssh://deploy@prod", environment_tls=False)
+    assert contexts.endpoint_of(Environment("dev", "/p/l")) is None
