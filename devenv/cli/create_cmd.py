@@ -29,19 +29,29 @@ def parse_scale(values: tuple[str, ...]) -> dict[str, int]:
 @click.option("--remove-orphans", is_flag=True, help="Remove containers of services no longer in the project.")
 @click.option("--scale", multiple=True, metavar="SERVICE=N", help="Number of containers for a service (repeatable).")
 @click.option("-y", "--yes", is_flag=True, help="Go on despite the risky declarations warned about (remembered for this project).")
+@click.option("--local", is_flag=True, help="With --env: that environment on the local engine, its laptop overrides merged.")
 @format_option()
 @click.pass_obj
 def create(
     g: Globals, services: tuple[str, ...], build: bool, no_build: bool, pull: str | None, force_recreate: bool,
-    no_recreate: bool, remove_orphans: bool, scale: tuple[str, ...], yes: bool, fmt: str,
+    no_recreate: bool, remove_orphans: bool, scale: tuple[str, ...], yes: bool, local: bool, fmt: str,
 ) -> int:
-    from devenv.cli.common import explicit_env_files, load_while_connecting, publish_host, say
+    from devenv.cli.common import (
+        explicit_env_files,
+        load_while_connecting,
+        local_options,
+        publish_host,
+        say,
+        show_laptop_differences,
+    )
     from devenv.cli.output import Progress
     from devenv.cli.report import print_applied, print_plan
     from devenv.engine.apply import apply
     from devenv.plan import UpOptions, plan_up
 
-    project, engine = load_while_connecting(g.options, services, from_labels=False)
+    project_options = local_options(g.options, local)
+    project, engine = load_while_connecting(project_options, services, from_labels=False)
+    show_laptop_differences(project, project_options)
     options = UpOptions(
         services=services, force_recreate=force_recreate, no_recreate=no_recreate, remove_orphans=remove_orphans,
         scale=parse_scale(scale), pull=pull, build=build, no_build=no_build, no_start=True, wait=False,

@@ -130,6 +130,7 @@ def derive(project: Any, target: Any, *, command: list[str], entrypoint: str | N
 @click.option("--wait-timeout", type=float, default=300.0, metavar="SECONDS", show_default=True,
               help="Seconds to wait for dependencies.")
 @click.option("--yes", is_flag=True, help="Go on despite the risky declarations warned about (remembered for this project).")
+@click.option("--local", is_flag=True, help="With --env: that environment on the local engine, its laptop overrides merged.")
 @service_argument
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[COMMAND [ARGS]...]")
 @click.pass_obj
@@ -137,7 +138,8 @@ def run(g: Globals, remove: bool, detach: bool, env: tuple[str, ...], label: tup
         publish: tuple[str, ...], service_ports: bool, use_aliases: bool, no_deps: bool, interactive: bool, tty: bool,
         no_tty: bool, name: str | None, entrypoint: str | None, workdir: str | None, user: str | None,
         cap_add: tuple[str, ...], cap_drop: tuple[str, ...], build: bool, pull: str | None, quiet_pull: bool,
-        remove_orphans: bool, wait_timeout: float, yes: bool, service: str, command: tuple[str, ...]) -> int:
+        remove_orphans: bool, wait_timeout: float, yes: bool, local: bool, service: str,
+        command: tuple[str, ...]) -> int:
     from devenv.engine.apply import apply
     from devenv.engine.cli_bridge import run_cli, stdin_is_tty
     from devenv.engine.client import connect
@@ -150,7 +152,11 @@ def run(g: Globals, remove: bool, detach: bool, env: tuple[str, ...], label: tup
     if service_ports and publish:
         raise UsageError("--service-ports and --publish are incompatible")
     labels = _split_pairs(label, "--label")
-    project = load(g.options, (service,))
+    from devenv.cli.common import local_options, show_laptop_differences
+
+    project_options = local_options(g.options, local)
+    project = load(project_options, (service,))
+    show_laptop_differences(project, project_options)
     lookup = {**dict(project.environment), **os.environ}
     words, environment = strip_separator(command), env_pairs(env, lookup=lookup)
     original = find_service(project, service)
