@@ -1,0 +1,175 @@
+"""Digests of image references, for `devenv lock`: the local image (ID, repo digests) and, unless
+offline, its registry (the index digest, the manifest for the platform that runs here, and that
+manifest's config digest, which is the image ID a pull gives).
+
+Lookups run in a thread pool: a 30-service project asks its questions at once. Which references go
+to a registry: those with no local image, or whose local image came from or went to a registry (it
+has repo digests); a local-only image (built or loaded here, no repo digest) is locked by its ID
+alone, so a project of local images needs no registry call. When a registry cannot be reached but
+the local image has a repo digest, that digest is used, with one warning line per registry.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import os
+import platform as host
+from collections.abc import Callable, Iterable
+from typing import Any
+
+MAX_WORKERS = 16
+DEFAULT_REGISTRY = "docker.io"
+_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm/v7", "armv6l": "arm/v6", "i686": "386", "ppc64le": "ppc64le",
+         "s390x": "s390x", "riscv64": "riscv64"}
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageDigest:
+    """What is known of one reference for one platform."""
+
+    reference: str
+    platform: str | None
+    id: str | None = None  # the image ID (the registry's config digest when it answered, else the local one)
+    digest: str | None = None  # the index digest (or the single manifest's)
+    platform_digest: str | None = None  # the manifest for `platform` (registry only)
+    local_id: str | None = None  # the local image's ID, when there is one
+    source: str = "none"  # registry | local | none
+    problem: str | None = None  # why the registry gave nothing (when it was asked)
+
+
+@dataclasses.dataclass(frozen=True)
+class Parsed:
+    registry: str
+    repository: str  # without registry, `library/` added for docker.io
+    tag: str | None
+    digest: str | None
+
+    @property
+    def familiar(self) -> str:
+        """The repository as the engine's RepoDigests name it."""
+        if self.registry == DEFAULT_REGISTRY:
+            name = self.repository[len("library/"):] if self.repository.startswith("library/") else self.repository
+            return name
+        return f"{self.registry}/{self.repository}"
+
+
+def parse(reference: str) -> Parsed:
+    name, _, digest = reference.partition("@")
+    tag = None
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        name, tag = name.rsplit(":", 1)
+    first, sep, rest = name.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        registry, repository = first, rest
+    else:
+        registry, repository = DEFAULT_REGISTRY, name
+    if registry == DEFAULT_REGISTRY and "/" not in repository:
+        repository = "library/" + repository
+    return Parsed(registry, repository, tag, digest or None)
+
+
+def pinned(reference: str, digest: str) -> str:
+    """`repo@digest` for a reference (its tag dropped: the engine records pulls by digest so)."""
+    parsed = parse(reference)
+    return f"{parsed.familiar}@{digest}"
+
+
+def engine_platform(api: Any) -> str:
+    """The platform the engine runs (`linux/amd64`): the host's for the local socket, else the engine's answer."""
+    from devenv.engine.api import LocalAPI
+
+    if isinstance(api, LocalAPI):
+        return "linux/" + _ARCH.get(host.machine(), host.machine())
+    info = api.version()
+    arch = str(info.get("Arch") or "amd64")
+    return f"{info.get('Os') or 'linux'}/{_ARCH.get(arch, arch)}"
+
+
+def local_image(api: Any, reference: str) -> dict[str, Any] | None:
+    from devenv.engine.api import is_not_found
+
+    try:
+        return dict(api.inspect_image(reference))
+    except Exception as exc:
+        if is_not_found(exc) or "No such image" in str(exc):
+            return None
+        raise
+
+
+def repo_digest(image: dict[str, Any] | None, reference: str) -> str | None:
+    """The local image's digest in the reference's repository, if it has one."""
+    if not image:
+        return None
+    familiar = parse(reference).familiar
+    for entry in image.get("RepoDigests") or ():
+        name, _, digest = str(entry).partition("@")
+        if parse(name).familiar == familiar and digest:
+            return digest
+    return None
+
+
+RegistryLookup = Callable[[str, "str | None"], Any]
+
+
+def _registry_lookup(api: Any) -> RegistryLookup:
+    try:
+        from devenv.registry.client import resolve_digest  # type: ignore[import-not-found,unused-ignore]
+
+        return resolve_digest  # type: ignore[no-any-return,unused-ignore]
+    except ImportError:  # TEMPORARY until the registry client lands: the engine's distribution endpoint
+        def through_engine(reference: str, platform: str | None) -> Any:
+            answer = api.inspect_distribution(reference)
+            return dataclasses.make_dataclass("Answer", ["digest"])(answer["Descriptor"]["digest"])
+
+        return through_engine
+
+
+def resolve_one(
+    api: Any, reference: str, platform: str | None, *, offline: bool, registry: RegistryLookup | None = None
+) -> ImageDigest:
+    image = local_image(api, reference)
+    local_id = str(image["Id"]) if image else None
+    local_digest = repo_digest(image, reference)
+    parsed = parse(reference)
+    base = ImageDigest(reference, platform, id=local_id, local_id=local_id)
+    if parsed.digest:
+        source = "local" if image else "none"
+        return dataclasses.replace(base, digest=parsed.digest, source=source)
+    local = dataclasses.replace(base, digest=local_digest, source="local" if image else "none")
+    if offline or (image is not None and local_digest is None):
+        return local
+    try:
+        answer = (registry or _registry_lookup(api))(reference, platform)
+    except Exception as exc:  # unreachable, unknown tag, refused: the local image is the fallback
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return dataclasses.replace(local, problem=text[:300])
+    return dataclasses.replace(
+        base, digest=answer.digest, platform_digest=getattr(answer, "platform_digest", None),
+        id=getattr(answer, "config_digest", None) or local_id, source="registry",
+    )
+
+
+def resolve_all(
+    api: Any, wanted: Iterable[tuple[str, str | None]], *, offline: bool, warn: Callable[[str], None],
+    registry: RegistryLookup | None = None,
+) -> dict[tuple[str, str | None], ImageDigest]:
+    """(reference, platform) -> ImageDigest, looked up in parallel. A registry that gave nothing
+    while a local digest stood in is warned about once per registry."""
+    keys = list(dict.fromkeys(wanted))
+    if not keys:
+        return {}
+    workers = min(MAX_WORKERS, len(keys), (os.cpu_count() or 4) * 4)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {key: pool.submit(resolve_one, api, key[0], key[1], offline=offline, registry=registry) for key in keys}
+        found = {key: future.result() for key, future in futures.items()}
+    warned: set[str] = set()
+    for key in keys:
+        item = found[key]
+        registry_name = parse(item.reference).registry
+        if item.problem and registry_name not in warned:
+            warned.add(registry_name)
+            fallback = "using the local repo digests" if item.digest else "locking local image IDs only"
+            warn(f"devenv: warning: registry {registry_name} gave no digest for {item.reference} ({item.problem}); {fallback}")
+    return found
