@@ -173,3 +173,58 @@ def resolve_all(
             fallback = "using the local repo digests" if item.digest else "locking local image IDs only"
             warn(f"devenv: warning: registry {registry_name} gave no digest for {item.reference} ({item.problem}); {fallback}")
     return found
+
+
+# ---- the facts `devenv lock` needs, gathered ------------------------------------------------------
+
+
+def build_facts(service: Any, target_platform: str, build_platform: str, *, inputs: bool = True) -> Any:
+    """The build inputs hash (unless `inputs` is False) and the bases of a built service."""
+    from devenv import buildinputs
+    from devenv.engine import dockerfile
+    from devenv.errors import ManifestError
+    from devenv.model import thaw
+    from devenv.plan.locking import BuildFacts, StageBase
+
+    config = thaw(service.build)
+    text = buildinputs.dockerfile_text(config)
+    bases: list[StageBase] = []
+    if text is not None:
+        args = {str(k): None if v is None else str(v) for k, v in (config.get("args") or {}).items()}
+        try:
+            found = dockerfile.stages(text.decode("utf-8", "replace"), args, dockerfile.platform_args(target_platform, build_platform))
+        except dockerfile.ExpansionError as exc:
+            where = "dockerfile_inline" if config.get("dockerfile_inline") else os.path.join(str(config.get("context")), str(config.get("dockerfile") or "Dockerfile"))
+            raise ManifestError(f"FROM: {exc}", where) from None
+        bases = [StageBase(s.label, s.base, s.platform) for s in found if s.base]
+    return BuildFacts(buildinputs.build_inputs(config) if inputs else None, tuple(bases))
+
+
+def lock_entries(
+    api: Any, project: Any, names: Iterable[str], *, offline: bool, warn: Callable[[str], None],
+    registry: RegistryLookup | None = None,
+) -> dict[str, Any]:
+    """service name -> the ServiceLock `devenv lock` wants for it (digests looked up in parallel)."""
+    from devenv.plan import locking, naming
+
+    here = engine_platform(api)
+    services = [project.services[name] for name in names]
+    workers = max(1, min(MAX_WORKERS, len(services)))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        facts_futures = {
+            s.name: pool.submit(build_facts, s, locking.service_platform(s, here), here) for s in services if s.build is not None
+        }
+        built_futures = {
+            s.name: pool.submit(resolve_one, api, naming.image_name(project.name, s), locking.service_platform(s, here), offline=True)
+            for s in services if s.build is not None
+        }
+        facts = {name: future.result() for name, future in facts_futures.items()}
+        built = {name: future.result() for name, future in built_futures.items()}
+    wanted = [key for s in services for key in locking.references(project, s, here, facts.get(s.name))]
+    images = resolve_all(api, wanted, offline=offline, warn=warn, registry=registry)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:  # secret digests are slow by design
+        entries = {
+            s.name: pool.submit(locking.desired_entry, project, s, here, images, facts.get(s.name), built_image=built.get(s.name))
+            for s in services
+        }
+        return {name: future.result() for name, future in entries.items()}
