@@ -49,3 +49,9 @@ class EngineError(DevenvError):
     """The Docker engine is unreachable or refused an operation."""
 
     exit_code = EXIT_FAILED
+
+
+class RegistryError(DevenvError):
+    """A registry refused or failed a call: names the registry, the repository and the reason."""
+
+    exit_code = EXIT_FAILED
