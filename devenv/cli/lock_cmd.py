@@ -8,7 +8,7 @@ import os
 import click
 
 from devenv.cli.command import Globals, format_option, services_argument
-from devenv.cli.common import emit_json, echo, say
+from devenv.cli.common import echo, emit_json, say
 from devenv.errors import EXIT_FAILED, UsageError
 
 

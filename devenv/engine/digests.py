@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 MAX_WORKERS = 16
-DEFAULT_REGISTRY = "docker.io"
 _ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm/v7", "armv6l": "arm/v6", "i686": "386", "ppc64le": "ppc64le",
          "s390x": "s390x", "riscv64": "riscv64"}
 
@@ -38,42 +37,25 @@ class ImageDigest:
     problem: str | None = None  # why the registry gave nothing (when it was asked)
 
 
-@dataclasses.dataclass(frozen=True)
-class Parsed:
-    registry: str
-    repository: str  # without registry, `library/` added for docker.io
-    tag: str | None
-    digest: str | None
+def familiar(reference: str) -> str:
+    """The repository as the engine's RepoDigests name it (`busybox`, `127.0.0.1:5000/x`)."""
+    from devenv.manifest.reference import DEFAULT_DOMAIN, parse
 
-    @property
-    def familiar(self) -> str:
-        """The repository as the engine's RepoDigests name it."""
-        if self.registry == DEFAULT_REGISTRY:
-            name = self.repository[len("library/"):] if self.repository.startswith("library/") else self.repository
-            return name
-        return f"{self.registry}/{self.repository}"
+    parsed = parse(reference)
+    if parsed.domain == DEFAULT_DOMAIN:
+        return parsed.path[len("library/"):] if parsed.path.startswith("library/") else parsed.path
+    return parsed.name
 
 
-def parse(reference: str) -> Parsed:
-    name, _, digest = reference.partition("@")
-    tag = None
-    last = name.rsplit("/", 1)[-1]
-    if ":" in last:
-        name, tag = name.rsplit(":", 1)
-    first, sep, rest = name.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        registry, repository = first, rest
-    else:
-        registry, repository = DEFAULT_REGISTRY, name
-    if registry == DEFAULT_REGISTRY and "/" not in repository:
-        repository = "library/" + repository
-    return Parsed(registry, repository, tag, digest or None)
+def registry_of(reference: str) -> str:
+    from devenv.manifest.reference import parse
+
+    return parse(reference).domain
 
 
 def pinned(reference: str, digest: str) -> str:
     """`repo@digest` for a reference (its tag dropped: the engine records pulls by digest so)."""
-    parsed = parse(reference)
-    return f"{parsed.familiar}@{digest}"
+    return f"{familiar(reference)}@{digest}"
 
 
 def engine_platform(api: Any) -> str:
@@ -102,10 +84,10 @@ def repo_digest(image: dict[str, Any] | None, reference: str) -> str | None:
     """The local image's digest in the reference's repository, if it has one."""
     if not image:
         return None
-    familiar = parse(reference).familiar
+    wanted = familiar(reference)
     for entry in image.get("RepoDigests") or ():
         name, _, digest = str(entry).partition("@")
-        if parse(name).familiar == familiar and digest:
+        if digest and familiar(name) == wanted:
             return digest
     return None
 
@@ -113,17 +95,10 @@ def repo_digest(image: dict[str, Any] | None, reference: str) -> str | None:
 RegistryLookup = Callable[[str, "str | None"], Any]
 
 
-def _registry_lookup(api: Any) -> RegistryLookup:
-    try:
-        from devenv.registry.client import resolve_digest  # type: ignore[import-not-found,unused-ignore]
+def _registry_lookup() -> RegistryLookup:
+    from devenv.registry.client import resolve_digest
 
-        return resolve_digest  # type: ignore[no-any-return,unused-ignore]
-    except ImportError:  # TEMPORARY until the registry client lands: the engine's distribution endpoint
-        def through_engine(reference: str, platform: str | None) -> Any:
-            answer = api.inspect_distribution(reference)
-            return dataclasses.make_dataclass("Answer", ["digest"])(answer["Descriptor"]["digest"])
-
-        return through_engine
+    return resolve_digest
 
 
 def resolve_one(
@@ -132,6 +107,8 @@ def resolve_one(
     image = local_image(api, reference)
     local_id = str(image["Id"]) if image else None
     local_digest = repo_digest(image, reference)
+    from devenv.manifest.reference import parse
+
     parsed = parse(reference)
     base = ImageDigest(reference, platform, id=local_id, local_id=local_id)
     if parsed.digest:
@@ -141,7 +118,7 @@ def resolve_one(
     if offline or (image is not None and local_digest is None):
         return local
     try:
-        answer = (registry or _registry_lookup(api))(reference, platform)
+        answer = (registry or _registry_lookup())(reference, platform)
     except Exception as exc:  # unreachable, unknown tag, refused: the local image is the fallback
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return dataclasses.replace(local, problem=text[:300])
@@ -167,7 +144,7 @@ def resolve_all(
     warned: set[str] = set()
     for key in keys:
         item = found[key]
-        registry_name = parse(item.reference).registry
+        registry_name = registry_of(item.reference)
         if item.problem and registry_name not in warned:
             warned.add(registry_name)
             fallback = "using the local repo digests" if item.digest else "locking local image IDs only"
@@ -194,7 +171,8 @@ def build_facts(service: Any, target_platform: str, build_platform: str, *, inpu
         try:
             found = dockerfile.stages(text.decode("utf-8", "replace"), args, dockerfile.platform_args(target_platform, build_platform))
         except dockerfile.ExpansionError as exc:
-            where = "dockerfile_inline" if config.get("dockerfile_inline") else os.path.join(str(config.get("context")), str(config.get("dockerfile") or "Dockerfile"))
+            where = "dockerfile_inline" if config.get("dockerfile_inline") else os.path.join(
+                str(config.get("context")), str(config.get("dockerfile") or "Dockerfile"))
             raise ManifestError(f"FROM: {exc}", where) from None
         bases = [StageBase(s.label, s.base, s.platform) for s in found if s.base]
     return BuildFacts(buildinputs.build_inputs(config) if inputs else None, tuple(bases))

@@ -297,7 +297,7 @@ def stages(
         if ins.keyword != "FROM":
             continue
         words = ins.rest.split()
-        platform = None
+        platform: str | None = None
         while words and words[0].startswith("--"):
             flag, _, value = words.pop(0)[2:].partition("=")
             if flag == "platform":

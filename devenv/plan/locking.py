@@ -23,9 +23,12 @@ Key = tuple[str, "str | None"]  # (reference, platform)
 class Digests(Protocol):
     """What is known of one reference (engine.digests.ImageDigest has these)."""
 
-    id: str | None
-    digest: str | None
-    platform_digest: str | None
+    @property
+    def id(self) -> str | None: ...
+    @property
+    def digest(self) -> str | None: ...
+    @property
+    def platform_digest(self) -> str | None: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,14 +199,14 @@ def compare_entry(name: str, locked: ServiceLock, now: ServiceLock) -> list[Stal
                     stale(f"{what} changed: locked id {short(before.id)}, now {short(base.id)}")
     old_volumes = {(v.target, v.image): v for v in locked.volumes}
     for volume in now.volumes:
-        before = old_volumes.get((volume.target, volume.image))
+        was = old_volumes.get((volume.target, volume.image))
         what = f"volume image {volume.image} ({volume.target})"
-        if before is None:
+        if was is None:
             stale(f"{what} not locked")
-        elif volume.digest and before.digest and volume.digest != before.digest:
-            stale(_moved(what, before.digest, volume.digest))
-        elif volume.id and before.id and volume.id != before.id and not (volume.digest and volume.digest == before.digest):
-            stale(f"{what} changed: locked id {short(before.id)}, now {short(volume.id)}")
+        elif volume.digest and was.digest and volume.digest != was.digest:
+            stale(_moved(what, was.digest, volume.digest))
+        elif volume.id and was.id and volume.id != was.id and not (volume.digest and volume.digest == was.digest):
+            stale(f"{what} changed: locked id {short(was.id)}, now {short(volume.id)}")
     return out
 
 
@@ -225,7 +228,9 @@ def compare(lock: LockFile, entries: Mapping[str, ServiceLock], project: Project
     return out
 
 
-def quick_stale(project: Project, lock: LockFile, services: Iterable[str], local_images: Mapping[str, Mapping[str, Any] | None]) -> list[Stale]:
+def quick_stale(
+    project: Project, lock: LockFile, services: Iterable[str], local_images: Mapping[str, Mapping[str, Any] | None]
+) -> list[Stale]:
     """The cheap check `up` runs (no registry, no context walk): config hashes, and for `image:`
     services whether the local image is the locked one (its ID, or the locked digest among its
     repo digests). `local_images`: reference -> the engine's image inspect (None: missing)."""
