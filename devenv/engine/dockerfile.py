@@ -303,9 +303,9 @@ def stages(
             if flag == "platform":
                 platform = expand(value, env, escape) or None
         ref = expand(words[0], env, escape) if words else ""
-        name = words[2].lower() if len(words) >= 3 and words[1].lower() == "as" else None
+        stage_name = words[2].lower() if len(words) >= 3 and words[1].lower() == "as" else None
         stage_ref = ref.lower() if ref.lower() in names else None
-        found.append(Stage(len(found), name, ins.line, ref, platform, stage_ref, scratch=ref.lower() == "scratch"))
-        if name:
-            names.add(name)
+        found.append(Stage(len(found), stage_name, ins.line, ref, platform, stage_ref, scratch=ref.lower() == "scratch"))
+        if stage_name:
+            names.add(stage_name)
     return found
