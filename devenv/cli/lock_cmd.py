@@ -4,6 +4,7 @@ refresh some of its entries."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import click
 
@@ -67,3 +68,62 @@ def lock(g: Globals, services: tuple[str, ...], check: bool, update: bool, offli
         for item in changes:
             echo(f"  {item}")
     return 0
+
+
+# ---- what `up` asks of the lock ------------------------------------------------------------------
+
+
+def frozen_project(project: Any, api: Any, services: tuple[str, ...], *, no_deps: bool, dry_run: bool) -> Any:
+    """`up --frozen`: the project pinned from its lock, its images checked (and pulled by digest);
+    one refusal line otherwise, before anything else changes on the engine."""
+    from devenv import buildinputs, lockfile
+    from devenv.engine.digests import build_facts, engine_platform, verify_frozen
+    from devenv.errors import DevenvError
+    from devenv.manifest.environments import settings
+    from devenv.plan import frozen, locking
+
+    path = settings(project).lock
+    lock = lockfile.read(path)
+    if lock is None:
+        raise DevenvError(f"no lock file {path} (up --frozen runs what it pins; run devenv lock)")
+    names = frozen.selected(project, services, no_deps=no_deps)
+    here = engine_platform(api)
+    facts, texts = {}, {}
+    for name in names:
+        service = project.services[name]
+        entry = lock.services.get(name)
+        if service.build is None or entry is None or (entry.pushed and entry.digest):
+            continue
+        platform = locking.service_platform(service, here)
+        facts[name] = build_facts(service, platform, here)
+        text = buildinputs.dockerfile_text(dict(service.build))
+        texts[name] = None if text is None else text.decode("utf-8", "replace")
+    pinned = frozen.freeze_project(project, lock, names, facts, texts)
+    platforms = {name: locking.service_platform(project.services[name], here) for name in names}
+    return verify_frozen(api, pinned, platforms=platforms, dry_run=dry_run)
+
+
+def warn_if_stale(project: Any, api: Any, services: tuple[str, ...], *, no_deps: bool) -> None:
+    """Without --frozen: one warning line when the lock exists and is stale for the services `up`
+    brings up (config hashes and local images only: no registry, no context walk)."""
+    from devenv import lockfile
+    from devenv.engine.digests import inspect_all
+    from devenv.manifest.environments import settings
+    from devenv.plan import frozen, locking
+
+    path = settings(project).lock
+    if not os.path.exists(path):
+        return
+    try:
+        lock = lockfile.read(path)
+    except Exception as exc:  # a damaged lock is worth a warning, not a failed `up`
+        say(f"devenv: warning: {exc}")
+        return
+    if lock is None:
+        return
+    names = frozen.selected(project, services, no_deps=no_deps)
+    images = [project.services[n].image for n in names if project.services[n].build is None and project.services[n].image]
+    stale = locking.quick_stale(project, lock, names, inspect_all(api, [i for i in images if i]))
+    if stale:
+        shown = ", ".join(str(s) for s in stale[:3]) + (f" (+{len(stale) - 3} more)" if len(stale) > 3 else "")
+        say(f"devenv: warning: {os.path.basename(path)} is stale: {shown}; run devenv lock, or up --frozen to run what it pins")

@@ -127,6 +127,7 @@ def _attach_set(project: Any, services: tuple[str, ...], attach: tuple[str, ...]
 @click.option("--no-color", is_flag=True, help="Monochrome output when attached.")
 @click.option("--no-log-prefix", is_flag=True, help="Do not prefix the lines with the container's name when attached.")
 @click.option("--timestamps", is_flag=True, help="Show timestamps when attached.")
+@click.option("--frozen", is_flag=True, help="Run exactly what the lock file pins (digests, bases); refuse when anything differs.")
 @click.option("-y", "--yes", is_flag=True, help="Go on despite the risky declarations warned about (remembered for this project).")
 @format_option()
 @click.pass_obj
@@ -135,7 +136,7 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
        always_recreate_deps: bool, no_recreate: bool, renew_anon_volumes: bool, remove_orphans: bool, dry_run_here: bool,
        timeout: int | None, scale: tuple[str, ...], attach: tuple[str, ...], no_attach: tuple[str, ...],
        attach_dependencies: bool, abort_exit: bool, abort_failure: bool, exit_code_from: str | None, no_color: bool,
-       no_log_prefix: bool, timestamps: bool, yes: bool, fmt: str) -> int:
+       no_log_prefix: bool, timestamps: bool, frozen: bool, yes: bool, fmt: str) -> int:
     import time
 
     from devenv.cli.report import print_applied, print_plan
@@ -163,6 +164,12 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
 
     confirm_risks(project, yes, dry_run=dry_run)
     client = engine.result()  # usage errors first, then an unreachable engine
+    from devenv.cli.lock_cmd import frozen_project, warn_if_stale
+
+    if frozen:
+        project = frozen_project(project, client.api, services, no_deps=no_deps, dry_run=dry_run)
+    else:
+        warn_if_stale(project, client.api, services, no_deps=no_deps)
     engine_settings(g)
     follower = None
     if attached and not dry_run:

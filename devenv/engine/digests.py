@@ -15,7 +15,7 @@ import concurrent.futures
 import dataclasses
 import os
 import platform as host
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 MAX_WORKERS = 16
@@ -51,11 +51,6 @@ def registry_of(reference: str) -> str:
     from devenv.manifest.reference import parse
 
     return parse(reference).domain
-
-
-def pinned(reference: str, digest: str) -> str:
-    """`repo@digest` for a reference (its tag dropped: the engine records pulls by digest so)."""
-    return f"{familiar(reference)}@{digest}"
 
 
 def engine_platform(api: Any) -> str:
@@ -165,7 +160,7 @@ def build_facts(service: Any, target_platform: str, build_platform: str, *, inpu
 
     config = thaw(service.build)
     text = buildinputs.dockerfile_text(config)
-    bases: list[StageBase] = []
+    bases: list[tuple[int, StageBase]] = []
     if text is not None:
         args = {str(k): None if v is None else str(v) for k, v in (config.get("args") or {}).items()}
         try:
@@ -174,8 +169,8 @@ def build_facts(service: Any, target_platform: str, build_platform: str, *, inpu
             where = "dockerfile_inline" if config.get("dockerfile_inline") else os.path.join(
                 str(config.get("context")), str(config.get("dockerfile") or "Dockerfile"))
             raise ManifestError(f"FROM: {exc}", where) from None
-        bases = [StageBase(s.label, s.base, s.platform) for s in found if s.base]
-    return BuildFacts(buildinputs.build_inputs(config) if inputs else None, tuple(bases))
+        bases = [(s.index, StageBase(s.label, s.base, s.platform)) for s in found if s.base]
+    return BuildFacts(buildinputs.build_inputs(config) if inputs else None, tuple(b for _, b in bases), tuple(i for i, _ in bases))
 
 
 def lock_entries(
@@ -206,3 +201,69 @@ def lock_entries(
             for s in services
         }
         return {name: future.result() for name, future in entries.items()}
+
+
+# ---- up --frozen: what the engine must confirm before anything changes --------------------------
+
+
+def inspect_all(api: Any, references: Iterable[str]) -> dict[str, dict[str, Any] | None]:
+    refs = list(dict.fromkeys(references))
+    if not refs:
+        return {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(refs)))) as pool:
+        futures = {ref: pool.submit(local_image, api, ref) for ref in refs}
+        return {ref: future.result() for ref, future in futures.items()}
+
+
+def _pull(api: Any, reference: str, platform: str | None) -> str | None:
+    """Pull `repo@digest`; None when done, else why not (one line)."""
+    name, _, digest = reference.partition("@")
+    try:
+        last = None
+        for chunk in api.pull(name, tag=digest, stream=True, decode=True, platform=platform):
+            if "error" in chunk:
+                last = str(chunk.get("error"))
+        return last
+    except Exception as exc:
+        from devenv.engine.api import explanation
+
+        return (explanation(exc) or str(exc)).splitlines()[0][:300]
+
+
+def verify_frozen(api: Any, frozen: Any, *, platforms: Mapping[str, str | None], dry_run: bool = False) -> Any:
+    """Check (and pull by digest) every image `frozen` pins, then mark for rebuilding the built
+    services whose local image is not the locked one. Returns the project to plan; raises
+    FrozenRefused naming the service and both values."""
+    from devenv.plan.frozen import FrozenRefused, force_build
+    from devenv.plan.locking import short
+
+    checks = list(frozen.checks)
+    here = inspect_all(api, [c.reference for c in checks] + [b.reference for b in frozen.builds])
+
+    def confirm(check: Any, image: dict[str, Any] | None) -> None:
+        if image is None:
+            raise FrozenRefused(f"{check.service}: {check.reference} is not here and the lock has no digest to pull it by "
+                                f"(run devenv lock --update {check.service})")
+        if check.id and image.get("Id") != check.id:
+            raise FrozenRefused(f"{check.service}: the lock pins image ID {short(check.id)} but {check.reference} "
+                                f"has {short(image.get('Id'))}")
+
+    missing = []
+    for check in checks:  # everything that can be refused without touching the engine first
+        image = here.get(check.reference)
+        if image is None and check.pull:
+            missing.append(check)
+        else:
+            confirm(check, image)
+    if missing and not dry_run:
+        refs = {c.reference: c for c in missing}
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(refs)))) as pool:
+            pulled = {ref: pool.submit(_pull, api, ref, platforms.get(c.service)) for ref, c in refs.items()}
+            problems = {ref: future.result() for ref, future in pulled.items()}
+        for check in missing:
+            problem = problems[check.reference]
+            if problem:
+                raise FrozenRefused(f"{check.service}: cannot pull {check.reference}: {problem}")
+            confirm(check, local_image(api, check.reference))
+    rebuild = [b.service for b in frozen.builds if not (b.id and (here.get(b.reference) or {}).get("Id") == b.id)]
+    return force_build(frozen.project, rebuild) if rebuild else frozen.project

@@ -56,6 +56,7 @@ class Instruction:
     line: int
     keyword: str  # upper case
     rest: str  # the arguments, continuation lines joined
+    end: int = 0  # the last line of the instruction (its continuation lines; heredoc bodies not counted)
 
 
 def directives(text: str) -> dict[str, str]:
@@ -98,6 +99,7 @@ def instructions(text: str) -> Iterator[Instruction]:
             parts.append(current)
             i += 1
             break
+        end = i
         joined = " ".join(p.strip() for p in parts)
         keyword, _, rest = joined.partition(" ")
         keyword = keyword.upper()
@@ -107,7 +109,7 @@ def instructions(text: str) -> Iterator[Instruction]:
                 while i < len(lines) and (lines[i].lstrip("\t") if strip_tabs else lines[i]).rstrip("\r") != name:
                     i += 1
                 i += 1
-        yield Instruction(start, keyword, rest.strip())
+        yield Instruction(start, keyword, rest.strip(), end)
 
 
 def _flags(rest: str) -> Iterator[str]:
@@ -309,3 +311,25 @@ def stages(
         if stage_name:
             names.add(stage_name)
     return found
+
+
+def pin_bases(text: str, pins: Mapping[int, str]) -> str:
+    """The Dockerfile with the image of stage N's `FROM` replaced by `pins[N]` (`ref@digest`); its
+    flags and `AS name` kept, its continuation lines left empty so line numbers stay."""
+    lines = text.splitlines()
+    index = -1
+    for ins in instructions(text):
+        if ins.keyword != "FROM":
+            continue
+        index += 1
+        if index not in pins:
+            continue
+        words = ins.rest.split()
+        flags = []
+        while words and words[0].startswith("--"):
+            flags.append(words.pop(0))
+        alias = words[1:3] if len(words) >= 3 and words[1].lower() == "as" else []
+        lines[ins.line - 1] = " ".join(["FROM", *flags, pins[index], *alias])
+        for number in range(ins.line, max(ins.end, ins.line)):
+            lines[number] = ""
+    return "\n".join(lines) + "\n"

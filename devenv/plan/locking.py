@@ -44,6 +44,7 @@ class StageBase:
 class BuildFacts:
     inputs: str | None  # buildinputs.build_inputs, None when not computed (cheap checks)
     bases: tuple[StageBase, ...] = ()
+    stage_indexes: tuple[int, ...] = ()  # the FROM index of each base (stages without a base are skipped)
 
 
 @dataclasses.dataclass(frozen=True)
