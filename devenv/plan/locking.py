@@ -60,8 +60,8 @@ def short(digest: str | None) -> str:
     """`sha256:0123456789ab…` for messages (the lock file keeps the whole digest)."""
     if not digest:
         return "none"
-    kind, _, hexa = digest.partition(":")
-    return f"{kind}:{hexa[:12]}…" if len(hexa) > 12 else digest
+    kind, colon, hexa = digest.rpartition(":")
+    return f"{kind}{colon}{hexa[:12]}…" if len(hexa) > 12 else digest
 
 
 def service_platform(service: Service, engine_platform: str) -> str:

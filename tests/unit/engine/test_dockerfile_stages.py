@@ -131,3 +131,14 @@ def test_heredoc_body_is_no_from() -> None:
 def test_digest_reference_kept() -> None:
     ref = "busybox@sha256:" + "a" * 64
     assert stages(f"FROM {ref}\n")[0].base == ref
+
+
+def test_pin_bases_keeps_flags_alias_and_line_numbers() -> None:
+    from devenv.engine.dockerfile import instructions, pin_bases
+
+    text = "# escape=`\nARG V=1\nFROM --platform=linux/amd64 `\n  img:$V AS b\nRUN x\nFROM b\nFROM other\n"
+    out = pin_bases(text, {0: "img@sha256:aa", 2: "other@sha256:bb"})
+    assert out.splitlines() == ["# escape=`", "ARG V=1", "FROM --platform=linux/amd64 img@sha256:aa AS b", "", "RUN x",
+                                "FROM b", "FROM other@sha256:bb"]
+    assert [i.line for i in instructions(out)] == [2, 3, 5, 6, 7]
+    assert [s.base for s in stages(out)] == ["img@sha256:aa", None, "other@sha256:bb"]
