@@ -171,3 +171,29 @@ def test_built_service_with_a_moved_base_is_stale_and_frozen_builds_on_the_locke
     assert refused.returncode == 1 and "app: the lock pins build inputs sha256:" in refused.stderr, output(refused)
     stale = devenv(tmp_path, project_name, "lock", "--check", "--offline")
     assert stale.returncode == 1 and "app: build inputs changed" in stale.stdout, output(stale)
+
+
+def test_update_refreshes_only_the_named_entry(tmp_path: Path, project_name: str, base_images: tuple[str, str]) -> None:
+    compose = f"""
+        services:
+          a:
+            image: {BUSYBOX_IMAGE}
+            environment: {{{{LEVEL: "{{a}}"}}}}
+          b:
+            image: {BUSYBOX_IMAGE}
+            environment: {{{{LEVEL: "{{b}}"}}}}
+    """
+    write_compose(tmp_path, compose.format(a="1", b="1"))
+    ok(devenv(tmp_path, project_name, "lock", "--offline"))
+    before = lock_json(tmp_path)
+    write_compose(tmp_path, compose.format(a="2", b="2"))
+    check = devenv(tmp_path, project_name, "lock", "--check", "--format", "json")
+    assert check.returncode == 1, output(check)
+    assert json.loads(check.stdout)["stale"] == [{"service": "a", "reason": "config changed"},
+                                                 {"service": "b", "reason": "config changed"}]
+    ok(devenv(tmp_path, project_name, "lock", "--update", "a"))
+    after = lock_json(tmp_path)
+    assert after["services"]["b"] == before["services"]["b"]
+    assert after["services"]["a"]["declared"]["environment"] == {"LEVEL": "2"}
+    still = devenv(tmp_path, project_name, "lock", "--check")
+    assert still.returncode == 1 and still.stdout.strip() == "devenv.lock: b: config changed", output(still)
