@@ -168,7 +168,7 @@ def build_facts(service: Any, target_platform: str, build_platform: str, *, inpu
         except dockerfile.ExpansionError as exc:
             where = "dockerfile_inline" if config.get("dockerfile_inline") else os.path.join(
                 str(config.get("context")), str(config.get("dockerfile") or "Dockerfile"))
-            raise ManifestError(f"FROM: {exc}", where) from None
+            raise ManifestError(f"FROM: {exc}", where, exc.line) from None
         bases = [(s.index, StageBase(s.label, s.base, s.platform)) for s in found if s.base]
     return BuildFacts(buildinputs.build_inputs(config) if inputs else None, tuple(b for _, b in bases), tuple(i for i, _ in bases))
 

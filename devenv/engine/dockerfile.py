@@ -181,7 +181,12 @@ def platform_args(target: str, build: str | None = None) -> dict[str, str]:
 
 
 class ExpansionError(ValueError):
-    """A `${VAR?message}` whose variable is unset, or an unterminated `${`."""
+    """A `${VAR?message}` whose variable is unset, an unterminated `${`, a malformed FROM;
+    `line` is the instruction's line when known."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 def expand(word: str, env: Mapping[str, str], escape: str = "\\") -> str:
@@ -287,30 +292,46 @@ def stages(
     found: list[Stage] = []
     names: set[str] = set()
     for ins in instructions(text):
-        if ins.keyword == "ARG" and not found:
-            for name, default in _arg_pairs(ins.rest):
-                if args.get(name) is not None:
-                    env[name] = str(args[name])
-                elif default is not None:
-                    env[name] = expand(default, env, escape)
-                else:
-                    env.setdefault(name, "")
-            continue
-        if ins.keyword != "FROM":
-            continue
-        words = ins.rest.split()
-        platform: str | None = None
-        while words and words[0].startswith("--"):
-            flag, _, value = words.pop(0)[2:].partition("=")
-            if flag == "platform":
-                platform = expand(value, env, escape) or None
-        ref = expand(words[0], env, escape) if words else ""
-        stage_name = words[2].lower() if len(words) >= 3 and words[1].lower() == "as" else None
-        stage_ref = ref.lower() if ref.lower() in names else None
-        found.append(Stage(len(found), stage_name, ins.line, ref, platform, stage_ref, scratch=ref.lower() == "scratch"))
-        if stage_name:
-            names.add(stage_name)
+        try:
+            stage = _stage(ins, env, args, escape, found, names)
+        except ExpansionError as exc:
+            raise ExpansionError(str(exc), ins.line) from None
+        if stage is not None:
+            found.append(stage)
+            if stage.name:
+                names.add(stage.name)
     return found
+
+
+def _stage(
+    ins: Instruction, env: dict[str, str], args: Mapping[str, str | None], escape: str, found: list[Stage], names: set[str]
+) -> Stage | None:
+    """A FROM's stage; a global ARG updates `env`; other instructions give None."""
+    if ins.keyword == "ARG" and not found:
+        for name, default in _arg_pairs(ins.rest):
+            if args.get(name) is not None:
+                env[name] = str(args[name])
+            elif default is not None:
+                env[name] = expand(default, env, escape)
+            else:
+                env.setdefault(name, "")
+        return None
+    if ins.keyword != "FROM":
+        return None
+    words = ins.rest.split()
+    platform: str | None = None
+    while words and words[0].startswith("--"):
+        flag, _, value = words.pop(0)[2:].partition("=")
+        if flag == "platform":
+            platform = expand(value, env, escape) or None
+    if len(words) not in (1, 3) or (len(words) == 3 and words[1].lower() != "as"):
+        raise ExpansionError("FROM requires either one or three arguments (FROM IMAGE [AS NAME])")
+    ref = expand(words[0], env, escape)
+    if not ref:
+        raise ExpansionError(f"FROM {words[0]}: the image name is empty after expanding the ARGs")
+    stage_name = words[2].lower() if len(words) == 3 else None
+    stage_ref = ref.lower() if ref.lower() in names else None
+    return Stage(len(found), stage_name, ins.line, ref, platform, stage_ref, scratch=ref.lower() == "scratch")
 
 
 def pin_bases(text: str, pins: Mapping[int, str]) -> str:

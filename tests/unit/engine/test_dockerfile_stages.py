@@ -142,3 +142,16 @@ def test_pin_bases_keeps_flags_alias_and_line_numbers() -> None:
                                 "FROM b", "FROM other@sha256:bb"]
     assert [i.line for i in instructions(out)] == [2, 3, 5, 6, 7]
     assert [s.base for s in stages(out)] == ["img@sha256:aa", None, "other@sha256:bb"]
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ("FROM\n", 1),
+    ("# c\nFROM a b\n", 2),
+    ("FROM a AS\n", 1),
+    ("ARG X\nFROM $X\n", 2),
+    ("ARG X\nFROM img:${X:?set X}\n", 2),
+])
+def test_malformed_from_names_its_line(text: str, line: int) -> None:
+    with pytest.raises(ExpansionError) as caught:
+        stages(text)
+    assert caught.value.line == line
