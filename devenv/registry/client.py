@@ -213,9 +213,9 @@ class RegistryClient:
             self._credentials_loaded = True
         return self._credentials
 
-    def _fail(self, repo: str | None, what: str, detail: str) -> RegistryError:
+    def _fail(self, repo: str | None, what: str, detail: str, status: int | None = None, code: str | None = None) -> RegistryError:
         where = f"registry {self.host}" + (f", repository {repo}" if repo else "")
-        return RegistryError(f"{where}: {what}: {detail}")
+        return RegistryError(f"{where}: {what}: {detail}", status=status, code=code)
 
     def _connect(self, scheme: str, netloc: str) -> http.client.HTTPConnection:
         name, port = _split_host(netloc)
@@ -313,16 +313,18 @@ class RegistryClient:
         finally:
             response.close()
         detail = f"{response.status} {response.reason}"
+        code = None
         try:
             errors = json.loads(body).get("errors") or []
             codes = [f"{e.get('code')}: {e.get('message')}" for e in errors if isinstance(e, dict)]
+            code = next((str(e["code"]) for e in errors if isinstance(e, dict) and e.get("code")), None)
             if codes:
-                detail += " (" + "; ".join(codes)[:300] + ")"
+                detail += " (" + " ".join("; ".join(codes).split())[:300] + ")"
         except (ValueError, AttributeError):
             pass
         if response.status == 401:
             detail += " (check the credentials in the docker config)"
-        return self._fail(repo, what, detail)
+        return self._fail(repo, what, detail, status=response.status, code=code)
 
     def _authorize(self, challenges: list[auth.Challenge], scope: str, repo: str | None, what: str) -> str | None:
         creds = self._creds()
@@ -512,6 +514,8 @@ class RegistryClient:
         with response:
             total = int(response.header("Content-Length") or 0)
             done = 0
+            if progress is not None:
+                progress(0, total)
             try:
                 while True:
                     chunk = response.resp.read(CHUNK)
