@@ -13,6 +13,7 @@ registry announces), a blob's to its digest.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.client
 import io
@@ -37,6 +38,7 @@ READ_TIMEOUT = 60.0
 CHUNK = 1 << 20
 MAX_MANIFEST = 4 << 20  # the limit distribution puts on a manifest's size
 MAX_REDIRECTS = 5
+CERTS_D = Path("/etc/docker/certs.d")  # docker's per-registry certificates: HOST[:PORT]/ca.crt, client.cert, client.key
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -102,13 +104,8 @@ def is_insecure(host: str, env: Mapping[str, str] | None = None) -> bool:
     """Whether docker would speak plain http to `host` (host[:port]): loopback or listed."""
     env = os.environ if env is None else env
     name, _ = _split_host(host)
-    if name.lower() == "localhost":
+    if name.lower() == "localhost" or _is_loopback(name):
         return True
-    try:
-        if ipaddress.ip_address(name).is_loopback:
-            return True
-    except ValueError:
-        pass
     for entry in (env.get("DEVENV_INSECURE_REGISTRIES") or "").split(","):
         entry = entry.strip().lower()
         if not entry:
@@ -194,10 +191,24 @@ class _ProgressReader:
 class RegistryClient:
     """One registry (host[:port], as in a reference: `127.0.0.1:5000`, `registry-1.docker.io`)."""
 
-    def __init__(self, host: str, env: Mapping[str, str] | None = None, credentials: auth.Credentials | None = None):
+    def __init__(
+        self,
+        host: str,
+        env: Mapping[str, str] | None = None,
+        credentials: auth.Credentials | None = None,
+        scheme: str | None = None,
+        certs_dir: str | os.PathLike[str] | None = None,
+    ):
+        """`scheme`: "https" or "http" instead of the choice `scheme_for` makes; `certs_dir`:
+        docker's certs.d folder (CERTS_D), whose HOST[:PORT]/*.crt are trusted CAs for this host
+        and *.cert/*.key a client certificate. Safe to share between threads."""
         self.host = "registry-1.docker.io" if host in ("docker.io", "index.docker.io") else host
         self.env = os.environ if env is None else env
-        self.scheme = scheme_for(self.host, self.env)
+        if scheme not in (None, "http", "https"):
+            raise ValueError(f"scheme {scheme!r}: http or https")
+        self.scheme = scheme or scheme_for(self.host, self.env)
+        self._certs_dir = Path(certs_dir) if certs_dir is not None else CERTS_D
+        self._ssl_context: ssl.SSLContext | None = None
         self._credentials = credentials
         self._credentials_loaded = credentials is not None
         self._authorization: dict[str, str] = {}  # scope -> Authorization header value
@@ -217,17 +228,44 @@ class RegistryClient:
         where = f"registry {self.host}" + (f", repository {repo}" if repo else "")
         return RegistryError(f"{where}: {what}: {detail}", status=status, code=code)
 
-    def _connect(self, scheme: str, netloc: str) -> http.client.HTTPConnection:
+    def _context(self) -> ssl.SSLContext:
+        """The default verifying context, plus what docker's certs.d holds for this host."""
+        if self._ssl_context is None:
+            context = ssl.create_default_context()
+            folder = self._certs_dir / self.host
+            try:
+                for ca in sorted(folder.glob("*.crt")):
+                    context.load_verify_locations(cafile=str(ca))
+                for cert in sorted(folder.glob("*.cert")):
+                    context.load_cert_chain(str(cert), str(cert.with_suffix(".key")))
+            except (OSError, ssl.SSLError) as exc:
+                raise self._fail(None, "TLS setup", f"cannot load the certificates in {folder}: {_os_reason(exc)}") from None
+            self._ssl_context = context
+        return self._ssl_context
+
+    def _connect(self, scheme: str, netloc: str) -> tuple[http.client.HTTPConnection, bool]:
+        """A connected connection to `netloc` (through HTTP(S)_PROXY unless NO_PROXY or loopback);
+        True when requests must name the absolute URL (plain http through a proxy)."""
         name, port = _split_host(netloc)
+        proxy = proxy_for(scheme, netloc, self.env)
         conn: http.client.HTTPConnection
-        if scheme == "https":
-            conn = http.client.HTTPSConnection(name, port, timeout=CONNECT_TIMEOUT, context=ssl.create_default_context())
+        absolute = False
+        if proxy is not None:
+            proxy_host, proxy_port, proxy_auth = proxy
+            if scheme == "https":
+                conn = http.client.HTTPSConnection(proxy_host, proxy_port, timeout=CONNECT_TIMEOUT, context=self._context())
+                conn.set_tunnel(name, port, headers={"Proxy-Authorization": proxy_auth} if proxy_auth else None)
+            else:
+                conn = http.client.HTTPConnection(proxy_host, proxy_port, timeout=CONNECT_TIMEOUT)
+                absolute = True
+        elif scheme == "https":
+            conn = http.client.HTTPSConnection(name, port, timeout=CONNECT_TIMEOUT, context=self._context())
         else:
             conn = http.client.HTTPConnection(name, port, timeout=CONNECT_TIMEOUT)
         conn.connect()
         if conn.sock is not None:
             conn.sock.settimeout(READ_TIMEOUT)
-        return conn
+        return conn, absolute
 
     def _send(self, method: str, url: str, headers: Mapping[str, str], body: Any, repo: str | None, what: str) -> _Response:
         """One request, following redirects of GET/HEAD (without credentials to another host)."""
@@ -236,14 +274,22 @@ class RegistryClient:
         while True:
             parts = urllib.parse.urlsplit(url)
             try:
-                conn = self._connect(parts.scheme, parts.netloc)
+                conn, absolute = self._connect(parts.scheme, parts.netloc)
             except ssl.SSLError as exc:
                 raise self._fail(repo, what, f"TLS failed ({exc.reason or exc}); the certificate is verified") from None
             except OSError as exc:
                 raise self._fail(repo, what, f"cannot connect to {parts.netloc} ({_os_reason(exc)})") from None
-            target = parts.path + (f"?{parts.query}" if parts.query else "")
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            if absolute:
+                target = f"{parts.scheme}://{parts.netloc}{target}"
+                if (
+                    "Proxy-Authorization" not in current_headers
+                    and (proxy := proxy_for(parts.scheme, parts.netloc, self.env))
+                    and proxy[2]
+                ):
+                    current_headers["Proxy-Authorization"] = proxy[2]
             try:
-                conn.request(method, target or "/", body=body, headers=current_headers)
+                conn.request(method, target, body=body, headers=current_headers)
                 resp = conn.getresponse()
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
@@ -400,7 +446,7 @@ class RegistryClient:
             actual = _digest_with(expected, raw)
             if actual != expected:
                 raise self._fail(repo, what, f"the manifest's content does not match its digest (expected {expected}, got {actual})")
-            digest = sha256_of(raw) if not expected.startswith("sha256:") else expected
+            digest = expected
         else:
             digest = sha256_of(raw)
         media_type = content_type
@@ -602,6 +648,45 @@ class RegistryClient:
         with response:
             response.read()
             return response.status != 404
+
+
+def proxy_for(scheme: str, netloc: str, env: Mapping[str, str]) -> tuple[str, int, str | None] | None:
+    """(host, port, Proxy-Authorization value) of the proxy for `scheme://netloc`, as Go's
+    ProxyFromEnvironment picks it: HTTPS_PROXY / HTTP_PROXY (either case), not for NO_PROXY hosts
+    nor loopback ones. Only http:// proxies."""
+    name, _ = _split_host(netloc)
+    if name.lower() == "localhost" or _is_loopback(name):
+        return None
+    value = env.get(f"{scheme}_proxy") or env.get(f"{scheme.upper()}_PROXY") or ""
+    if not value:
+        return None
+    no_proxy = env.get("no_proxy") or env.get("NO_PROXY") or ""
+    for entry in (e.strip().lower() for e in no_proxy.split(",")):
+        if not entry:
+            continue
+        if entry == "*":
+            return None
+        entry_name, entry_port = _split_host(entry)
+        entry_name = entry_name.lstrip(".")
+        host = name.lower()
+        if (host == entry_name or host.endswith("." + entry_name)) and (entry_port is None or entry == netloc.lower()):
+            return None
+    parts = urllib.parse.urlsplit(value if "://" in value else f"http://{value}")
+    if parts.scheme != "http" or not parts.hostname:
+        raise RegistryError(f"{scheme.upper()}_PROXY: only http:// proxies are supported, not {parts.scheme}://")
+    proxy_auth = None
+    if parts.username is not None:
+        user = urllib.parse.unquote(parts.username)
+        password = urllib.parse.unquote(parts.password or "")
+        proxy_auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return parts.hostname, parts.port or 80, proxy_auth
+
+
+def _is_loopback(name: str) -> bool:
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def _file_digest(path: Path) -> tuple[str, int]:

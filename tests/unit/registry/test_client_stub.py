@@ -15,7 +15,7 @@ import pytest
 from devenv.errors import RegistryError
 from devenv.registry import auth
 from devenv.registry.artifacts import pull_artifact
-from devenv.registry.client import DOCKER_MANIFEST, RegistryClient, resolve_digest, sha256_of
+from devenv.registry.client import DOCKER_MANIFEST, RegistryClient, parse_reference, proxy_for, resolve_digest, sha256_of
 
 PASSWORD = "s3cr3t-pa55w0rd"
 TOKEN = "tok-abcdef-123"
@@ -302,3 +302,57 @@ def test_put_manifest_checks_the_digest_the_registry_stored(stub, no_docker_conf
     stub.route("PUT", "/v2/app/manifests/1", (201, {"Docker-Content-Digest": sha256_of(b"other")}, b""))
     with pytest.raises(RegistryError, match="the registry stored digest"):
         RegistryClient(stub.host).put_manifest("app", "1", DOCKER_MANIFEST, MANIFEST)
+
+
+def test_tls_is_verified(tls_stub, no_docker_config, tmp_path: Path) -> None:
+    _serve_image(tls_stub)
+    client = RegistryClient(tls_stub.host, scheme="https", certs_dir=tmp_path / "certs.d")
+    with pytest.raises(RegistryError) as caught:
+        client.manifest("app", "1")
+    assert str(caught.value).startswith(f"registry {tls_stub.host}, repository app: manifest 1: TLS failed (CERTIFICATE_VERIFY_FAILED)")
+    assert "\n" not in str(caught.value)
+    assert tls_stub.requests == []
+
+
+def test_tls_trusts_the_ca_in_docker_certs_d(tls_stub, tls_certs: Path, no_docker_config, tmp_path: Path) -> None:
+    _serve_image(tls_stub)
+    folder = tmp_path / "certs.d" / tls_stub.host
+    folder.mkdir(parents=True)
+    (folder / "ca.crt").write_bytes((tls_certs / "ca.pem").read_bytes())
+    client = RegistryClient(tls_stub.host, scheme="https", certs_dir=tmp_path / "certs.d")
+    assert client.resolve(parse_reference(f"{tls_stub.host}/app:1")).config_digest == sha256_of(CONFIG)
+
+
+def test_plain_http_through_a_proxy(stub, no_docker_config, monkeypatch: pytest.MonkeyPatch) -> None:
+    _serve_image(stub)
+    monkeypatch.setenv("HTTP_PROXY", f"http://proxyuser:{PASSWORD}@{stub.host}")
+    monkeypatch.setenv("DEVENV_INSECURE_REGISTRIES", "reg.test:5000")
+    resolved = resolve_digest("reg.test:5000/app:1")
+    assert resolved.digest == sha256_of(MANIFEST)
+    assert stub.proxied[0] == "http://reg.test:5000/v2/app/manifests/1"
+    assert stub.requests[0].headers["proxy-authorization"] == _basic("proxyuser", PASSWORD)
+    assert "authorization" not in stub.requests[0].headers
+
+
+@pytest.mark.parametrize(
+    ("scheme", "netloc", "env", "expected"),
+    [
+        ("https", "reg.example", {"HTTPS_PROXY": "http://p.lan:3128"}, ("p.lan", 3128, None)),
+        ("https", "reg.example", {"https_proxy": "p.lan"}, ("p.lan", 80, None)),
+        ("https", "reg.example", {"HTTP_PROXY": "http://p.lan:3128"}, None),
+        ("http", "reg.example", {"HTTP_PROXY": "http://u:p@p.lan:3128"}, ("p.lan", 3128, "Basic dTpw")),
+        ("https", "127.0.0.1:5000", {"HTTPS_PROXY": "http://p.lan:3128"}, None),
+        ("https", "localhost", {"HTTPS_PROXY": "http://p.lan:3128"}, None),
+        ("https", "a.corp.lan", {"HTTPS_PROXY": "http://p.lan:3128", "NO_PROXY": "x, .corp.lan"}, None),
+        ("https", "corp.lan:443", {"HTTPS_PROXY": "http://p.lan:3128", "no_proxy": "corp.lan:443"}, None),
+        ("https", "corp.lan:8443", {"HTTPS_PROXY": "http://p.lan:3128", "no_proxy": "corp.lan:443"}, ("p.lan", 3128, None)),
+        ("https", "anything", {"HTTPS_PROXY": "http://p.lan:3128", "NO_PROXY": "*"}, None),
+    ],
+)
+def test_proxy_choice(scheme: str, netloc: str, env: dict, expected: tuple | None) -> None:
+    assert proxy_for(scheme, netloc, env) == expected
+
+
+def test_only_http_proxies(no_docker_config) -> None:
+    with pytest.raises(RegistryError, match="only http:// proxies"):
+        proxy_for("https", "reg.example", {"HTTPS_PROXY": "socks5://p.lan:1080"})
