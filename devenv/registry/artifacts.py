@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from devenv.errors import RegistryError
-from devenv.registry.client import OCI_MANIFEST, RegistryClient, parse_reference
+from devenv.registry.client import OCI_MANIFEST, RegistryClient, client_for, parse_reference
 
 EMPTY_CONFIG_TYPE = "application/vnd.oci.empty.v1+json"
 EMPTY_CONFIG = b"{}"
@@ -109,7 +109,7 @@ def push_artifact(
         seen.add(entry.title)
         if not Path(entry.path).is_file():
             raise RegistryError(f"{reference}: {entry.path} is not a file")
-    client = client or RegistryClient(parsed.registry)
+    client = client or client_for(parsed.registry)
     repo = parsed.repository
     layers = []
     for entry in entries:
@@ -162,7 +162,7 @@ def pull_artifact(
     """Download the artifact `reference` names into `dest_dir` (created if missing), each file
     under its title; every blob is verified. On any failure the files written are removed."""
     parsed = parse_reference(reference)
-    client = client or RegistryClient(parsed.registry)
+    client = client or client_for(parsed.registry)
     repo = parsed.repository
     manifest = client.manifest(repo, parsed.ref, accept=(OCI_MANIFEST,))
     where = f"{reference} ({manifest.digest})"

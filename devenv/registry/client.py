@@ -23,6 +23,7 @@ import os
 import platform as _platform
 import ssl
 import tempfile
+import threading
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from devenv.registry import auth
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
 CHUNK = 1 << 20
+UPLOAD_BLOCK = 1 << 20  # bytes http.client reads from a file per send while uploading
 MAX_MANIFEST = 4 << 20  # the limit distribution puts on a manifest's size
 MAX_REDIRECTS = 5
 CERTS_D = Path("/etc/docker/certs.d")  # docker's per-registry certificates: HOST[:PORT]/ca.crt, client.cert, client.key
@@ -253,15 +255,17 @@ class RegistryClient:
         if proxy is not None:
             proxy_host, proxy_port, proxy_auth = proxy
             if scheme == "https":
-                conn = http.client.HTTPSConnection(proxy_host, proxy_port, timeout=CONNECT_TIMEOUT, context=self._context())
+                conn = http.client.HTTPSConnection(
+                    proxy_host, proxy_port, timeout=CONNECT_TIMEOUT, context=self._context(), blocksize=UPLOAD_BLOCK
+                )
                 conn.set_tunnel(name, port, headers={"Proxy-Authorization": proxy_auth} if proxy_auth else None)
             else:
-                conn = http.client.HTTPConnection(proxy_host, proxy_port, timeout=CONNECT_TIMEOUT)
+                conn = http.client.HTTPConnection(proxy_host, proxy_port, timeout=CONNECT_TIMEOUT, blocksize=UPLOAD_BLOCK)
                 absolute = True
         elif scheme == "https":
-            conn = http.client.HTTPSConnection(name, port, timeout=CONNECT_TIMEOUT, context=self._context())
+            conn = http.client.HTTPSConnection(name, port, timeout=CONNECT_TIMEOUT, context=self._context(), blocksize=UPLOAD_BLOCK)
         else:
-            conn = http.client.HTTPConnection(name, port, timeout=CONNECT_TIMEOUT)
+            conn = http.client.HTTPConnection(name, port, timeout=CONNECT_TIMEOUT, blocksize=UPLOAD_BLOCK)
         conn.connect()
         if conn.sock is not None:
             conn.sock.settimeout(READ_TIMEOUT)
@@ -282,11 +286,7 @@ class RegistryClient:
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             if absolute:
                 target = f"{parts.scheme}://{parts.netloc}{target}"
-                if (
-                    "Proxy-Authorization" not in current_headers
-                    and (proxy := proxy_for(parts.scheme, parts.netloc, self.env))
-                    and proxy[2]
-                ):
+                if "Proxy-Authorization" not in current_headers and (proxy := proxy_for(parts.scheme, parts.netloc, self.env)) and proxy[2]:
                     current_headers["Proxy-Authorization"] = proxy[2]
             try:
                 conn.request(method, target, body=body, headers=current_headers)
@@ -637,17 +637,36 @@ class RegistryClient:
 
     def delete_manifest(self, repo: str, digest: str) -> bool:
         """DELETE a manifest by digest (registries may refuse: False when it is unknown)."""
+        return self._delete(repo, "manifests", digest)
+
+    def delete_blob(self, repo: str, digest: str) -> bool:
+        """DELETE a blob from a repository (False when it is unknown there)."""
+        return self._delete(repo, "blobs", digest)
+
+    def _delete(self, repo: str, kind: str, digest: str) -> bool:
         response = self._request(
             "DELETE",
-            f"/v2/{repo}/manifests/{digest}",
+            f"/v2/{repo}/{kind}/{digest}",
             repo=repo,
-            what=f"delete manifest {digest}",
+            what=f"delete {kind[:-1]} {digest}",
             actions="pull,push,delete",
             ok=(202, 200, 404),
         )
         with response:
             response.read()
             return response.status != 404
+
+    def head_digest(self, repo: str, ref: str, accept: Iterable[str] = ALL) -> str:
+        """The digest a tag points at, from a HEAD (no body: cheaper, and not counted by Docker
+        Hub's pull limit); falls back to `manifest` when the registry announces none. Not
+        verified against content: compare it with a recorded digest, do not trust bytes by it."""
+        what = f"manifest {ref}"
+        response = self._request("HEAD", f"/v2/{repo}/manifests/{ref}", repo=repo, what=what, headers={"Accept": ", ".join(accept)})
+        with response:
+            announced = response.header("Docker-Content-Digest")
+        if announced and _looks_like_digest(announced):
+            return announced
+        return self.manifest(repo, ref, accept).digest
 
 
 def proxy_for(scheme: str, netloc: str, env: Mapping[str, str]) -> tuple[str, int, str | None] | None:
@@ -804,10 +823,30 @@ def parse_reference(reference: str) -> ImageReference:
         raise RegistryError(str(exc)) from None
 
 
+_CLIENTS: dict[tuple[str, ...], RegistryClient] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def client_for(host: str) -> RegistryClient:
+    """A shared client of `host` for this process (its credentials are looked up, and its tokens
+    fetched, once), for the current environment (DOCKER_CONFIG, insecure registries, proxies)."""
+    env = os.environ
+    key = (host, str(auth.config_path(env)), *(env.get(name, "") for name in _CLIENT_ENV))
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(key)
+        if client is None:
+            client = _CLIENTS[key] = RegistryClient(host)
+        return client
+
+
+_CLIENT_ENV = ("DEVENV_INSECURE_REGISTRIES", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy")
+
+
 def resolve_digest(reference: str, platform: str | None = None, client: RegistryClient | None = None) -> Resolved:
     """The index/manifest digest `reference` points at and the manifest for `platform`
-    (default: linux/<this machine>), with that manifest's config digest (the image ID)."""
+    (default: linux/<this machine>), with that manifest's config digest (the image ID).
+    Without `client`, the shared `client_for` the reference's registry."""
     parsed = parse_reference(reference)
     if client is None:
-        client = RegistryClient(parsed.registry)
+        client = client_for(parsed.registry)
     return client.resolve(parsed, platform)

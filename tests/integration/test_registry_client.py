@@ -81,6 +81,7 @@ def test_resolve_digest_matches_the_engine(pushed_busybox: tuple[str, str, str])
     assert resolved.config_digest == image_id
     assert resolved.media_type == "application/vnd.docker.distribution.manifest.v2+json"
     assert resolved.platforms == ("linux/amd64",) or resolved.platforms[0].startswith("linux/")
+    assert RegistryClient(REGISTRY).head_digest(reference.partition("/")[2].rpartition(":")[0], "1") == repo_digest
     by_digest = resolve_digest(reference.rpartition(":")[0] + "@" + repo_digest)
     assert (by_digest.digest, by_digest.config_digest) == (repo_digest, image_id)
 

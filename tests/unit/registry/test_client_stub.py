@@ -356,3 +356,20 @@ def test_proxy_choice(scheme: str, netloc: str, env: dict, expected: tuple | Non
 def test_only_http_proxies(no_docker_config) -> None:
     with pytest.raises(RegistryError, match="only http:// proxies"):
         proxy_for("https", "reg.example", {"HTTPS_PROXY": "socks5://p.lan:1080"})
+
+
+def test_head_digest_and_its_fallback(stub, no_docker_config) -> None:
+    stub.route("HEAD", "/v2/app/manifests/1", (200, {"Docker-Content-Digest": sha256_of(b"x"), "Content-Length": "1"}, b""))
+    assert RegistryClient(stub.host).head_digest("app", "1") == sha256_of(b"x")
+    _serve_image(stub, tag="2")
+    stub.route("HEAD", "/v2/app/manifests/2", (200, {"Content-Length": str(len(MANIFEST))}, b""))
+    assert RegistryClient(stub.host).head_digest("app", "2") == sha256_of(MANIFEST)
+
+
+def test_shared_clients_follow_the_docker_config(stub, no_docker_config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from devenv.registry import client_for
+
+    first = client_for(stub.host)
+    assert client_for(stub.host) is first
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    assert client_for(stub.host) is not first
