@@ -193,7 +193,10 @@ def pull_artifact(
         planned.append((title, digest, size))
 
     root = Path(dest_dir)
-    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise RegistryError(f"{where}: cannot create {root}: {exc.strerror or exc}") from None
     real_root = root.resolve()
     written: list[Path] = []
     made_dirs: list[Path] = []
@@ -242,7 +245,10 @@ def _target(real_root: Path, title: str, made_dirs: list[Path], where: str) -> P
         if folder.is_symlink():
             raise RegistryError(f"{where}: refusing {title!r}: {folder} is a symbolic link")
         if not folder.exists():
-            folder.mkdir(mode=0o700)
+            try:
+                folder.mkdir(mode=0o700)
+            except OSError as exc:
+                raise RegistryError(f"{where}: cannot create {folder}: {exc.strerror or exc}") from None
             made_dirs.append(folder)
         elif not folder.is_dir():
             raise RegistryError(f"{where}: refusing {title!r}: {folder} is not a folder")

@@ -540,16 +540,19 @@ class RegistryClient:
         hasher = _hasher(digest, what)
         if isinstance(dest, (str, os.PathLike)):
             target = Path(dest)
-            fd, tmp = tempfile.mkstemp(prefix=".devenv-blob-", dir=target.parent)
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=".devenv-blob-", dir=target.parent)
+            except OSError as exc:
+                raise self._fail(repo, what, f"cannot write in {target.parent}: {_os_reason(exc)}") from None
             try:
                 with os.fdopen(fd, "wb") as out:
                     size = self._stream_blob(repo, digest, out, hasher, progress)
                 os.replace(tmp, target)
+            except OSError as exc:
+                _unlink(tmp)
+                raise self._fail(repo, what, f"cannot write {target}: {_os_reason(exc)}") from None
             except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
+                _unlink(tmp)
                 raise
             return size
         return self._stream_blob(repo, digest, dest, hasher, progress)
@@ -568,7 +571,10 @@ class RegistryClient:
                     if not chunk:
                         break
                     hasher.update(chunk)
-                    out.write(chunk)
+                    try:
+                        out.write(chunk)
+                    except OSError as exc:
+                        raise self._fail(repo, what, f"writing the blob: {_os_reason(exc)}") from None
                     done += len(chunk)
                     if progress is not None:
                         progress(done, total or done)
@@ -615,8 +621,11 @@ class RegistryClient:
             body_stream: IO[bytes] = io.BytesIO(data)
             response = self._put_stream(repo, url, headers, body_stream, size, progress, what)
         else:
-            with open(data, "rb") as body_stream:
-                response = self._put_stream(repo, url, headers, body_stream, size, progress, what)
+            try:
+                with open(data, "rb") as body_stream:
+                    response = self._put_stream(repo, url, headers, body_stream, size, progress, what)
+            except OSError as exc:  # the file, not the network: _request turns those into RegistryError
+                raise self._fail(repo, what, f"cannot read {data}: {_os_reason(exc)}") from None
         with response:
             response.read()
             announced = response.header("Docker-Content-Digest")
@@ -706,6 +715,13 @@ def _is_loopback(name: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _file_digest(path: Path) -> tuple[str, int]:

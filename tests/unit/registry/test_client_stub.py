@@ -373,3 +373,42 @@ def test_shared_clients_follow_the_docker_config(stub, no_docker_config, tmp_pat
     assert client_for(stub.host) is first
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
     assert client_for(stub.host) is not first
+
+
+def _serve_artifact(stub, titles_and_content: list[tuple[str, bytes]]) -> None:
+    layers = []
+    for title, content in titles_and_content:
+        layers.append({"mediaType": "text/plain", "digest": sha256_of(content), "size": len(content),
+                       "annotations": {"org.opencontainers.image.title": title}})
+        stub.route("GET", f"/v2/snap/blobs/{sha256_of(content)}", (200, {}, content))
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "layers": layers}).encode()
+    stub.route("GET", "/v2/snap/manifests/1", (200, {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}, manifest))
+
+
+def test_a_title_the_file_system_refuses_is_one_line(stub, no_docker_config, tmp_path: Path) -> None:
+    _serve_artifact(stub, [("ok", b"ok\n"), ("n" * 300, b"long\n")])
+    with pytest.raises(RegistryError, match="cannot write .*File name too long") as caught:
+        pull_artifact(f"{stub.host}/snap:1", tmp_path / "dest")
+    assert "\n" not in str(caught.value)
+    assert list((tmp_path / "dest").iterdir()) == []
+
+
+def test_a_destination_that_cannot_be_made_is_one_line(stub, no_docker_config, tmp_path: Path) -> None:
+    _serve_artifact(stub, [("ok", b"ok\n"), ("sub/file", b"x\n")])
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(RegistryError, match=r"cannot create .*file/dest: Not a directory"):
+        pull_artifact(f"{stub.host}/snap:1", tmp_path / "file" / "dest")
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "sub").write_text("a file where a folder is needed")
+    with pytest.raises(RegistryError, match=r"refusing 'sub/file': .*sub is not a folder"):
+        pull_artifact(f"{stub.host}/snap:1", dest)
+    assert sorted(p.name for p in dest.iterdir()) == ["sub"]
+
+
+def test_duplicate_titles_are_refused_before_anything_is_written(stub, no_docker_config, tmp_path: Path) -> None:
+    _serve_artifact(stub, [("same", b"one\n"), ("same", b"two\n")])
+    with pytest.raises(RegistryError, match="two layers have the title 'same'"):
+        pull_artifact(f"{stub.host}/snap:1", tmp_path / "dest")
+    assert not (tmp_path / "dest").exists()
+    assert not any(r.path.startswith("/v2/snap/blobs/") for r in stub.requests)
