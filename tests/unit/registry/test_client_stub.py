@@ -412,3 +412,49 @@ def test_duplicate_titles_are_refused_before_anything_is_written(stub, no_docker
         pull_artifact(f"{stub.host}/snap:1", tmp_path / "dest")
     assert not (tmp_path / "dest").exists()
     assert not any(r.path.startswith("/v2/snap/blobs/") for r in stub.requests)
+
+
+def test_push_artifact_falls_back_to_a_devenv_config_when_the_empty_one_is_refused(stub, no_docker_config, tmp_path: Path) -> None:
+    from devenv.registry.artifacts import FALLBACK_CONFIG_TYPE, push_artifact
+
+    source = tmp_path / "data.tar"
+    source.write_bytes(b"tar bytes")
+    for digest in (sha256_of(b"tar bytes"), sha256_of(b"{}")):
+        stub.route("HEAD", f"/v2/snap/blobs/{digest}", (200, {}, b""))
+    stored: list[dict] = []
+
+    def put(request):
+        manifest = json.loads(request.body)
+        if manifest["config"]["mediaType"] == "application/vnd.oci.empty.v1+json":
+            return 400, {}, b'{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid"}]}'
+        stored.append(manifest)
+        return 201, {"Docker-Content-Digest": sha256_of(request.body)}, b""
+
+    stub.route("PUT", "/v2/snap/manifests/1", put)
+    digest = push_artifact(f"{stub.host}/snap:1", [(source, "application/x-tar", "data.tar")], "application/vnd.devenv.snapshot.v1")
+    (manifest,) = stored
+    assert manifest["config"] == {"mediaType": FALLBACK_CONFIG_TYPE, "digest": sha256_of(b"{}"), "size": 2}
+    assert manifest["artifactType"] == "application/vnd.devenv.snapshot.v1"
+    assert digest == sha256_of(json.dumps(manifest, separators=(",", ":")).encode())
+
+
+def test_identity_token_is_exchanged_by_post(stub, other_stub, no_docker_config) -> None:
+    _write_config(no_docker_config, {"auths": {stub.host: {"identitytoken": "refresh-me"}}})
+
+    def token(request):
+        form = dict(pair.split("=", 1) for pair in request.body.decode().split("&"))
+        if form.get("grant_type") != "refresh_token" or form.get("refresh_token") != "refresh-me":
+            return 401, {}, b"{}"
+        return 200, {}, json.dumps({"access_token": TOKEN}).encode()
+
+    other_stub.route("POST", "/token", token)
+    challenge = f'Bearer realm="http://{other_stub.host}/token",service="s"'
+
+    def manifest(request):
+        if request.headers.get("authorization") != f"Bearer {TOKEN}":
+            return 401, {"WWW-Authenticate": challenge}, b""
+        return 200, {"Content-Type": DOCKER_MANIFEST}, MANIFEST
+
+    stub.route("GET", "/v2/app/manifests/1", manifest)
+    assert RegistryClient(stub.host).manifest("app", "1").digest == sha256_of(MANIFEST)
+    assert other_stub.requests[0].headers["content-type"] == "application/x-www-form-urlencoded"
