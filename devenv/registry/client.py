@@ -24,6 +24,7 @@ import platform as _platform
 import ssl
 import tempfile
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ CHUNK = 1 << 20
 UPLOAD_BLOCK = 1 << 20  # bytes http.client reads from a file per send while uploading
 MAX_MANIFEST = 4 << 20  # the limit distribution puts on a manifest's size
 MAX_REDIRECTS = 5
+RETRY_DELAYS = (0.5, 2.0)  # seconds before the 2nd and 3rd attempts of a read
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
 CERTS_D = Path("/etc/docker/certs.d")  # docker's per-registry certificates: HOST[:PORT]/ca.crt, client.cert, client.key
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -137,6 +140,10 @@ def _digest_with(digest: str, data: bytes) -> str:
     hasher = _hasher(digest, "digest")
     hasher.update(data)
     return f"{digest.partition(':')[0]}:{hasher.hexdigest()}"
+
+
+class _Dropped(RegistryError):
+    """The connection failed during an exchange (reset, timed out): worth another try for a read."""
 
 
 class _Response:
@@ -293,7 +300,8 @@ class RegistryClient:
                 resp = conn.getresponse()
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
-                raise self._fail(repo, what, f"{method} {parts.path}: {_os_reason(exc)}") from None
+                failed = self._fail(repo, what, f"{method} {parts.path}: {_os_reason(exc)}")
+                raise _Dropped(str(failed)) from None
             response = _Response(conn, resp, url)
             if resp.status in (301, 302, 303, 307, 308) and method in ("GET", "HEAD") and hops < MAX_REDIRECTS:
                 location = resp.getheader("Location")
@@ -327,7 +335,34 @@ class RegistryClient:
         """A call with authentication: on 401 answer the challenge once, then retry.
 
         `path` is absolute (/v2/...) or a full URL (upload locations). Statuses outside `ok`
-        become a RegistryError, except 404 when 404 is in `ok`."""
+        become a RegistryError. GET and HEAD are tried again after RETRY_DELAYS when the
+        connection fails or the registry answers 429, 502, 503 or 504."""
+        if method not in ("GET", "HEAD"):
+            return self._request_once(method, path, repo=repo, what=what, actions=actions, headers=headers, body=body, rewind=rewind, ok=ok)
+        for delay in (*RETRY_DELAYS, None):  # reads are retried on a dropped connection or a busy registry
+            try:
+                response = self._request_once(method, path, repo=repo, what=what, actions=actions, headers=headers, ok=ok)
+            except RegistryError as exc:
+                if delay is None or not (isinstance(exc, _Dropped) or exc.status in RETRY_STATUSES):
+                    raise
+                time.sleep(delay)
+                continue
+            return response
+        raise AssertionError("unreachable")
+
+    def _request_once(
+        self,
+        method: str,
+        path: str,
+        *,
+        repo: str | None,
+        what: str,
+        actions: str = "pull",
+        headers: Mapping[str, str] | None = None,
+        body: Any = None,
+        rewind: Callable[[], Any] | None = None,
+        ok: Iterable[int] = (200,),
+    ) -> _Response:
         url = path if "://" in path else f"{self.scheme}://{self.host}{path}"
         scope = f"repository:{repo}:{actions}" if repo else ""
         sent = dict(headers or {})

@@ -458,3 +458,18 @@ def test_identity_token_is_exchanged_by_post(stub, other_stub, no_docker_config)
     stub.route("GET", "/v2/app/manifests/1", manifest)
     assert RegistryClient(stub.host).manifest("app", "1").digest == sha256_of(MANIFEST)
     assert other_stub.requests[0].headers["content-type"] == "application/x-www-form-urlencoded"
+
+
+def test_reads_are_retried_when_the_registry_is_busy(stub, no_docker_config, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("devenv.registry.client.RETRY_DELAYS", (0.0, 0.0))
+    answers = iter([(503, {}, b""), (429, {}, b""), (200, {"Content-Type": DOCKER_MANIFEST}, MANIFEST)])
+    stub.route("GET", "/v2/app/manifests/1", lambda _r: next(answers))
+    assert RegistryClient(stub.host).manifest("app", "1").digest == sha256_of(MANIFEST)
+    stub.route("GET", "/v2/app/manifests/2", (503, {}, b""))
+    with pytest.raises(RegistryError, match="manifest 2: 503 Service Unavailable"):
+        RegistryClient(stub.host).manifest("app", "2")
+    assert sum(r.path == "/v2/app/manifests/2" for r in stub.requests) == 3
+    stub.route("GET", "/v2/app/manifests/3", (404, {}, b""))
+    with pytest.raises(RegistryError, match="404"):
+        RegistryClient(stub.host).manifest("app", "3")
+    assert sum(r.path == "/v2/app/manifests/3" for r in stub.requests) == 1
