@@ -121,6 +121,8 @@ def push_artifact(
 
         digest = client.put_blob(repo, entry.path, progress=report if progress else None)
         layers.append({"mediaType": entry.media_type, "digest": digest, "size": size, "annotations": {TITLE: entry.title}})
+    if not layers:  # OCI 1.1: an artifact without files carries the empty descriptor as its layer
+        layers.append({"mediaType": EMPTY_CONFIG_TYPE, "digest": client.put_blob(repo, EMPTY_CONFIG), "size": len(EMPTY_CONFIG)})
     tag = parsed.tag or "latest"
     try:
         return _put(client, repo, tag, EMPTY_CONFIG_TYPE, layers, artifact_type, annotations)
@@ -179,6 +181,8 @@ def pull_artifact(
     for position, layer in enumerate(layers):
         if not isinstance(layer, dict):
             raise RegistryError(f"{where}: layer {position} is not an object")
+        if layer.get("mediaType") == EMPTY_CONFIG_TYPE and not layer.get("annotations"):
+            continue  # the placeholder layer of an artifact without files
         found = (layer.get("annotations") or {}).get(TITLE)
         problem = title_problem(found) if isinstance(found, str) else f"layer {position} has no {TITLE} annotation"
         if problem or not isinstance(found, str):

@@ -267,3 +267,14 @@ def test_config_blob_hashes_to_the_image_id(pushed: Pushed, pushed_busybox: tupl
     pushed.client.get_blob(f"{pushed.repo}/bb", image_id, out)
     assert sha256_of(out.read_bytes()) == image_id
     assert json.loads(out.read_bytes())["rootfs"]["type"] == "layers"
+
+
+def test_an_artifact_without_files(pushed: Pushed, tmp_path: Path) -> None:
+    reference = f"{REGISTRY}/{pushed.repo}/nothing:1"
+    digest = push_artifact(reference, [], "application/vnd.devenv.snapshot.v1", {"k": "v"})
+    pushed.remember(f"{pushed.repo}/nothing", digest)
+    layers = pushed.client.manifest(f"{pushed.repo}/nothing", "1").json()["layers"]
+    assert layers == [{"mediaType": EMPTY_CONFIG_TYPE, "digest": sha256_of(b"{}"), "size": 2}]
+    pulled = pull_artifact(reference, tmp_path / "dest")
+    assert (pulled.files, pulled.annotations) == ((), {"k": "v"})
+    assert list((tmp_path / "dest").iterdir()) == []
