@@ -14,6 +14,7 @@ registry announces), a blob's to its digest.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import http.client
 import io
@@ -41,6 +42,8 @@ CHUNK = 1 << 20
 UPLOAD_BLOCK = 1 << 20  # bytes http.client reads from a file per send while uploading
 MAX_MANIFEST = 4 << 20  # the limit distribution puts on a manifest's size
 MAX_REDIRECTS = 5
+MAX_IDLE = 8  # connections kept open per (scheme, host) for the next requests
+DRAIN_LIMIT = 64 << 10  # an unread response rest up to this size is read to keep its connection
 RETRY_DELAYS = (0.5, 2.0)  # seconds before the 2nd and 3rd attempts of a read
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 CERTS_D = Path("/etc/docker/certs.d")  # docker's per-registry certificates: HOST[:PORT]/ca.crt, client.cert, client.key
@@ -147,14 +150,22 @@ class _Dropped(RegistryError):
 
 
 class _Response:
-    """An open response (status, headers, body stream); close() releases its connection."""
+    """An open response (status, headers, body stream); close() hands its connection back for
+    another request when the body was read to its end, else closes it."""
 
-    def __init__(self, conn: http.client.HTTPConnection, resp: http.client.HTTPResponse, url: str):
+    def __init__(
+        self,
+        conn: http.client.HTTPConnection,
+        resp: http.client.HTTPResponse,
+        url: str,
+        release: Callable[[http.client.HTTPConnection], None] | None = None,
+    ):
         self.conn = conn
         self.resp = resp
         self.url = url
         self.status = resp.status
         self.reason = resp.reason
+        self._release = release
 
     def header(self, name: str) -> str | None:
         return self.resp.getheader(name)
@@ -168,10 +179,20 @@ class _Response:
         return data
 
     def close(self) -> None:
+        reusable = False
         try:
-            self.resp.close()
+            if not self.resp.isclosed() and self.resp.length is not None and self.resp.length <= DRAIN_LIMIT:
+                self.resp.read()  # a small unread rest (an error body, a HEAD): drain it to keep the connection
+            reusable = self.resp.isclosed() and not self.resp.will_close and self._release is not None
+        except (OSError, http.client.HTTPException):
+            reusable = False
         finally:
-            self.conn.close()
+            self.resp.close()
+            if reusable and self._release is not None:
+                self._release(self.conn)
+            else:
+                self.conn.close()
+            self._release = None
 
     def __enter__(self) -> _Response:
         return self
@@ -221,6 +242,8 @@ class RegistryClient:
         self._credentials = credentials
         self._credentials_loaded = credentials is not None
         self._authorization: dict[str, str] = {}  # scope -> Authorization header value
+        self._idle: dict[tuple[str, str], list[tuple[http.client.HTTPConnection, bool]]] = {}  # kept connections
+        self._idle_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"RegistryClient({self.host!r})"
@@ -236,6 +259,29 @@ class RegistryClient:
     def _fail(self, repo: str | None, what: str, detail: str, status: int | None = None, code: str | None = None) -> RegistryError:
         where = f"registry {self.host}" + (f", repository {repo}" if repo else "")
         return RegistryError(f"{where}: {what}: {detail}", status=status, code=code)
+
+    def _idle_connection(self, key: tuple[str, str]) -> tuple[http.client.HTTPConnection | None, bool]:
+        with self._idle_lock:
+            idle = self._idle.get(key)
+            if idle:
+                return idle.pop()
+        return None, False
+
+    def _keep(self, key: tuple[str, str], absolute: bool, conn: http.client.HTTPConnection) -> None:
+        with self._idle_lock:
+            idle = self._idle.setdefault(key, [])
+            if len(idle) < MAX_IDLE:
+                idle.append((conn, absolute))
+                return
+        conn.close()
+
+    def close(self) -> None:
+        """Close the kept connections (the client stays usable)."""
+        with self._idle_lock:
+            kept = [conn for idle in self._idle.values() for conn, _ in idle]
+            self._idle.clear()
+        for conn in kept:
+            conn.close()
 
     def _context(self) -> ssl.SSLContext:
         """The default verifying context, plus what docker's certs.d holds for this host."""
@@ -282,14 +328,21 @@ class RegistryClient:
         """One request, following redirects of GET/HEAD (without credentials to another host)."""
         hops = 0
         current_headers = dict(headers)
+        # a kept connection serves requests without a body stream; one the server has closed
+        # meanwhile fails at once, and the request goes again on a new connection
+        may_reuse = body is None or isinstance(body, bytes)
         while True:
             parts = urllib.parse.urlsplit(url)
-            try:
-                conn, absolute = self._connect(parts.scheme, parts.netloc)
-            except ssl.SSLError as exc:
-                raise self._fail(repo, what, f"TLS failed ({exc.reason or exc}); the certificate is verified") from None
-            except OSError as exc:
-                raise self._fail(repo, what, f"cannot connect to {parts.netloc} ({_os_reason(exc)})") from None
+            key = (parts.scheme, parts.netloc)
+            conn, absolute = self._idle_connection(key) if may_reuse else (None, False)
+            reused = conn is not None
+            if conn is None:
+                try:
+                    conn, absolute = self._connect(parts.scheme, parts.netloc)
+                except ssl.SSLError as exc:
+                    raise self._fail(repo, what, f"TLS failed ({exc.reason or exc}); the certificate is verified") from None
+                except OSError as exc:
+                    raise self._fail(repo, what, f"cannot connect to {parts.netloc} ({_os_reason(exc)})") from None
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             if absolute:
                 target = f"{parts.scheme}://{parts.netloc}{target}"
@@ -300,9 +353,11 @@ class RegistryClient:
                 resp = conn.getresponse()
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
+                if reused:
+                    continue
                 failed = self._fail(repo, what, f"{method} {parts.path}: {_os_reason(exc)}")
                 raise _Dropped(str(failed)) from None
-            response = _Response(conn, resp, url)
+            response = _Response(conn, resp, url, functools.partial(self._keep, key, absolute))
             if resp.status in (301, 302, 303, 307, 308) and method in ("GET", "HEAD") and hops < MAX_REDIRECTS:
                 location = resp.getheader("Location")
                 response.close()
@@ -514,6 +569,11 @@ class RegistryClient:
         if announced and announced != digest:
             raise self._fail(repo, what, f"the registry stored digest {announced}, not {digest}")
         return digest
+
+    def retag(self, repo: str, ref: str, tag: str) -> str:
+        """Point `tag` at what `ref` (a tag or digest) names, byte for byte; the digest."""
+        found = self.manifest(repo, ref)
+        return self.put_manifest(repo, tag, found.media_type, found.raw)
 
     def resolve(self, reference: ImageReference, platform: str | None = None) -> Resolved:
         """The digests `reference` points at; see `Resolved`."""

@@ -82,6 +82,9 @@ def test_resolve_digest_matches_the_engine(pushed_busybox: tuple[str, str, str])
     assert resolved.media_type == "application/vnd.docker.distribution.manifest.v2+json"
     assert resolved.platforms == ("linux/amd64",) or resolved.platforms[0].startswith("linux/")
     assert RegistryClient(REGISTRY).head_digest(reference.partition("/")[2].rpartition(":")[0], "1") == repo_digest
+    repo = reference.partition("/")[2].rpartition(":")[0]
+    assert RegistryClient(REGISTRY).retag(repo, "1", "moved") == repo_digest
+    assert resolve_digest(reference.rpartition(":")[0] + ":moved").config_digest == image_id
     by_digest = resolve_digest(reference.rpartition(":")[0] + "@" + repo_digest)
     assert (by_digest.digest, by_digest.config_digest) == (repo_digest, image_id)
 

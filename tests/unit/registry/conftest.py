@@ -21,6 +21,7 @@ class Request:
     path: str
     headers: dict[str, str]
     body: bytes
+    peer: tuple = ()  # the client's (address, port): one per connection
 
 
 Answer = tuple[int, dict[str, str], bytes]
@@ -33,6 +34,7 @@ class Stub:
     routes: dict[tuple[str, str], Route] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     proxied: list[str] = field(default_factory=list)  # absolute-form request targets received
+    hang_up: bool = False  # close each connection after its answer without saying so (a server's idle timeout)
 
     def route(self, method: str, path: str, answer: Route | Answer) -> None:
         self.routes[(method, path)] = answer if callable(answer) else (lambda _r, a=answer: a)
@@ -52,7 +54,7 @@ def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
             if "://" in path:  # absolute form: the stub acts as an http proxy; routes match the path
                 stub.proxied.append(path)
                 path = "/" + path.split("://", 1)[1].partition("/")[2]
-            request = Request(self.command, path, {k.lower(): v for k, v in self.headers.items()}, body)
+            request = Request(self.command, path, {k.lower(): v for k, v in self.headers.items()}, body, self.client_address)
             stub.requests.append(request)
             route = stub.routes.get((self.command, path.split("?")[0])) or stub.routes.get((self.command, path))
             status, headers, payload = route(request) if route else (404, {}, b'{"errors":[{"code":"NOT_FOUND","message":"no route"}]}')
@@ -64,6 +66,8 @@ def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(payload)
+            if stub.hang_up:
+                self.close_connection = True
 
         do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = _answer
 

@@ -473,3 +473,27 @@ def test_reads_are_retried_when_the_registry_is_busy(stub, no_docker_config, mon
     with pytest.raises(RegistryError, match="404"):
         RegistryClient(stub.host).manifest("app", "3")
     assert sum(r.path == "/v2/app/manifests/3" for r in stub.requests) == 1
+
+
+def test_connections_are_kept_for_the_next_requests(stub, no_docker_config) -> None:
+    _serve_image(stub)
+    stub.route("GET", "/v2/app/manifests/missing", (404, {}, b'{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}'))
+    stub.route("HEAD", "/v2/app/manifests/1", (200, {"Docker-Content-Digest": sha256_of(MANIFEST), "Content-Length": "9"}, b""))
+    client = RegistryClient(stub.host)
+    client.resolve(parse_reference(f"{stub.host}/app:1"))
+    with pytest.raises(RegistryError):
+        client.manifest("app", "missing")  # an error answer keeps the connection too
+    client.head_digest("app", "1")
+    client.resolve(parse_reference(f"{stub.host}/app:1"))
+    assert len(stub.requests) == 6
+    assert len({r.peer for r in stub.requests}) == 1
+    client.close()
+
+
+def test_a_connection_the_server_closed_is_replaced(stub, no_docker_config) -> None:
+    _serve_image(stub)
+    stub.hang_up = True
+    client = RegistryClient(stub.host)
+    for _ in range(3):
+        assert client.manifest("app", "1").digest == sha256_of(MANIFEST)
+    assert len({r.peer for r in stub.requests}) == 3
