@@ -10,9 +10,10 @@ from devenv.registry.client import (
     Manifest,
     RegistryClient,
     Resolved,
+    client_for,
     default_platform,
     parse_reference,
     resolve_digest,
 )
 
-__all__ = ["ALL", "Manifest", "RegistryClient", "Resolved", "default_platform", "parse_reference", "resolve_digest"]
+__all__ = ["ALL", "Manifest", "RegistryClient", "Resolved", "client_for", "default_platform", "parse_reference", "resolve_digest"]

@@ -157,6 +157,8 @@ def run_helper(helper: str, server: str, env: Mapping[str, str] | None = None) -
         if "credentials not found" in text.lower():
             return None
         first = text.splitlines()[0][:200] if text else ""
+        if "{" in first or "secret" in first.lower():  # what a helper printed might hold a secret: leave it out
+            first = ""
         raise RegistryError(f"credential helper {program} failed for {server} (exit {done.returncode}){': ' + first if first else ''}")
     try:
         answer = json.loads(out)

@@ -13,6 +13,8 @@ registry announces), a blob's to its digest.
 
 from __future__ import annotations
 
+import base64
+import functools
 import hashlib
 import http.client
 import io
@@ -22,6 +24,8 @@ import os
 import platform as _platform
 import ssl
 import tempfile
+import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -35,8 +39,14 @@ from devenv.registry import auth
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
 CHUNK = 1 << 20
+UPLOAD_BLOCK = 1 << 20  # bytes http.client reads from a file per send while uploading
 MAX_MANIFEST = 4 << 20  # the limit distribution puts on a manifest's size
 MAX_REDIRECTS = 5
+MAX_IDLE = 8  # connections kept open per (scheme, host) for the next requests
+DRAIN_LIMIT = 64 << 10  # an unread response rest up to this size is read to keep its connection
+RETRY_DELAYS = (0.5, 2.0)  # seconds before the 2nd and 3rd attempts of a read
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+CERTS_D = Path("/etc/docker/certs.d")  # docker's per-registry certificates: HOST[:PORT]/ca.crt, client.cert, client.key
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -102,13 +112,8 @@ def is_insecure(host: str, env: Mapping[str, str] | None = None) -> bool:
     """Whether docker would speak plain http to `host` (host[:port]): loopback or listed."""
     env = os.environ if env is None else env
     name, _ = _split_host(host)
-    if name.lower() == "localhost":
+    if name.lower() == "localhost" or _is_loopback(name):
         return True
-    try:
-        if ipaddress.ip_address(name).is_loopback:
-            return True
-    except ValueError:
-        pass
     for entry in (env.get("DEVENV_INSECURE_REGISTRIES") or "").split(","):
         entry = entry.strip().lower()
         if not entry:
@@ -140,15 +145,27 @@ def _digest_with(digest: str, data: bytes) -> str:
     return f"{digest.partition(':')[0]}:{hasher.hexdigest()}"
 
 
-class _Response:
-    """An open response (status, headers, body stream); close() releases its connection."""
+class _Dropped(RegistryError):
+    """The connection failed during an exchange (reset, timed out): worth another try for a read."""
 
-    def __init__(self, conn: http.client.HTTPConnection, resp: http.client.HTTPResponse, url: str):
+
+class _Response:
+    """An open response (status, headers, body stream); close() hands its connection back for
+    another request when the body was read to its end, else closes it."""
+
+    def __init__(
+        self,
+        conn: http.client.HTTPConnection,
+        resp: http.client.HTTPResponse,
+        url: str,
+        release: Callable[[http.client.HTTPConnection], None] | None = None,
+    ):
         self.conn = conn
         self.resp = resp
         self.url = url
         self.status = resp.status
         self.reason = resp.reason
+        self._release = release
 
     def header(self, name: str) -> str | None:
         return self.resp.getheader(name)
@@ -162,10 +179,20 @@ class _Response:
         return data
 
     def close(self) -> None:
+        reusable = False
         try:
-            self.resp.close()
+            if not self.resp.isclosed() and self.resp.length is not None and self.resp.length <= DRAIN_LIMIT:
+                self.resp.read()  # a small unread rest (an error body, a HEAD): drain it to keep the connection
+            reusable = self.resp.isclosed() and not self.resp.will_close and self._release is not None
+        except (OSError, http.client.HTTPException):
+            reusable = False
         finally:
-            self.conn.close()
+            self.resp.close()
+            if reusable and self._release is not None:
+                self._release(self.conn)
+            else:
+                self.conn.close()
+            self._release = None
 
     def __enter__(self) -> _Response:
         return self
@@ -194,13 +221,29 @@ class _ProgressReader:
 class RegistryClient:
     """One registry (host[:port], as in a reference: `127.0.0.1:5000`, `registry-1.docker.io`)."""
 
-    def __init__(self, host: str, env: Mapping[str, str] | None = None, credentials: auth.Credentials | None = None):
+    def __init__(
+        self,
+        host: str,
+        env: Mapping[str, str] | None = None,
+        credentials: auth.Credentials | None = None,
+        scheme: str | None = None,
+        certs_dir: str | os.PathLike[str] | None = None,
+    ):
+        """`scheme`: "https" or "http" instead of the choice `scheme_for` makes; `certs_dir`:
+        docker's certs.d folder (CERTS_D), whose HOST[:PORT]/*.crt are trusted CAs for this host
+        and *.cert/*.key a client certificate. Safe to share between threads."""
         self.host = "registry-1.docker.io" if host in ("docker.io", "index.docker.io") else host
         self.env = os.environ if env is None else env
-        self.scheme = scheme_for(self.host, self.env)
+        if scheme not in (None, "http", "https"):
+            raise ValueError(f"scheme {scheme!r}: http or https")
+        self.scheme = scheme or scheme_for(self.host, self.env)
+        self._certs_dir = Path(certs_dir) if certs_dir is not None else CERTS_D
+        self._ssl_context: ssl.SSLContext | None = None
         self._credentials = credentials
         self._credentials_loaded = credentials is not None
         self._authorization: dict[str, str] = {}  # scope -> Authorization header value
+        self._idle: dict[tuple[str, str], list[tuple[http.client.HTTPConnection, bool]]] = {}  # kept connections
+        self._idle_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"RegistryClient({self.host!r})"
@@ -213,42 +256,108 @@ class RegistryClient:
             self._credentials_loaded = True
         return self._credentials
 
-    def _fail(self, repo: str | None, what: str, detail: str) -> RegistryError:
+    def _fail(self, repo: str | None, what: str, detail: str, status: int | None = None, code: str | None = None) -> RegistryError:
         where = f"registry {self.host}" + (f", repository {repo}" if repo else "")
-        return RegistryError(f"{where}: {what}: {detail}")
+        return RegistryError(f"{where}: {what}: {detail}", status=status, code=code)
 
-    def _connect(self, scheme: str, netloc: str) -> http.client.HTTPConnection:
+    def _idle_connection(self, key: tuple[str, str]) -> tuple[http.client.HTTPConnection | None, bool]:
+        with self._idle_lock:
+            idle = self._idle.get(key)
+            if idle:
+                return idle.pop()
+        return None, False
+
+    def _keep(self, key: tuple[str, str], absolute: bool, conn: http.client.HTTPConnection) -> None:
+        with self._idle_lock:
+            idle = self._idle.setdefault(key, [])
+            if len(idle) < MAX_IDLE:
+                idle.append((conn, absolute))
+                return
+        conn.close()
+
+    def close(self) -> None:
+        """Close the kept connections (the client stays usable)."""
+        with self._idle_lock:
+            kept = [conn for idle in self._idle.values() for conn, _ in idle]
+            self._idle.clear()
+        for conn in kept:
+            conn.close()
+
+    def _context(self) -> ssl.SSLContext:
+        """The default verifying context, plus what docker's certs.d holds for this host."""
+        if self._ssl_context is None:
+            context = ssl.create_default_context()
+            folder = self._certs_dir / self.host
+            try:
+                for ca in sorted(folder.glob("*.crt")):
+                    context.load_verify_locations(cafile=str(ca))
+                for cert in sorted(folder.glob("*.cert")):
+                    context.load_cert_chain(str(cert), str(cert.with_suffix(".key")))
+            except (OSError, ssl.SSLError) as exc:
+                raise self._fail(None, "TLS setup", f"cannot load the certificates in {folder}: {_os_reason(exc)}") from None
+            self._ssl_context = context
+        return self._ssl_context
+
+    def _connect(self, scheme: str, netloc: str) -> tuple[http.client.HTTPConnection, bool]:
+        """A connected connection to `netloc` (through HTTP(S)_PROXY unless NO_PROXY or loopback);
+        True when requests must name the absolute URL (plain http through a proxy)."""
         name, port = _split_host(netloc)
+        proxy = proxy_for(scheme, netloc, self.env)
         conn: http.client.HTTPConnection
-        if scheme == "https":
-            conn = http.client.HTTPSConnection(name, port, timeout=CONNECT_TIMEOUT, context=ssl.create_default_context())
+        absolute = False
+        if proxy is not None:
+            proxy_host, proxy_port, proxy_auth = proxy
+            if scheme == "https":
+                conn = http.client.HTTPSConnection(
+                    proxy_host, proxy_port, timeout=CONNECT_TIMEOUT, context=self._context(), blocksize=UPLOAD_BLOCK
+                )
+                conn.set_tunnel(name, port, headers={"Proxy-Authorization": proxy_auth} if proxy_auth else None)
+            else:
+                conn = http.client.HTTPConnection(proxy_host, proxy_port, timeout=CONNECT_TIMEOUT, blocksize=UPLOAD_BLOCK)
+                absolute = True
+        elif scheme == "https":
+            conn = http.client.HTTPSConnection(name, port, timeout=CONNECT_TIMEOUT, context=self._context(), blocksize=UPLOAD_BLOCK)
         else:
-            conn = http.client.HTTPConnection(name, port, timeout=CONNECT_TIMEOUT)
+            conn = http.client.HTTPConnection(name, port, timeout=CONNECT_TIMEOUT, blocksize=UPLOAD_BLOCK)
         conn.connect()
         if conn.sock is not None:
             conn.sock.settimeout(READ_TIMEOUT)
-        return conn
+        return conn, absolute
 
     def _send(self, method: str, url: str, headers: Mapping[str, str], body: Any, repo: str | None, what: str) -> _Response:
         """One request, following redirects of GET/HEAD (without credentials to another host)."""
         hops = 0
         current_headers = dict(headers)
+        # a kept connection serves requests without a body stream; one the server has closed
+        # meanwhile fails at once, and the request goes again on a new connection
+        may_reuse = body is None or isinstance(body, bytes)
         while True:
             parts = urllib.parse.urlsplit(url)
+            key = (parts.scheme, parts.netloc)
+            conn, absolute = self._idle_connection(key) if may_reuse else (None, False)
+            reused = conn is not None
+            if conn is None:
+                try:
+                    conn, absolute = self._connect(parts.scheme, parts.netloc)
+                except ssl.SSLError as exc:
+                    raise self._fail(repo, what, f"TLS failed ({exc.reason or exc}); the certificate is verified") from None
+                except OSError as exc:
+                    raise self._fail(repo, what, f"cannot connect to {parts.netloc} ({_os_reason(exc)})") from None
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            if absolute:
+                target = f"{parts.scheme}://{parts.netloc}{target}"
+                if "Proxy-Authorization" not in current_headers and (proxy := proxy_for(parts.scheme, parts.netloc, self.env)) and proxy[2]:
+                    current_headers["Proxy-Authorization"] = proxy[2]
             try:
-                conn = self._connect(parts.scheme, parts.netloc)
-            except ssl.SSLError as exc:
-                raise self._fail(repo, what, f"TLS failed ({exc.reason or exc}); the certificate is verified") from None
-            except OSError as exc:
-                raise self._fail(repo, what, f"cannot connect to {parts.netloc} ({_os_reason(exc)})") from None
-            target = parts.path + (f"?{parts.query}" if parts.query else "")
-            try:
-                conn.request(method, target or "/", body=body, headers=current_headers)
+                conn.request(method, target, body=body, headers=current_headers)
                 resp = conn.getresponse()
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
-                raise self._fail(repo, what, f"{method} {parts.path}: {_os_reason(exc)}") from None
-            response = _Response(conn, resp, url)
+                if reused:
+                    continue
+                failed = self._fail(repo, what, f"{method} {parts.path}: {_os_reason(exc)}")
+                raise _Dropped(str(failed)) from None
+            response = _Response(conn, resp, url, functools.partial(self._keep, key, absolute))
             if resp.status in (301, 302, 303, 307, 308) and method in ("GET", "HEAD") and hops < MAX_REDIRECTS:
                 location = resp.getheader("Location")
                 response.close()
@@ -281,7 +390,34 @@ class RegistryClient:
         """A call with authentication: on 401 answer the challenge once, then retry.
 
         `path` is absolute (/v2/...) or a full URL (upload locations). Statuses outside `ok`
-        become a RegistryError, except 404 when 404 is in `ok`."""
+        become a RegistryError. GET and HEAD are tried again after RETRY_DELAYS when the
+        connection fails or the registry answers 429, 502, 503 or 504."""
+        if method not in ("GET", "HEAD"):
+            return self._request_once(method, path, repo=repo, what=what, actions=actions, headers=headers, body=body, rewind=rewind, ok=ok)
+        for delay in (*RETRY_DELAYS, None):  # reads are retried on a dropped connection or a busy registry
+            try:
+                response = self._request_once(method, path, repo=repo, what=what, actions=actions, headers=headers, ok=ok)
+            except RegistryError as exc:
+                if delay is None or not (isinstance(exc, _Dropped) or exc.status in RETRY_STATUSES):
+                    raise
+                time.sleep(delay)
+                continue
+            return response
+        raise AssertionError("unreachable")
+
+    def _request_once(
+        self,
+        method: str,
+        path: str,
+        *,
+        repo: str | None,
+        what: str,
+        actions: str = "pull",
+        headers: Mapping[str, str] | None = None,
+        body: Any = None,
+        rewind: Callable[[], Any] | None = None,
+        ok: Iterable[int] = (200,),
+    ) -> _Response:
         url = path if "://" in path else f"{self.scheme}://{self.host}{path}"
         scope = f"repository:{repo}:{actions}" if repo else ""
         sent = dict(headers or {})
@@ -313,16 +449,18 @@ class RegistryClient:
         finally:
             response.close()
         detail = f"{response.status} {response.reason}"
+        code = None
         try:
             errors = json.loads(body).get("errors") or []
             codes = [f"{e.get('code')}: {e.get('message')}" for e in errors if isinstance(e, dict)]
+            code = next((str(e["code"]) for e in errors if isinstance(e, dict) and e.get("code")), None)
             if codes:
-                detail += " (" + "; ".join(codes)[:300] + ")"
+                detail += " (" + " ".join("; ".join(codes).split())[:300] + ")"
         except (ValueError, AttributeError):
             pass
         if response.status == 401:
             detail += " (check the credentials in the docker config)"
-        return self._fail(repo, what, detail)
+        return self._fail(repo, what, detail, status=response.status, code=code)
 
     def _authorize(self, challenges: list[auth.Challenge], scope: str, repo: str | None, what: str) -> str | None:
         creds = self._creds()
@@ -398,7 +536,7 @@ class RegistryClient:
             actual = _digest_with(expected, raw)
             if actual != expected:
                 raise self._fail(repo, what, f"the manifest's content does not match its digest (expected {expected}, got {actual})")
-            digest = sha256_of(raw) if not expected.startswith("sha256:") else expected
+            digest = expected
         else:
             digest = sha256_of(raw)
         media_type = content_type
@@ -431,6 +569,11 @@ class RegistryClient:
         if announced and announced != digest:
             raise self._fail(repo, what, f"the registry stored digest {announced}, not {digest}")
         return digest
+
+    def retag(self, repo: str, ref: str, tag: str) -> str:
+        """Point `tag` at what `ref` (a tag or digest) names, byte for byte; the digest."""
+        found = self.manifest(repo, ref)
+        return self.put_manifest(repo, tag, found.media_type, found.raw)
 
     def resolve(self, reference: ImageReference, platform: str | None = None) -> Resolved:
         """The digests `reference` points at; see `Resolved`."""
@@ -492,16 +635,19 @@ class RegistryClient:
         hasher = _hasher(digest, what)
         if isinstance(dest, (str, os.PathLike)):
             target = Path(dest)
-            fd, tmp = tempfile.mkstemp(prefix=".devenv-blob-", dir=target.parent)
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=".devenv-blob-", dir=target.parent)
+            except OSError as exc:
+                raise self._fail(repo, what, f"cannot write in {target.parent}: {_os_reason(exc)}") from None
             try:
                 with os.fdopen(fd, "wb") as out:
                     size = self._stream_blob(repo, digest, out, hasher, progress)
                 os.replace(tmp, target)
+            except OSError as exc:
+                _unlink(tmp)
+                raise self._fail(repo, what, f"cannot write {target}: {_os_reason(exc)}") from None
             except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
+                _unlink(tmp)
                 raise
             return size
         return self._stream_blob(repo, digest, dest, hasher, progress)
@@ -512,13 +658,18 @@ class RegistryClient:
         with response:
             total = int(response.header("Content-Length") or 0)
             done = 0
+            if progress is not None:
+                progress(0, total)
             try:
                 while True:
                     chunk = response.resp.read(CHUNK)
                     if not chunk:
                         break
                     hasher.update(chunk)
-                    out.write(chunk)
+                    try:
+                        out.write(chunk)
+                    except OSError as exc:
+                        raise self._fail(repo, what, f"writing the blob: {_os_reason(exc)}") from None
                     done += len(chunk)
                     if progress is not None:
                         progress(done, total or done)
@@ -565,8 +716,11 @@ class RegistryClient:
             body_stream: IO[bytes] = io.BytesIO(data)
             response = self._put_stream(repo, url, headers, body_stream, size, progress, what)
         else:
-            with open(data, "rb") as body_stream:
-                response = self._put_stream(repo, url, headers, body_stream, size, progress, what)
+            try:
+                with open(data, "rb") as body_stream:
+                    response = self._put_stream(repo, url, headers, body_stream, size, progress, what)
+            except OSError as exc:  # the file, not the network: _request turns those into RegistryError
+                raise self._fail(repo, what, f"cannot read {data}: {_os_reason(exc)}") from None
         with response:
             response.read()
             announced = response.header("Docker-Content-Digest")
@@ -587,17 +741,82 @@ class RegistryClient:
 
     def delete_manifest(self, repo: str, digest: str) -> bool:
         """DELETE a manifest by digest (registries may refuse: False when it is unknown)."""
+        return self._delete(repo, "manifests", digest)
+
+    def delete_blob(self, repo: str, digest: str) -> bool:
+        """DELETE a blob from a repository (False when it is unknown there)."""
+        return self._delete(repo, "blobs", digest)
+
+    def _delete(self, repo: str, kind: str, digest: str) -> bool:
         response = self._request(
             "DELETE",
-            f"/v2/{repo}/manifests/{digest}",
+            f"/v2/{repo}/{kind}/{digest}",
             repo=repo,
-            what=f"delete manifest {digest}",
+            what=f"delete {kind[:-1]} {digest}",
             actions="pull,push,delete",
             ok=(202, 200, 404),
         )
         with response:
             response.read()
             return response.status != 404
+
+    def head_digest(self, repo: str, ref: str, accept: Iterable[str] = ALL) -> str:
+        """The digest a tag points at, from a HEAD (no body: cheaper, and not counted by Docker
+        Hub's pull limit); falls back to `manifest` when the registry announces none. Not
+        verified against content: compare it with a recorded digest, do not trust bytes by it."""
+        what = f"manifest {ref}"
+        response = self._request("HEAD", f"/v2/{repo}/manifests/{ref}", repo=repo, what=what, headers={"Accept": ", ".join(accept)})
+        with response:
+            announced = response.header("Docker-Content-Digest")
+        if announced and _looks_like_digest(announced):
+            return announced
+        return self.manifest(repo, ref, accept).digest
+
+
+def proxy_for(scheme: str, netloc: str, env: Mapping[str, str]) -> tuple[str, int, str | None] | None:
+    """(host, port, Proxy-Authorization value) of the proxy for `scheme://netloc`, as Go's
+    ProxyFromEnvironment picks it: HTTPS_PROXY / HTTP_PROXY (either case), not for NO_PROXY hosts
+    nor loopback ones. Only http:// proxies."""
+    name, _ = _split_host(netloc)
+    if name.lower() == "localhost" or _is_loopback(name):
+        return None
+    value = env.get(f"{scheme}_proxy") or env.get(f"{scheme.upper()}_PROXY") or ""
+    if not value:
+        return None
+    no_proxy = env.get("no_proxy") or env.get("NO_PROXY") or ""
+    for entry in (e.strip().lower() for e in no_proxy.split(",")):
+        if not entry:
+            continue
+        if entry == "*":
+            return None
+        entry_name, entry_port = _split_host(entry)
+        entry_name = entry_name.lstrip(".")
+        host = name.lower()
+        if (host == entry_name or host.endswith("." + entry_name)) and (entry_port is None or entry == netloc.lower()):
+            return None
+    parts = urllib.parse.urlsplit(value if "://" in value else f"http://{value}")
+    if parts.scheme != "http" or not parts.hostname:
+        raise RegistryError(f"{scheme.upper()}_PROXY: only http:// proxies are supported, not {parts.scheme}://")
+    proxy_auth = None
+    if parts.username is not None:
+        user = urllib.parse.unquote(parts.username)
+        password = urllib.parse.unquote(parts.password or "")
+        proxy_auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return parts.hostname, parts.port or 80, proxy_auth
+
+
+def _is_loopback(name: str) -> bool:
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _file_digest(path: Path) -> tuple[str, int]:
@@ -715,10 +934,30 @@ def parse_reference(reference: str) -> ImageReference:
         raise RegistryError(str(exc)) from None
 
 
+_CLIENTS: dict[tuple[str, ...], RegistryClient] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def client_for(host: str) -> RegistryClient:
+    """A shared client of `host` for this process (its credentials are looked up, and its tokens
+    fetched, once), for the current environment (DOCKER_CONFIG, insecure registries, proxies)."""
+    env = os.environ
+    key = (host, str(auth.config_path(env)), *(env.get(name, "") for name in _CLIENT_ENV))
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(key)
+        if client is None:
+            client = _CLIENTS[key] = RegistryClient(host)
+        return client
+
+
+_CLIENT_ENV = ("DEVENV_INSECURE_REGISTRIES", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy")
+
+
 def resolve_digest(reference: str, platform: str | None = None, client: RegistryClient | None = None) -> Resolved:
     """The index/manifest digest `reference` points at and the manifest for `platform`
-    (default: linux/<this machine>), with that manifest's config digest (the image ID)."""
+    (default: linux/<this machine>), with that manifest's config digest (the image ID).
+    Without `client`, the shared `client_for` the reference's registry."""
     parsed = parse_reference(reference)
     if client is None:
-        client = RegistryClient(parsed.registry)
+        client = client_for(parsed.registry)
     return client.resolve(parsed, platform)
