@@ -130,11 +130,14 @@ def _get(images: Mapping[Key, Digests], key: Key, attr: str) -> str | None:
 
 
 def keep_pushed(old: ServiceLock | None, new: ServiceLock) -> ServiceLock:
-    """A built entry rewritten with its image ID unchanged keeps what `devenv push` recorded."""
+    """A built entry rewritten with its image ID unchanged keeps what `devenv push` recorded. With
+    no local build to compare (`up --frozen` ran the pushed image), unchanged inputs and bases do."""
     if old is None or not old.pushed or (new.build_inputs is None and not new.bases):
         return new
-    if old.id and old.id == new.id:
-        return dataclasses.replace(new, pushed=old.pushed, digest=old.digest, platform_digest=old.platform_digest)
+    same_id = bool(old.id) and old.id == new.id
+    unbuilt = new.id is None and new.build_inputs == old.build_inputs and new.bases == old.bases
+    if same_id or unbuilt:
+        return dataclasses.replace(new, pushed=old.pushed, digest=old.digest, platform_digest=old.platform_digest, id=old.id)
     return new
 
 

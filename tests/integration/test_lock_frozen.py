@@ -197,3 +197,51 @@ def test_update_refreshes_only_the_named_entry(tmp_path: Path, project_name: str
     assert after["services"]["a"]["declared"]["environment"] == {"LEVEL": "2"}
     still = devenv(tmp_path, project_name, "lock", "--check")
     assert still.returncode == 1 and still.stdout.strip() == "devenv.lock: b: config changed", output(still)
+
+
+def test_frozen_refuses_a_digest_that_cannot_be_pulled(
+    tmp_path: Path, project_name: str, engine: docker.DockerClient, pushed: Pushed
+) -> None:
+    reference, digest, image_id = pushed.build_and_push("gone", "A")
+    write_compose(tmp_path, f"""
+        services:
+          gone:
+            image: {reference}
+            command: ["sleep", "300"]
+    """)
+    ok(devenv(tmp_path, project_name, "lock"))
+    RegistryClient(REGISTRY).delete_manifest(f"{pushed.repo}/gone", digest)
+    engine.images.remove(image_id, force=True)
+    refused = devenv(tmp_path, project_name, "up", "--frozen")
+    assert refused.returncode == 1, output(refused)
+    line = refused.stderr.strip()
+    assert line.startswith(f"devenv: gone: cannot pull {reference.rpartition(':')[0]}@{digest}: ") and "\n" not in line, output(refused)
+    assert not devenv(tmp_path, project_name, "ps", "-aq").stdout.strip()
+
+
+def test_frozen_runs_a_pushed_build_by_digest_without_building(
+    tmp_path: Path, project_name: str, engine: docker.DockerClient, pushed: Pushed
+) -> None:
+    reference, digest, image_id = pushed.build_and_push("app", "pushed")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").write_text(f"FROM {BUSYBOX_IMAGE}\nRUN echo local > /marker\n")
+    write_compose(tmp_path, """
+        services:
+          app:
+            build: ./app
+            command: ["sleep", "300"]
+    """)
+    ok(devenv(tmp_path, project_name, "lock"))
+    data = lock_json(tmp_path)  # what `devenv push` records
+    data["services"]["app"].update(pushed=reference, digest=digest, id=image_id)
+    (tmp_path / "devenv.lock").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    engine.images.remove(image_id, force=True)
+    result = ok(devenv(tmp_path, project_name, "up", "--frozen"))
+    assert "build" not in result.stdout + result.stderr.replace("--build", ""), output(result)
+    container = inspect(engine, f"{project_name}-app-1")
+    assert container["Image"] == image_id
+    assert engine.containers.get(container["Id"]).exec_run(["cat", "/marker"]).output.decode().strip() == "pushed"
+    ok(devenv(tmp_path, project_name, "lock"))  # no local build, same inputs: what push recorded is kept
+    again = lock_json(tmp_path)["services"]["app"]
+    assert (again["pushed"], again["digest"], again["id"]) == (reference, digest, image_id)
+    ok(devenv(tmp_path, project_name, "lock", "--check"))

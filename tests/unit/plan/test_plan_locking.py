@@ -142,6 +142,10 @@ def test_pushed_kept_while_the_image_id_is_unchanged() -> None:
     assert (again.services["app"].pushed, again.services["app"].digest) == ("127.0.0.1:5000/x/app:1", DA)
     rebuilt = {**entries(p), "app": dataclasses.replace(entries(p)["app"], id=IB)}
     assert locking.merged(old, p, rebuilt).services["app"].pushed is None
+    unbuilt = {**entries(p), "app": dataclasses.replace(entries(p)["app"], id=None)}
+    assert locking.merged(old, p, unbuilt).services["app"] == app  # up --frozen ran the pushed image: nothing built here
+    changed = {**entries(p), "app": dataclasses.replace(entries(p)["app"], id=None, build_inputs="sha256:" + "e" * 64)}
+    assert locking.merged(old, p, changed).services["app"].pushed is None
 
 
 def test_quick_stale() -> None:
