@@ -44,6 +44,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "create": ("devenv.cli.create_cmd:create", "Create the services' containers without starting them."),
     "attach": ("devenv.cli.attach_cmd:attach", "Attach to a service's running container."),
     "cp": ("devenv.cli.cp_cmd:cp", "Copy files between a container and the host."),
+    "lock": ("devenv.cli.lock_cmd:lock", "Pin the services' digests, bases and config in the lock file; --check compares."),
 }
 
 DESCRIPTION = "devenv: a production-identical environment from a Compose file, in one command."

@@ -144,10 +144,11 @@ def laptop_applied(project: Project, options: ProjectOptions) -> bool:
     return bool(environment.laptop) and (options.local is True or runs_locally(environment))
 
 
-def show_laptop_differences(project: Project, options: ProjectOptions) -> None:
-    """Each field the laptop overrides change, one line on stderr (secret values never shown)."""
+def show_laptop_differences(project: Project, options: ProjectOptions) -> Project | None:
+    """Each field the laptop overrides change, one line on stderr (secret values never shown); the
+    environment's own model (without the laptop) when the laptop applies, else None."""
     if not laptop_applied(project, options):
-        return
+        return None
     import dataclasses
 
     from devenv.manifest import load_project
@@ -156,6 +157,7 @@ def show_laptop_differences(project: Project, options: ProjectOptions) -> None:
     declared = load_project(dataclasses.replace(options, local=False), warn=lambda _message: None)
     for difference in differences(declared, project):
         say(f"devenv: laptop differs from {project.env}: {difference}")
+    return declared
 
 
 def explicit_env_files(options: ProjectOptions) -> tuple[str, ...]:

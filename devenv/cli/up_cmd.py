@@ -129,6 +129,7 @@ def _attach_set(project: Any, services: tuple[str, ...], attach: tuple[str, ...]
 @click.option("--no-color", is_flag=True, help="Monochrome output when attached.")
 @click.option("--no-log-prefix", is_flag=True, help="Do not prefix the lines with the container's name when attached.")
 @click.option("--timestamps", is_flag=True, help="Show timestamps when attached.")
+@click.option("--frozen", is_flag=True, help="Run exactly what the lock file pins (digests, bases); refuse when anything differs.")
 @click.option("-y", "--yes", is_flag=True, help="Go on despite the risky declarations warned about (remembered for this project).")
 @click.option("--local", is_flag=True, help="With --env: run that environment on the local engine, its laptop overrides merged.")
 @format_option()
@@ -138,7 +139,7 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
        always_recreate_deps: bool, no_recreate: bool, renew_anon_volumes: bool, remove_orphans: bool, dry_run_here: bool,
        timeout: int | None, scale: tuple[str, ...], attach: tuple[str, ...], no_attach: tuple[str, ...],
        attach_dependencies: bool, abort_exit: bool, abort_failure: bool, exit_code_from: str | None, no_color: bool,
-       no_log_prefix: bool, timestamps: bool, yes: bool, local: bool, fmt: str) -> int:
+       no_log_prefix: bool, timestamps: bool, frozen: bool, yes: bool, local: bool, fmt: str) -> int:
     import time
 
     from devenv.cli.report import print_applied, print_plan
@@ -154,7 +155,7 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
     dry_run = g.dry_run or dry_run_here
     options = local_options(g.options, local)
     project, engine = load_while_connecting(options, services)
-    show_laptop_differences(project, options)
+    declared = show_laptop_differences(project, options)
     if exit_code_from and exit_code_from not in project.services:
         raise UsageError(f"no such service: {exit_code_from} (--exit-code-from)")
     shown = _attach_set(project, services, attach, attach_dependencies, no_attach) if attached else set()
@@ -168,6 +169,14 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
 
     confirm_risks(project, yes, dry_run=dry_run)
     client = engine.result()  # usage errors first, then an unreachable engine
+    from devenv.cli.lock_cmd import frozen_project, warn_if_stale
+
+    if frozen:
+        project = frozen_project(project, client.api, services, no_deps=no_deps, dry_run=dry_run, declared=declared)
+    else:
+        # the lock pins the environment's declared configuration, not the laptop's overrides
+        checked = declared if declared is not None and set(declared.services) >= set(project.services) else project
+        warn_if_stale(checked, client.api, services, no_deps=no_deps)
     engine_settings(g)
     follower = None
     if attached and not dry_run:
