@@ -48,15 +48,22 @@ def _openssl(*args: str, cwd: Path, data: bytes | None = None) -> bytes:
 
 
 def _bcrypt(password: str) -> str:
-    """A bcrypt hash for htpasswd, through the C library (Python's crypt module, glibc 2.36+)."""
-    import warnings
+    """A bcrypt hash for htpasswd, from the C library's crypt() (libxcrypt, in every Debian)."""
+    import ctypes
+    import ctypes.util
+    import secrets
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import crypt
-
-    hashed = crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))
-    if not hashed or not hashed.startswith("$2"):
+    name = ctypes.util.find_library("crypt") or "libcrypt.so.1"
+    try:
+        libcrypt = ctypes.CDLL(name)
+    except OSError:
+        pytest.fail(f"no C crypt library ({name}) to make the htpasswd file's bcrypt hash", pytrace=False)
+    libcrypt.crypt.restype = ctypes.c_char_p
+    libcrypt.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    alphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    salt = "$2b$10$" + "".join(secrets.choice(alphabet) for _ in range(21)) + "e"  # 22 characters; the last holds 2 bits
+    hashed = (libcrypt.crypt(password.encode(), salt.encode()) or b"").decode()
+    if not hashed.startswith("$2b$"):
         pytest.fail("the C library cannot make bcrypt hashes for the htpasswd file", pytrace=False)
     return hashed
 
