@@ -751,8 +751,9 @@ class RegistryClient:
             raise self._fail(repo, what, "the registry gave no upload location")
         url = urllib.parse.urljoin(f"{self.scheme}://{self.host}/v2/{repo}/blobs/uploads/", location)
         url += ("&" if urllib.parse.urlsplit(url).query else "?") + urllib.parse.urlencode({"digest": digest})
-        if urllib.parse.urlsplit(url).netloc != self.host:
-            raise self._fail(repo, what, f"the registry sends the upload to another host ({urllib.parse.urlsplit(url).netloc})")
+        upload = urllib.parse.urlsplit(url)
+        if _endpoint(upload.scheme, upload.netloc) != _endpoint(self.scheme, self.host):
+            raise self._fail(repo, what, f"the registry sends the upload to another host ({upload.scheme}://{upload.netloc})")
         headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
         if isinstance(data, bytes):
             body_stream: IO[bytes] = io.BytesIO(data)
@@ -853,6 +854,12 @@ def _is_loopback(name: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+def _endpoint(scheme: str, netloc: str) -> tuple[str, str, int]:
+    """(scheme, host, port) with the scheme's default port filled in, for comparing locations."""
+    name, port = _split_host(netloc)
+    return scheme, name.lower(), port or (443 if scheme == "https" else 80)
 
 
 def _unlink(path: str) -> None:

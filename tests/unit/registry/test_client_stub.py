@@ -532,3 +532,16 @@ def test_an_oversized_config_is_refused(stub, no_docker_config, monkeypatch: pyt
     stub.route("GET", f"/v2/app/blobs/{sha256_of(CONFIG)}", (200, {}, CONFIG + b" " * (9 << 10)))
     with pytest.raises(RegistryError, match="larger than 8192 bytes"):
         resolve_digest(f"{stub.host}/app:1")
+
+
+def test_an_upload_location_on_another_host_is_refused(stub, other_stub, no_docker_config) -> None:
+    digest = sha256_of(b"data")
+    stub.route("HEAD", f"/v2/app/blobs/{digest}", (404, {}, b""))
+    stub.route("POST", "/v2/app/blobs/uploads/", (202, {"Location": f"http://{other_stub.host}/upload/1"}, b""))
+    with pytest.raises(RegistryError, match=f"the registry sends the upload to another host .http://{other_stub.host}."):
+        RegistryClient(stub.host).put_blob("app", b"data")
+    assert other_stub.requests == []
+    port = stub.host.rpartition(":")[2]
+    stub.route("POST", "/v2/app/blobs/uploads/", (202, {"Location": f"http://127.0.0.1:{port}/v2/app/blobs/uploads/u"}, b""))
+    stub.route("PUT", "/v2/app/blobs/uploads/u", (201, {"Docker-Content-Digest": digest}, b""))
+    assert RegistryClient(stub.host).put_blob("app", b"data") == digest
