@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from devenv.errors import RegistryError
-from devenv.registry.client import OCI_MANIFEST, RegistryClient, client_for, parse_reference
+from devenv.registry.client import OCI_MANIFEST, RegistryClient, client_for, is_digest, parse_reference
 
 EMPTY_CONFIG_TYPE = "application/vnd.oci.empty.v1+json"
 EMPTY_CONFIG = b"{}"
@@ -192,7 +192,7 @@ def pull_artifact(
             raise RegistryError(f"{where}: refusing the artifact: two layers have the title {title!r}")
         titles.add(title)
         digest, size = layer.get("digest"), layer.get("size")
-        if not isinstance(digest, str) or not isinstance(size, int) or size < 0:
+        if not is_digest(digest) or not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise RegistryError(f"{where}: layer {title!r} lacks a digest or a size")
         planned.append((title, digest, size))
 

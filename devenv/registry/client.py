@@ -9,6 +9,12 @@ naming the registry, the repository and the HTTP status, reason and registry err
 
 Everything read is verified: a manifest's body hashes to the digest asked for (or the one the
 registry announces), a blob's to its digest.
+
+Also as docker does: CAs and client certificates from /etc/docker/certs.d/HOST[:PORT]/, and
+HTTPS_PROXY / HTTP_PROXY / NO_PROXY (http:// proxies; loopback never proxied). Connections are
+kept for the next requests of the same client; reads are tried again on a dropped connection
+or a busy registry (RETRY_DELAYS). A client is safe to share between threads; `client_for`
+gives the process's shared one per registry.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import ipaddress
 import json
 import os
 import platform as _platform
+import re
 import ssl
 import tempfile
 import threading
@@ -30,7 +37,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeGuard
 
 from devenv.errors import RegistryError
 from devenv.manifest.reference import ImageReference, parse
@@ -82,7 +89,8 @@ class Resolved:
     `digest`: the manifest or index the tag names (what `docker pull` records in RepoDigests);
     `platform_digest`: the manifest for the platform asked for (equal to `digest` for a single
     manifest); `config_digest`: that manifest's config (the image ID docker shows);
-    `platforms`: the platforms on offer, as os/arch[/variant].
+    `platforms`: the platforms on offer, as os/arch[/variant] (a single manifest's, from its
+    config, is not checked against the platform asked for: compare it yourself if it matters).
     """
 
     reference: str
@@ -132,11 +140,20 @@ def sha256_of(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+_DIGEST = re.compile(r"sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128}")
+_TAG = re.compile(r"[\w][\w.-]{0,127}", re.ASCII)
+_REPOSITORY = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*")
+
+
+def is_digest(value: object) -> TypeGuard[str]:
+    """A digest this client can verify: sha256, sha384 or sha512, lower-case hex of full length."""
+    return isinstance(value, str) and _DIGEST.fullmatch(value) is not None
+
+
 def _hasher(digest: str, what: str) -> Any:
-    algorithm, _, hex_part = digest.partition(":")
-    if algorithm not in ("sha256", "sha384", "sha512") or not hex_part:
-        raise RegistryError(f"{what}: unsupported digest {digest!r}")
-    return hashlib.new(algorithm)
+    if not is_digest(digest):
+        raise RegistryError(f"{what}: not a digest this client can verify: {digest[:140]!r}")
+    return hashlib.new(digest.partition(":")[0])
 
 
 def _digest_with(digest: str, data: bytes) -> str:
@@ -199,6 +216,19 @@ class _Response:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Capped(io.BytesIO):
+    """A memory buffer that refuses to grow past `limit` bytes (ValueError)."""
+
+    def __init__(self, limit: int):
+        super().__init__()
+        self.limit = limit
+
+    def write(self, data: Any) -> int:
+        if self.tell() + len(data) > self.limit:
+            raise ValueError(f"larger than {self.limit} bytes")
+        return super().write(data)
 
 
 class _ProgressReader:
@@ -418,6 +448,8 @@ class RegistryClient:
         rewind: Callable[[], Any] | None = None,
         ok: Iterable[int] = (200,),
     ) -> _Response:
+        if repo is not None and not _REPOSITORY.fullmatch(repo):
+            raise self._fail(None, what, f"invalid repository name {repo[:140]!r}")
         url = path if "://" in path else f"{self.scheme}://{self.host}{path}"
         scope = f"repository:{repo}:{actions}" if repo else ""
         sent = dict(headers or {})
@@ -521,6 +553,7 @@ class RegistryClient:
         """GET a manifest or index by tag or digest; its body must hash to the digest asked for
         (or to the Docker-Content-Digest the registry announces for a tag)."""
         what = f"manifest {ref}"
+        _check_ref(self, repo, ref, what)
         response = self._request("GET", f"/v2/{repo}/manifests/{ref}", repo=repo, what=what, headers={"Accept": ", ".join(accept)})
         with response:
             try:
@@ -531,7 +564,7 @@ class RegistryClient:
                 raise self._fail(repo, what, f"reading the manifest: {_os_reason(exc)}") from None
             announced = response.header("Docker-Content-Digest")
             content_type = (response.header("Content-Type") or "").split(";")[0].strip()
-        expected = ref if ":" in ref and _looks_like_digest(ref) else announced
+        expected = ref if is_digest(ref) else announced
         if expected:
             actual = _digest_with(expected, raw)
             if actual != expected:
@@ -542,15 +575,18 @@ class RegistryClient:
         media_type = content_type
         try:
             body = json.loads(raw)
-            if isinstance(body, dict) and isinstance(body.get("mediaType"), str) and (not media_type or media_type not in ALL):
-                media_type = body["mediaType"]
         except ValueError:
-            raise self._fail(repo, what, "the manifest is not JSON") from None
+            body = None
+        if not isinstance(body, dict):
+            raise self._fail(repo, what, "the manifest is not a JSON object")
+        if isinstance(body.get("mediaType"), str) and (not media_type or media_type not in ALL):
+            media_type = body["mediaType"]
         return Manifest(media_type=media_type, digest=digest, raw=raw)
 
     def put_manifest(self, repo: str, ref: str, media_type: str, raw: bytes) -> str:
         """PUT a manifest under a tag or its digest; returns its digest (checked against the answer)."""
         what = f"push manifest {ref}"
+        _check_ref(self, repo, ref, what)
         response = self._request(
             "PUT",
             f"/v2/{repo}/manifests/{ref}",
@@ -599,9 +635,12 @@ class RegistryClient:
         config_digest = None
         body = single.json()
         config = body.get("config") if isinstance(body.get("config"), dict) else None
-        if config is not None and isinstance(config.get("digest"), str):
+        if config is not None and config.get("digest") is not None:
             config_digest = config["digest"]
-            if not platforms and config.get("mediaType") in IMAGE_CONFIG_TYPES and int(config.get("size") or 0) <= MAX_MANIFEST:
+            if not is_digest(config_digest):
+                raise self._fail(repo, f"manifest {platform_digest}", f"the config digest {str(config_digest)[:140]!r} is not a digest")
+            size = config.get("size")
+            if not platforms and config.get("mediaType") in IMAGE_CONFIG_TYPES and isinstance(size, int) and size <= MAX_MANIFEST:
                 found = _platform_of(self._small_json_blob(repo, config_digest))
                 platforms = (found,) if found else ()
         return Resolved(
@@ -621,8 +660,11 @@ class RegistryClient:
             return response.status == 200
 
     def _small_json_blob(self, repo: str, digest: str) -> Any:
-        buffer = io.BytesIO()
-        self.get_blob(repo, digest, buffer)
+        buffer = _Capped(MAX_MANIFEST)
+        try:
+            self.get_blob(repo, digest, buffer)
+        except ValueError as exc:
+            raise self._fail(repo, f"blob {digest}", str(exc)) from None
         try:
             return json.loads(buffer.getvalue())
         except ValueError:
@@ -709,8 +751,9 @@ class RegistryClient:
             raise self._fail(repo, what, "the registry gave no upload location")
         url = urllib.parse.urljoin(f"{self.scheme}://{self.host}/v2/{repo}/blobs/uploads/", location)
         url += ("&" if urllib.parse.urlsplit(url).query else "?") + urllib.parse.urlencode({"digest": digest})
-        if urllib.parse.urlsplit(url).netloc != self.host:
-            raise self._fail(repo, what, f"the registry sends the upload to another host ({urllib.parse.urlsplit(url).netloc})")
+        upload = urllib.parse.urlsplit(url)
+        if _endpoint(upload.scheme, upload.netloc) != _endpoint(self.scheme, self.host):
+            raise self._fail(repo, what, f"the registry sends the upload to another host ({upload.scheme}://{upload.netloc})")
         headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
         if isinstance(data, bytes):
             body_stream: IO[bytes] = io.BytesIO(data)
@@ -765,10 +808,11 @@ class RegistryClient:
         Hub's pull limit); falls back to `manifest` when the registry announces none. Not
         verified against content: compare it with a recorded digest, do not trust bytes by it."""
         what = f"manifest {ref}"
+        _check_ref(self, repo, ref, what)
         response = self._request("HEAD", f"/v2/{repo}/manifests/{ref}", repo=repo, what=what, headers={"Accept": ", ".join(accept)})
         with response:
             announced = response.header("Docker-Content-Digest")
-        if announced and _looks_like_digest(announced):
+        if is_digest(announced):
             return announced
         return self.manifest(repo, ref, accept).digest
 
@@ -812,6 +856,12 @@ def _is_loopback(name: str) -> bool:
         return False
 
 
+def _endpoint(scheme: str, netloc: str) -> tuple[str, str, int]:
+    """(scheme, host, port) with the scheme's default port filled in, for comparing locations."""
+    name, port = _split_host(netloc)
+    return scheme, name.lower(), port or (443 if scheme == "https" else 80)
+
+
 def _unlink(path: str) -> None:
     try:
         os.unlink(path)
@@ -832,9 +882,10 @@ def _file_digest(path: Path) -> tuple[str, int]:
     return "sha256:" + hasher.hexdigest(), size
 
 
-def _looks_like_digest(ref: str) -> bool:
-    algorithm, _, hex_part = ref.partition(":")
-    return bool(algorithm) and bool(hex_part) and all(c in "0123456789abcdef" for c in hex_part.lower())
+def _check_ref(client: RegistryClient, repo: str, ref: str, what: str) -> None:
+    """A tag or a digest, nothing that could change the URL it goes into."""
+    if not (is_digest(ref) or _TAG.fullmatch(ref)):
+        raise client._fail(repo, what, f"not a tag or a digest: {ref[:140]!r}")
 
 
 def _os_reason(exc: BaseException) -> str:

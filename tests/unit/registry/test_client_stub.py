@@ -4,6 +4,7 @@ docker config and credential helpers, redirects, error lines, and secrets kept o
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import stat
@@ -497,3 +498,50 @@ def test_a_connection_the_server_closed_is_replaced(stub, no_docker_config) -> N
     for _ in range(3):
         assert client.manifest("app", "1").digest == sha256_of(MANIFEST)
     assert len({r.peer for r in stub.requests}) == 3
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda c: c.manifest("app", "../../other/manifests/x"), "not a tag or a digest"),
+        (lambda c: c.manifest("app", "sha256:ABC"), "not a tag or a digest"),
+        (lambda c: c.manifest("../app", "1"), "invalid repository name"),
+        (lambda c: c.get_blob("app", "sha256:" + "a" * 63, io.BytesIO()), "not a digest this client can verify"),
+        (lambda c: c.put_manifest("App", "1", DOCKER_MANIFEST, b"{}"), "invalid repository name"),
+    ],
+)
+def test_names_that_would_change_the_url_are_refused(stub, no_docker_config, call, message: str) -> None:
+    with pytest.raises(RegistryError, match=message):
+        call(RegistryClient(stub.host))
+    assert stub.requests == []
+
+
+def test_an_index_entry_that_is_not_a_digest_is_refused(stub, no_docker_config) -> None:
+    entry = {"mediaType": DOCKER_MANIFEST, "digest": "../../../v2/other/manifests/1", "size": 1,
+             "platform": {"os": "linux", "architecture": "amd64"}}
+    index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [entry]}).encode()
+    stub.route("GET", "/v2/app/manifests/1", (200, {"Content-Type": "application/vnd.oci.image.index.v1+json"}, index))
+    with pytest.raises(RegistryError, match="not a tag or a digest"):
+        resolve_digest(f"{stub.host}/app:1", platform="linux/amd64")
+    assert len(stub.requests) == 1
+
+
+def test_an_oversized_config_is_refused(stub, no_docker_config, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("devenv.registry.client.MAX_MANIFEST", 8 << 10)
+    _serve_image(stub)
+    stub.route("GET", f"/v2/app/blobs/{sha256_of(CONFIG)}", (200, {}, CONFIG + b" " * (9 << 10)))
+    with pytest.raises(RegistryError, match="larger than 8192 bytes"):
+        resolve_digest(f"{stub.host}/app:1")
+
+
+def test_an_upload_location_on_another_host_is_refused(stub, other_stub, no_docker_config) -> None:
+    digest = sha256_of(b"data")
+    stub.route("HEAD", f"/v2/app/blobs/{digest}", (404, {}, b""))
+    stub.route("POST", "/v2/app/blobs/uploads/", (202, {"Location": f"http://{other_stub.host}/upload/1"}, b""))
+    with pytest.raises(RegistryError, match=f"the registry sends the upload to another host .http://{other_stub.host}."):
+        RegistryClient(stub.host).put_blob("app", b"data")
+    assert other_stub.requests == []
+    port = stub.host.rpartition(":")[2]
+    stub.route("POST", "/v2/app/blobs/uploads/", (202, {"Location": f"http://127.0.0.1:{port}/v2/app/blobs/uploads/u"}, b""))
+    stub.route("PUT", "/v2/app/blobs/uploads/u", (201, {"Docker-Content-Digest": digest}, b""))
+    assert RegistryClient(stub.host).put_blob("app", b"data") == digest
