@@ -44,6 +44,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "create": ("devenv.cli.create_cmd:create", "Create the services' containers without starting them."),
     "attach": ("devenv.cli.attach_cmd:attach", "Attach to a service's running container."),
     "cp": ("devenv.cli.cp_cmd:cp", "Copy files between a container and the host."),
+    "snapshot": ("devenv.cli.snapshot_cmd:snapshot", "Write the project's named volumes to a snapshot file or a registry."),
+    "restore": ("devenv.cli.snapshot_cmd:restore", "Write a snapshot back into the project's named volumes."),
 }
 
 DESCRIPTION = "devenv: a production-identical environment from a Compose file, in one command."
