@@ -17,7 +17,17 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO, BinaryIO, Protocol
 
 from devenv.plan.snapshots import (
-    MANIFEST_NAME, ROOT, FileSum, Manifest, SnapshotError, VolumeEntry, compare, member_path, parse, to_json, volume_file,
+    MANIFEST_NAME,
+    ROOT,
+    FileSum,
+    Manifest,
+    SnapshotError,
+    VolumeEntry,
+    compare,
+    member_path,
+    parse,
+    to_json,
+    volume_file,
 )
 
 CHUNK = 1 << 20
@@ -54,7 +64,7 @@ class ChunkReader:
 class _Hashing:
     """Reads `source`, hashing (and handing to `sink`) every byte read."""
 
-    def __init__(self, source: IO[bytes] | ChunkReader, sink: Callable[[bytes], object] | None) -> None:
+    def __init__(self, source: IO[bytes] | ChunkReader | Section, sink: Callable[[bytes], object] | None) -> None:
         self.source = source
         self.sink = sink
         self.sha = hashlib.sha256()
@@ -74,7 +84,7 @@ class _Hashing:
             pass
 
 
-def scan(source: IO[bytes] | ChunkReader, sink: Callable[[bytes], object] | None = None, root: str = ROOT,
+def scan(source: IO[bytes] | ChunkReader | Section, sink: Callable[[bytes], object] | None = None, root: str = ROOT,
          where: str = "volume") -> tuple[str, int, tuple[FileSum, ...]]:
     """Read a volume's tar to its end: its SHA-256, its size and every regular file's sum, each
     byte also handed to `sink`. An entry outside the root is refused (SnapshotError naming `where`)."""

@@ -88,7 +88,7 @@ def _volume_json(entry: VolumeEntry, seconds: float, held: list[str]) -> dict[st
 def _registry() -> Any:
     """The registry client's artifact functions (devenv.registry, h2)."""
     try:
-        from devenv.registry import artifacts
+        from devenv.registry import artifacts  # type: ignore[import-not-found,unused-ignore]
     except ImportError:  # pragma: no cover - only before the registry client is merged
         raise UsageError("this devenv has no registry client: --push and restore REF are not available") from None
     return artifacts
@@ -281,7 +281,7 @@ def _restore(g: Globals, project: Project, client: Engine, snap: Any, keys: tupl
     if occupied and not force:
         raise SnapshotError(f"volume {', '.join(occupied)} is not empty; restore --force empties it first (its data is lost)")
     if g.dry_run:
-        for key, name, info, image, empty in plan:
+        for key, name, info, _image, empty in plan:
             say(("create" if info is None else "empty and write" if not empty else "write") + f" volume {key} ({name})")
         return []
     result = []

@@ -140,10 +140,8 @@ def is_empty(api: Any, container: str) -> bool:
     chunks = archive_chunks(api, container)
     try:
         with tarfile.open(fileobj=ChunkReader(chunks), mode="r|") as tar:  # type: ignore[call-overload]
-            entries = 0
-            for _member in tar:
-                entries += 1
-                if entries > 1:
+            for index, _member in enumerate(tar):
+                if index > 0:
                     return False
         return True
     finally:
@@ -171,7 +169,8 @@ def empty_volume(api: Any, project: str, volume: str, info: dict[str, Any], imag
     from devenv.interrupts import on_forced_exit
 
     body = {
-        "Image": image, "Entrypoint": ["find"], "Cmd": [MOUNT, "-mindepth", "1", "-maxdepth", "1", "-exec", "rm", "-rf", "{}", "+"], "User": "0:0",
+        "Image": image, "Entrypoint": ["find"], "User": "0:0",
+        "Cmd": [MOUNT, "-mindepth", "1", "-maxdepth", "1", "-exec", "rm", "-rf", "{}", "+"],
         "NetworkDisabled": True, "Labels": {HELPER_LABEL: volume},
         "HostConfig": {"Mounts": [_mount(volume, False)], "NetworkMode": "none"},
     }
