@@ -143,7 +143,11 @@ def snapshot(g: Globals, volumes: tuple[str, ...], output: str | None, reference
                 current = writers(project_containers(client, project.name).project_containers(), name)
                 held = _engine_call(f"volume {key}", q.hold, current)
                 with helper(api, project.name, name, image, read_only=True) as container:
-                    entry = sink.add_volume(key, name, archive_chunks(api, container))
+                    chunks = archive_chunks(api, container)
+                    try:
+                        entry = sink.add_volume(key, name, chunks)
+                    finally:
+                        chunks.close()  # an interrupted copy lets go of the engine's stream at once
             if q.failures:
                 raise EngineError(f"volume {key}: could not resume {'; '.join(q.failures)}")
             seconds = time.monotonic() - started

@@ -13,7 +13,7 @@ import contextlib
 import tarfile
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -25,6 +25,7 @@ from devenv.plan.snapshots import ROOT
 MOUNT = "/" + ROOT
 HELPER_LABEL = "io.devenv.volume-helper"  # on helper containers: the volume they mount
 CHUNK = 1 << 20
+CREATE_WAIT = 5.0  # seconds a removal waits for the create it follows (interrupted by Ctrl-C)
 
 
 def inspect_volume(api: Any, name: str) -> dict[str, Any] | None:
@@ -68,24 +69,39 @@ def _remove_quietly(api: Any, container: str) -> None:
 
 @contextlib.contextmanager
 def helper(api: Any, project: str, volume: str, image: str, *, read_only: bool) -> Iterator[str]:
-    """A created (never started) container of `image` with `volume` at /devenv-volume; its ID.
+    """A created (never started) container of `image` with `volume` at /devenv-volume; its name.
     Removed on the way out, also on Ctrl-C (and by a forced exit)."""
-    from devenv.interrupts import on_forced_exit
-
     body = {
         "Image": image, "Entrypoint": ["/devenv-volume-helper-never-started"], "Cmd": [], "User": "0:0",
         "NetworkDisabled": True, "Labels": {HELPER_LABEL: volume},
         "HostConfig": {"Mounts": [_mount(volume, read_only)], "NetworkMode": "none"},
     }
-    name = f"{project}-volume-helper-{uuid.uuid4().hex[:12]}"
-    created = api.post_json("/containers/create", body, {"name": name})
-    container = str((created or {}).get("Id") or name)
-    forget = on_forced_exit(lambda: _remove_quietly(api, container))
-    try:
+    container = f"{project}-volume-helper-{uuid.uuid4().hex[:12]}"
+    with _created(api, container, body):
         yield container
+
+
+@contextlib.contextmanager
+def _created(api: Any, container: str, body: dict[str, Any]) -> Iterator[None]:
+    """The container `body` created under the name `container`, and removed on the way out. The
+    create runs in a thread of its own that is waited for before the removal: a Ctrl-C while the
+    engine creates it leaves no container behind."""
+    from devenv.engine.background import Background
+    from devenv.interrupts import on_forced_exit
+
+    creating = Background(api.post_json, "/containers/create", body, {"name": container})
+
+    def remove() -> None:
+        creating.wait(CREATE_WAIT)
+        _remove_quietly(api, container)
+
+    forget = on_forced_exit(remove)
+    try:
+        creating.result()
+        yield
     finally:
         forget()
-        _remove_quietly(api, container)
+        remove()
 
 
 def _failure(status: int, payload: bytes, method: str, path: str) -> APIError:
@@ -94,7 +110,7 @@ def _failure(status: int, payload: bytes, method: str, path: str) -> APIError:
     return (NotFound if status == 404 else APIError)(status, _message(payload), method, path)
 
 
-def archive_chunks(api: Any, container: str, path: str = MOUNT) -> Iterator[bytes]:
+def archive_chunks(api: Any, container: str, path: str = MOUNT) -> Generator[bytes, None, None]:
     """The tar of `path` in the container, chunk by chunk as the engine sends it (never whole)."""
     from devenv.engine.api import LocalAPI
 
@@ -145,7 +161,7 @@ def is_empty(api: Any, container: str) -> bool:
                     return False
         return True
     finally:
-        chunks.close()  # type: ignore[attr-defined]
+        chunks.close()
 
 
 def users(api: Any, volume: str) -> list[str]:
@@ -166,19 +182,14 @@ def empty_volume(api: Any, project: str, volume: str, info: dict[str, Any], imag
             body["DriverOpts"] = info["Options"]
         create_volume(api, body)
         return
-    from devenv.interrupts import on_forced_exit
-
     body = {
         "Image": image, "Entrypoint": ["find"], "User": "0:0",
         "Cmd": [MOUNT, "-mindepth", "1", "-maxdepth", "1", "-exec", "rm", "-rf", "{}", "+"],
         "NetworkDisabled": True, "Labels": {HELPER_LABEL: volume},
         "HostConfig": {"Mounts": [_mount(volume, False)], "NetworkMode": "none"},
     }
-    name = f"{project}-volume-helper-{uuid.uuid4().hex[:12]}"
-    created = api.post_json("/containers/create", body, {"name": name})
-    container = str((created or {}).get("Id") or name)
-    forget = on_forced_exit(lambda: _remove_quietly(api, container))
-    try:
+    container = f"{project}-volume-helper-{uuid.uuid4().hex[:12]}"
+    with _created(api, container, body):
         try:
             api.start(container)
         except Exception as exc:
@@ -192,9 +203,6 @@ def empty_volume(api: Any, project: str, volume: str, info: dict[str, Any], imag
         code = int((api.wait(container) or {}).get("StatusCode", 0))
         if code != 0:
             raise EngineError(f"cannot empty volume {volume}: `find ... -exec rm -rf` in image {image} exited {code}")
-    finally:
-        forget()
-        _remove_quietly(api, container)
 
 
 class Quiesced:
@@ -214,12 +222,12 @@ class Quiesced:
         for c in containers:
             if c.state == "paused" or c in self.held:
                 continue
+            with self._lock:  # before the call: a Ctrl-C while it is in flight still resumes the container
+                self.held.append(c)
             if self.stop:
                 self.api.stop(c.id, **({"timeout": self.timeout} if self.timeout is not None else {}))
             else:
                 self.api.pause(c.id)
-            with self._lock:
-                self.held.append(c)
             names.append(c.name)
         return names
 
@@ -232,7 +240,9 @@ class Quiesced:
             try:
                 self.api.start(c.id) if self.stop else self.api.unpause(c.id)
             except Exception as exc:
-                self.failures.append(f"{c.name}: {(explanation(exc) or str(exc)).strip()}")
+                message = (explanation(exc) or str(exc)).strip()
+                if "is not paused" not in message:  # a pause the engine never made (interrupted, refused)
+                    self.failures.append(f"{c.name}: {message}")
 
 
 @contextlib.contextmanager
