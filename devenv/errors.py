@@ -49,3 +49,17 @@ class EngineError(DevenvError):
     """The Docker engine is unreachable or refused an operation."""
 
     exit_code = EXIT_FAILED
+
+
+class RegistryError(DevenvError):
+    """A registry refused or failed a call: names the registry, the repository and the reason.
+
+    `status` (HTTP) and `code` (the registry's first error code, e.g. MANIFEST_INVALID) when it
+    answered; None when it could not be reached."""
+
+    exit_code = EXIT_FAILED
+
+    def __init__(self, message: str, status: int | None = None, code: str | None = None):
+        self.status = status
+        self.code = code
+        super().__init__(message)

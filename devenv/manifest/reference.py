@@ -17,6 +17,7 @@ started to change the project; checking while loading names the file and line in
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 _PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
@@ -80,3 +81,65 @@ def _digest_problem(digest: str) -> str | None:
     if len(hex_part) != wanted:
         return f"invalid digest: a {algorithm} digest has {wanted} hexadecimal digits, not {len(hex_part)}"
     return None
+
+
+# --- Normalisation, as the engine and distribution/reference do it (for registry calls) ---
+
+DEFAULT_DOMAIN = "docker.io"  # the domain Docker names Docker Hub by
+DOCKER_HUB_API = "registry-1.docker.io"  # the host its registry API answers on
+_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+
+
+@dataclass(frozen=True)
+class ImageReference:
+    """A parsed, normalised image reference: `docker.io/library/busybox:latest`."""
+
+    domain: str  # docker.io for Docker Hub, else the host[:port] as written
+    path: str  # the repository: `library/` added to one-part Docker Hub names
+    tag: str | None  # "latest" when neither a tag nor a digest was written
+    digest: str | None
+
+    @property
+    def registry(self) -> str:
+        """The host[:port] the registry API answers on (registry-1.docker.io for Docker Hub)."""
+        return DOCKER_HUB_API if self.domain == DEFAULT_DOMAIN else self.domain
+
+    @property
+    def repository(self) -> str:
+        return self.path
+
+    @property
+    def ref(self) -> str:
+        """What to ask the registry for: the digest when there is one, else the tag."""
+        return self.digest or self.tag or "latest"
+
+    @property
+    def name(self) -> str:
+        """The fully qualified name, without tag or digest."""
+        return f"{self.domain}/{self.path}"
+
+    def __str__(self) -> str:
+        return self.name + (f":{self.tag}" if self.tag else "") + (f"@{self.digest}" if self.digest else "")
+
+
+def parse(reference: str) -> ImageReference:
+    """Split and normalise a reference; ValueError (the reason, one line) when it is not valid."""
+    problem = reference_problem(reference)
+    if problem:
+        raise ValueError(f"{reference!r}: {problem}")
+    name, _, digest = reference.partition("@")
+    tag: str | None = None
+    if ":" in name.rsplit("/", 1)[-1]:
+        name, _, tag = name.rpartition(":")
+    first, slash, rest = name.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        domain, path = first, rest
+    else:
+        domain, path = DEFAULT_DOMAIN, name
+    if domain in _HUB_ALIASES:
+        domain = DEFAULT_DOMAIN
+        if "/" not in path:
+            path = f"library/{path}"
+    if tag is None and not digest:
+        tag = "latest"
+    return ImageReference(domain=domain, path=path, tag=tag, digest=digest or None)
