@@ -85,15 +85,6 @@ def _volume_json(entry: VolumeEntry, seconds: float, held: list[str]) -> dict[st
     }
 
 
-def _registry() -> Any:
-    """The registry client's artifact functions (devenv.registry, h2)."""
-    try:
-        from devenv.registry import artifacts  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # pragma: no cover - only before the registry client is merged
-        raise UsageError("this devenv has no registry client: --push and restore REF are not available") from None
-    return artifacts
-
-
 @click.command("snapshot", help="Write the project's named volumes to a snapshot file (-o) or a registry (--push).")
 @click.argument("volumes", nargs=-1, metavar="[VOLUME]...")
 @click.option("-o", "--output", metavar="FILE", help="The snapshot file to write (mode 0600).")
@@ -191,34 +182,33 @@ def _check_reference(reference: str) -> None:
 
 
 def _push(reference: str, folder: str, manifest: Any, lines: _Lines) -> str:
-    from devenv.plan.snapshots import ARTIFACT_TYPE, MANIFEST_MEDIA_TYPE, MANIFEST_NAME, VOLUME_MEDIA_TYPE
+    """Push the DirSink folder as an OCI artifact: one layer per volume tar, then the manifest."""
+    from devenv.plan.snapshots import ARTIFACT_TYPE, MANIFEST_MEDIA_TYPE, MANIFEST_NAME, VOLUME_MEDIA_TYPE, human_bytes
+    from devenv.registry.artifacts import ArtifactFile, push_artifact
 
-    files = [(os.path.join(folder, *v.file.split("/")), VOLUME_MEDIA_TYPE, v.file.replace("/", "-")) for v in manifest.volumes]
-    files.append((os.path.join(folder, MANIFEST_NAME), MANIFEST_MEDIA_TYPE, MANIFEST_NAME))
+    files = [ArtifactFile(os.path.join(folder, *v.file.split("/")), VOLUME_MEDIA_TYPE, v.file) for v in manifest.volumes]
+    files.append(ArtifactFile(os.path.join(folder, MANIFEST_NAME), MANIFEST_MEDIA_TYPE, MANIFEST_NAME))
     annotations = {"io.devenv.snapshot.project": manifest.project, "org.opencontainers.image.created": manifest.created}
     started = time.monotonic()
-    digest = str(_registry().push_artifact(reference, files, ARTIFACT_TYPE, annotations))
-    lines(f"pushed {reference} ({digest}) in {time.monotonic() - started:.1f} s")
+    digest = push_artifact(reference, files, ARTIFACT_TYPE, annotations)
+    total = sum(os.path.getsize(f.path) for f in files)
+    lines(f"pushed {reference} ({human_bytes(total)}) in {time.monotonic() - started:.1f} s: {digest}")
     return digest
 
 
 def _pull(reference: str, folder: str, lines: _Lines) -> Any:
-    from devenv.plan.snapshots import ARTIFACT_TYPE, MANIFEST_NAME, SnapshotError, volume_file
+    """The snapshot `reference` names, pulled (every blob verified) into the private `folder`."""
+    from devenv.plan.snapshots import ARTIFACT_TYPE, SnapshotError, human_bytes
+    from devenv.registry.artifacts import pull_artifact
     from devenv.snapshotfile import SnapshotDir
 
     started = time.monotonic()
-    pulled = _registry().pull_artifact(reference, folder)
-    if getattr(pulled, "artifact_type", ARTIFACT_TYPE) not in (ARTIFACT_TYPE, None, ""):
-        raise SnapshotError(f"{reference} is not a devenv snapshot (artifact type {pulled.artifact_type})")
-    files: dict[str, str] = {}
-    for item in pulled.files:
-        title, path = item[0], item[1]
-        if title == MANIFEST_NAME:
-            files[MANIFEST_NAME] = path
-        elif title.startswith("volumes-") and title.endswith(".tar"):
-            files[volume_file(title[len("volumes-"):-len(".tar")])] = path
-    lines(f"pulled {reference} in {time.monotonic() - started:.1f} s")
-    return SnapshotDir(reference, files)
+    pulled = pull_artifact(reference, folder)
+    if pulled.artifact_type != ARTIFACT_TYPE:
+        raise SnapshotError(f"{reference} is not a devenv snapshot (artifact type {pulled.artifact_type or 'none'})")
+    total = sum(f.size for f in pulled.files)
+    lines(f"pulled {reference} ({human_bytes(total)}) in {time.monotonic() - started:.1f} s: {pulled.digest}")
+    return SnapshotDir(reference, {f.title: str(f.path) for f in pulled.files})
 
 
 @click.command("restore", help="Write a snapshot (FILE, or REF in a registry) back into the project's named volumes.")

@@ -20,6 +20,7 @@ from typing import Any
 import docker
 import pytest
 
+from tests.images import REGISTRY
 from tests.integration.test_engine_support import BUSYBOX, devenv, inspect, ok, output, start_devenv, up, wait_until, write_compose
 
 pytestmark = [pytest.mark.engine, pytest.mark.usefixtures("base_images")]
@@ -119,6 +120,35 @@ def test_snapshot_wipe_restore_gives_identical_files_owners_and_modes(
     assert files_of(engine, f"{p}_data") == before
     leftovers = helpers(engine, p)
     assert leftovers == []
+
+
+def test_push_then_restore_ref_round_trips_through_the_registry(seeded: Path, project_name: str, engine: docker.DockerClient) -> None:
+    import urllib.request
+
+    p = project_name
+    before = files_of(engine, f"{p}_data")
+    reference = f"{REGISTRY}/{p}/snapshot:1"  # a repository of its own: the registry keeps what is pushed
+    result = ok(devenv(seeded, p, "snapshot", "--push", reference))
+    digest = result.stdout.strip()
+    assert digest.startswith("sha256:") and f"pushed {reference}" in result.stderr
+    request = urllib.request.Request(f"http://{REGISTRY}/v2/{p}/snapshot/manifests/1",
+                                     headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        manifest = json.loads(answer.read())
+    assert manifest["artifactType"] == "application/vnd.devenv.snapshot.v1"
+    assert [layer["annotations"]["org.opencontainers.image.title"] for layer in manifest["layers"]] == [
+        "volumes/cache.tar", "volumes/data.tar", "devenv-snapshot.json",
+    ]
+    assert os.listdir(seeded) == ["compose.yaml"]  # nothing written beside the project
+
+    ok(devenv(seeded, p, "down", "-v"))
+    result = ok(devenv(seeded, p, "restore", reference, "data"))
+    assert f"pulled {reference}" in result.stderr and digest in result.stderr
+    assert files_of(engine, f"{p}_data") == before
+    with pytest.raises(docker.errors.NotFound):  # only the volume named
+        engine.api.inspect_volume(f"{p}_cache")
+    result = devenv(seeded, p, "restore", f"{REGISTRY}/{p}/absent:1")
+    assert result.returncode == 1 and f"repository {p}/absent: manifest 1: 404" in fail_line(result)
 
 
 def corrupt_volume_byte(snap: Path, needle: bytes) -> None:
