@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from devenv.engine.client import Engine
     from devenv.model import Project
     from devenv.plan.snapshots import VolumeEntry
+    from devenv.snapshotfile import Sink
 
 
 class _Lines:
@@ -96,10 +97,12 @@ def _volume_json(entry: VolumeEntry, seconds: float, held: list[str]) -> dict[st
 def snapshot(g: Globals, volumes: tuple[str, ...], output: str | None, reference: str | None, stop: bool,
              timeout: int | None, fmt: str) -> int:
     from devenv.cli.common import emit_json, load_and_connect, say
+    from devenv.engine.apply import LOCK_WAIT
     from devenv.engine.control import project_containers
-    from devenv.engine.volumedata import archive_chunks, helper, inspect_volume, quiesced
+    from devenv.engine.lock import project_lock
+    from devenv.engine.volumedata import inspect_volume
     from devenv.plan.snapshots import Manifest, SnapshotError, snapshot_volumes, writers
-    from devenv.snapshotfile import DirSink, Sink, TarSink, pack
+    from devenv.snapshotfile import DirSink, TarSink, pack
 
     if not output and not reference:
         raise UsageError("snapshot: give -o FILE, --push REF, or both")
@@ -126,25 +129,8 @@ def snapshot(g: Globals, volumes: tuple[str, ...], output: str | None, reference
     sink: Sink = DirSink(folder) if folder else TarSink(str(output))
     summary: list[dict[str, Any]] = []
     try:
-        entries = []
-        for key, name, image in plan:
-            started = time.monotonic()
-            with quiesced(api, stop, timeout) as q:
-                # Looked at again right before: a container may have started or stopped meanwhile.
-                current = writers(project_containers(client, project.name).project_containers(), name)
-                held = _engine_call(f"volume {key}", q.hold, current)
-                with helper(api, project.name, name, image, read_only=True) as container:
-                    chunks = archive_chunks(api, container)
-                    try:
-                        entry = sink.add_volume(key, name, chunks)
-                    finally:
-                        chunks.close()  # an interrupted copy lets go of the engine's stream at once
-            if q.failures:
-                raise EngineError(f"volume {key}: could not resume {'; '.join(q.failures)}")
-            seconds = time.monotonic() - started
-            entries.append(entry)
-            summary.append(_volume_json(entry, seconds, held))
-            lines(_entry_line("read", entry, seconds, held, stop))
+        with project_lock(client.address, project.name, LOCK_WAIT, say):  # no `up` recreating the writers meanwhile
+            entries = _read_volumes(client, project, plan, sink, stop, timeout, lines, summary)
         manifest = Manifest(project=project.name, volumes=tuple(entries), created=_now())
         sink.finish(manifest)
         result: dict[str, Any] = {"project": project.name, "volumes": summary}
@@ -167,6 +153,36 @@ def snapshot(g: Globals, volumes: tuple[str, ...], output: str | None, reference
     if fmt == "json":
         emit_json(result)
     return 0
+
+
+def _read_volumes(client: Engine, project: Project, plan: list[tuple[str, str, str]], sink: Sink, stop: bool,
+                  timeout: int | None, lines: _Lines, summary: list[dict[str, Any]]) -> list[VolumeEntry]:
+    """Each volume into the sink, its writers held meanwhile; the manifest's entries."""
+    from devenv.engine.control import project_containers
+    from devenv.engine.volumedata import archive_chunks, helper, quiesced
+    from devenv.plan.snapshots import writers
+
+    api = client.api
+    entries = []
+    for key, name, image in plan:
+        started = time.monotonic()
+        with quiesced(api, stop, timeout) as q:
+            # Looked at again right before: a container may have started or stopped meanwhile.
+            current = writers(project_containers(client, project.name).project_containers(), name)
+            held = _engine_call(f"volume {key}", q.hold, current)
+            with helper(api, project.name, name, image, read_only=True) as container:
+                chunks = archive_chunks(api, container)
+                try:
+                    entry = sink.add_volume(key, name, chunks)
+                finally:
+                    chunks.close()  # an interrupted copy lets go of the engine's stream at once
+        if q.failures:
+            raise EngineError(f"volume {key}: could not resume {'; '.join(q.failures)}")
+        seconds = time.monotonic() - started
+        entries.append(entry)
+        summary.append(_volume_json(entry, seconds, held))
+        lines(_entry_line("read", entry, seconds, held, stop))
+    return entries
 
 
 def _now() -> str:
@@ -220,7 +236,9 @@ def _pull(reference: str, folder: str, lines: _Lines) -> Any:
 @format_option()
 @click.pass_obj
 def restore(g: Globals, source: str, volumes: tuple[str, ...], force: bool, stop: bool, timeout: int | None, fmt: str) -> int:
-    from devenv.cli.common import emit_json, load_while_connecting
+    from devenv.cli.common import emit_json, load_while_connecting, say
+    from devenv.engine.apply import LOCK_WAIT
+    from devenv.engine.lock import project_lock
     from devenv.manifest.reference import reference_problem
     from devenv.plan.snapshots import SnapshotError, human_bytes, restore_volumes
     from devenv.snapshotfile import Snapshot, SnapshotFile
@@ -238,7 +256,9 @@ def restore(g: Globals, source: str, volumes: tuple[str, ...], force: bool, stop
     try:
         keys = restore_volumes(project, snap.manifest, volumes, source)
         snap.verify(keys, lambda e, s: lines(f"verified volume {e.name}: {len(e.files)} files, {human_bytes(e.data_bytes)} in {s:.1f} s"))
-        result = _restore(g, project, engine.result(), snap, keys, force, stop, timeout, lines)
+        client = engine.result()
+        with project_lock(client.address, project.name, LOCK_WAIT, say):  # no `up` recreating the writers meanwhile
+            result = _restore(g, project, client, snap, keys, force, stop, timeout, lines)
     finally:
         snap.close()
         if folder:
