@@ -90,12 +90,17 @@ def scan(source: IO[bytes] | ChunkReader | Section, sink: Callable[[bytes], obje
     byte also handed to `sink`. An entry outside the root is refused (SnapshotError naming `where`)."""
     reader = _Hashing(source, sink)
     files: list[FileSum] = []
+    links: set[str] = set()
     try:
         with tarfile.open(fileobj=reader, mode="r|") as tar:  # type: ignore[call-overload]
             for member in tar:
                 path = member_path(member.name, root)
                 if path is None or (member.islnk() and not member_path(member.linkname, root)):
                     raise SnapshotError(f"{where}: entry {member.name!r} is outside the volume's root")
+                if path and any(path.startswith(link + "/") for link in links):
+                    raise SnapshotError(f"{where}: entry {member.name!r} goes through a symbolic link of the volume")
+                if member.issym():
+                    links.add(path)
                 if not member.isreg():
                     continue
                 data = tar.extractfile(member)

@@ -176,13 +176,20 @@ def _read_volumes(client: Engine, project: Project, plan: list[tuple[str, str, s
                     entry = sink.add_volume(key, name, chunks)
                 finally:
                     chunks.close()  # an interrupted copy lets go of the engine's stream at once
-        if q.failures:
-            raise EngineError(f"volume {key}: could not resume {'; '.join(q.failures)}")
+        _resume_failures(key, q.failures, stop)
         seconds = time.monotonic() - started
         entries.append(entry)
         summary.append(_volume_json(entry, seconds, held))
         lines(_entry_line("read", entry, seconds, held, stop))
     return entries
+
+
+def _resume_failures(key: str, failures: list[str], stop: bool) -> None:
+    """A container the engine would not unpause (start) again: said, the copy itself stands."""
+    from devenv.cli.common import say
+
+    for failure in failures:
+        say(f"devenv: warning: volume {key}: could not {'start' if stop else 'unpause'} {failure}")
 
 
 def _now() -> str:
@@ -318,8 +325,7 @@ def _restore(g: Globals, project: Project, client: Engine, snap: Any, keys: tupl
                 finally:
                     if hasattr(reader, "close"):
                         reader.close()
-        if q.failures:
-            raise EngineError(f"volume {key}: could not resume {'; '.join(q.failures)}")
+        _resume_failures(key, q.failures, stop)
         seconds = time.monotonic() - started
         lines(_entry_line("restored", entry, seconds, held, stop))
         result.append(_volume_json(entry, seconds, held))

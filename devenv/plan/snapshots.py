@@ -175,14 +175,17 @@ def snapshot_volumes(project: Project, asked: Iterable[str]) -> tuple[str, ...]:
 
 
 def restore_volumes(project: Project, manifest: Manifest, asked: Iterable[str], source: str) -> tuple[str, ...]:
-    """The volume keys `restore` writes: those asked, else every volume of the snapshot. Each must
-    be in the snapshot and declared by the project."""
+    """The volume keys `restore` writes: those asked, else every volume of the snapshot but the
+    project's external ones (written only when named). Each must be in the snapshot and declared
+    by the project."""
     asked = tuple(dict.fromkeys(asked))
     held = [v.name for v in manifest.volumes]
     missing = [n for n in asked if n not in held]
     if missing:
         raise UsageError(f"{source} holds no volume {', '.join(missing)} (it holds: {_listing(held)})")
-    chosen = asked or tuple(held)
+    chosen = asked or tuple(n for n in held if not is_external(project, n))
+    if not chosen:
+        raise UsageError(f"{source} holds no volume to restore but external ones (name them to write them: {_listing(held)})")
     undeclared = [n for n in chosen if n not in project.volumes]
     if undeclared:
         raise UsageError(

@@ -283,3 +283,21 @@ def test_a_file_that_is_no_snapshot_is_one_line(tmp_path: Path) -> None:
         SnapshotFile(str(tmp_path / "junk"))
     with pytest.raises(SnapshotError, match="cannot read snapshot"):
         SnapshotFile(str(tmp_path / "missing.tar"))
+
+
+def test_scan_refuses_an_entry_through_a_symbolic_link_of_the_volume() -> None:
+    link = tarfile.TarInfo(f"{ROOT}/etc")
+    link.type, link.linkname = tarfile.SYMTYPE, "/etc"
+    through = tarfile.TarInfo(f"{ROOT}/etc/cron.d")
+    with pytest.raises(SnapshotError, match="goes through a symbolic link"):
+        scan(io.BytesIO(volume_tar({}, extra=[link, through])))
+    plain = tarfile.TarInfo(f"{ROOT}/etc2")
+    assert scan(io.BytesIO(volume_tar({}, extra=[link, plain])))[2] == (FileSum("etc2", hashlib.sha256(b"").hexdigest(), 0),)
+
+
+def test_restore_leaves_external_volumes_alone_unless_named() -> None:
+    manifest = Manifest("demo", (entry("data"), entry("shared", ())))
+    assert restore_volumes(project(), manifest, (), "s") == ("data",)
+    assert restore_volumes(project(), manifest, ("shared",), "s") == ("shared",)
+    with pytest.raises(UsageError, match="holds no volume to restore but external ones"):
+        restore_volumes(project(), Manifest("demo", (entry("shared", ()),)), (), "s")
