@@ -162,8 +162,13 @@ class TarSink:
         folder = os.path.dirname(os.path.abspath(target))
         if not os.path.isdir(folder):
             raise SnapshotError(f"cannot write {target}: folder {folder} does not exist")
+        if os.path.isdir(target):
+            raise SnapshotError(f"cannot write {target}: it is a folder; name the snapshot file")
         self.target = target
-        fd, self.temp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".partial", dir=folder)  # 0600
+        try:
+            fd, self.temp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".partial", dir=folder)  # 0600
+        except OSError as exc:
+            raise SnapshotError(f"cannot write {target}: {exc.strerror or exc}") from None
         self.file = os.fdopen(fd, "w+b")
         self.mtime = time.time()
 

@@ -125,6 +125,8 @@ def snapshot(g: Globals, volumes: tuple[str, ...], output: str | None, reference
             say(f"read volume {key} ({name}) through a helper container of {image}"
                 + (f"; {'stop' if stop else 'pause'} {', '.join(held)} meanwhile" if held else ""))
         return 0
+    if output:
+        TarSink(output).abort()  # the target can be written (checked before any container is paused)
     folder = tempfile.mkdtemp(prefix="devenv-snapshot-") if reference else None  # 0700
     sink: Sink = DirSink(folder) if folder else TarSink(str(output))
     summary: list[dict[str, Any]] = []
@@ -302,8 +304,11 @@ def _restore(g: Globals, project: Project, client: Engine, snap: Any, keys: tupl
     if occupied and not force:
         raise SnapshotError(f"volume {', '.join(occupied)} is not empty; restore --force empties it first (its data is lost)")
     if g.dry_run:
+        running = project_containers(client, project.name).project_containers()
         for key, name, info, _image, empty in plan:
-            say(("create" if info is None else "empty and write" if not empty else "write") + f" volume {key} ({name})")
+            users = [c.name for c in writers(running, name)]
+            say(("create and write" if info is None else "empty and write" if not empty else "write") + f" volume {key} ({name})"
+                + (f"; {'stop' if stop else 'pause'} {', '.join(users)} meanwhile" if users else ""))
         return []
     result = []
     for key, name, info, image, empty in plan:
