@@ -248,6 +248,13 @@ def test_a_running_writer_is_paused_during_the_copy_and_running_afterwards(
     summary = json.loads(result.stdout)
     assert summary["volumes"][0]["held"] == [f"{p}-app-1"]  # not the read-only `peek`
     assert _events(engine, f"{p}-app-1", since) == ["pause", "unpause"]
+    # The copy (the helper's archive read) happens between the pause and the unpause.
+    found = engine.api.events(since=since, until=time.time() + 0.1, decode=True, filters={"type": "container"})
+    order = [(e["Action"], "helper" if "-volume-helper-" in name else name) for e in found
+             if (name := e["Actor"]["Attributes"].get("name", "")).startswith(f"{p}-")
+             and e["Action"] in ("pause", "unpause", "create", "archive-path", "destroy")]
+    app = f"{p}-app-1"
+    assert order == [("pause", app), ("create", "helper"), ("archive-path", "helper"), ("destroy", "helper"), ("unpause", app)]
     assert _events(engine, f"{p}-peek-1", since) == []
     assert inspect(engine, f"{p}-app-1")["State"]["Status"] == "running"
 
