@@ -93,7 +93,7 @@ def to_json(manifest: Manifest) -> bytes:
             for v in manifest.volumes
         ],
     }
-    return (json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    return (json.dumps(data, indent=1, sort_keys=True) + "\n").encode()  # ASCII: names that are not UTF-8 too
 
 
 def _field(data: Mapping[str, Any], key: str, kind: type, where: str) -> Any:

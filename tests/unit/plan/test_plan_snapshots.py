@@ -301,3 +301,17 @@ def test_restore_leaves_external_volumes_alone_unless_named() -> None:
     assert restore_volumes(project(), manifest, ("shared",), "s") == ("shared",)
     with pytest.raises(UsageError, match="holds no volume to restore but external ones"):
         restore_volumes(project(), Manifest("demo", (entry("shared", ()),)), (), "s")
+
+
+def test_file_names_that_are_not_utf8_or_long_survive_the_manifest(tmp_path: Path) -> None:
+    odd = b"caf\xe9-latin1".decode("utf-8", "surrogateescape")
+    long = "d/" + "x" * 180
+    target = tmp_path / "snap.tar"
+    manifest = write_snapshot(target, {"data": volume_tar({odd: b"1", long: b"2"})})
+    assert [f.path for f in manifest.volumes[0].files] == [odd, long]
+    snap = SnapshotFile(str(target))
+    try:
+        assert snap.manifest == manifest
+        snap.verify(["data"])
+    finally:
+        snap.close()
