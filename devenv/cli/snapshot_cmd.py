@@ -255,21 +255,23 @@ def restore(g: Globals, source: str, volumes: tuple[str, ...], force: bool, stop
     lines = _Lines(g, fmt)
     project, engine = load_while_connecting(g.options)
     folder = None
-    if os.path.exists(source):
-        snap: Snapshot = SnapshotFile(source)
-    else:
-        if not any(c in source for c in "/:@") or reference_problem(source):
-            raise SnapshotError(f"no such snapshot file: {source} (nor a registry reference such as HOST/NAME:TAG)")
-        folder = tempfile.mkdtemp(prefix="devenv-restore-")  # 0700: the pulled data is private
-        snap = _pull(source, folder, lines)
+    snap: Snapshot | None = None
     try:
+        if os.path.exists(source):
+            snap = SnapshotFile(source)
+        else:
+            if not any(c in source for c in "/:@") or reference_problem(source):
+                raise SnapshotError(f"no such snapshot file: {source} (nor a registry reference such as HOST/NAME:TAG)")
+            folder = tempfile.mkdtemp(prefix="devenv-restore-")  # 0700: the pulled data is private
+            snap = _pull(source, folder, lines)
         keys = restore_volumes(project, snap.manifest, volumes, source)
         snap.verify(keys, lambda e, s: lines(f"verified volume {e.name}: {len(e.files)} files, {human_bytes(e.data_bytes)} in {s:.1f} s"))
         client = engine.result()
         with project_lock(client.address, project.name, LOCK_WAIT, say):  # no `up` recreating the writers meanwhile
             result = _restore(g, project, client, snap, keys, force, stop, timeout, lines)
     finally:
-        snap.close()
+        if snap is not None:
+            snap.close()
         if folder:
             shutil.rmtree(folder, ignore_errors=True)
     if fmt == "json":

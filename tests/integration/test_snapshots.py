@@ -147,8 +147,12 @@ def test_push_then_restore_ref_round_trips_through_the_registry(seeded: Path, pr
     assert files_of(engine, f"{p}_data") == before
     with pytest.raises(docker.errors.NotFound):  # only the volume named
         engine.api.inspect_volume(f"{p}_cache")
+    import tempfile
+
+    temporary = set(os.listdir(tempfile.gettempdir()))
     result = devenv(seeded, p, "restore", f"{REGISTRY}/{p}/absent:1")
     assert result.returncode == 1 and f"repository {p}/absent: manifest 1: 404" in fail_line(result)
+    assert not [n for n in set(os.listdir(tempfile.gettempdir())) - temporary if n.startswith("devenv-restore-")]
 
 
 def corrupt_volume_byte(snap: Path, needle: bytes) -> None:
