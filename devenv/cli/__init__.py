@@ -45,6 +45,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "attach": ("devenv.cli.attach_cmd:attach", "Attach to a service's running container."),
     "cp": ("devenv.cli.cp_cmd:cp", "Copy files between a container and the host."),
     "lock": ("devenv.cli.lock_cmd:lock", "Pin the services' digests, bases and config in the lock file; --check compares."),
+    "snapshot": ("devenv.cli.snapshot_cmd:snapshot", "Write the project's named volumes to a snapshot file or a registry."),
+    "restore": ("devenv.cli.snapshot_cmd:restore", "Write a snapshot back into the project's named volumes."),
 }
 
 DESCRIPTION = "devenv: a production-identical environment from a Compose file, in one command."

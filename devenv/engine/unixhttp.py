@@ -64,6 +64,32 @@ class UnixConnection:
             self.close()
         return head, payload
 
+    def upload(self, method: str, url: str, body: BinaryIO, length: int, headers: dict[str, str] | None = None,
+               chunk: int = 1 << 20) -> tuple[Head, bytes]:
+        """Send one request whose body of `length` bytes is read from `body` as it goes (never held
+        whole), and read the whole answer; the connection is then closed."""
+        sock, rfile = self._open()
+        lines = [f"{method} {url} HTTP/1.1", "Host: docker", *(f"{k}: {v}" for k, v in (headers or {}).items()),
+                 f"Content-Length: {length}", "Connection: close"]
+        try:
+            sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+            left = length
+            while left:
+                data = body.read(min(chunk, left))
+                if not data:
+                    raise ProtocolError(f"the body ended {left} bytes short of {length}")
+                sock.sendall(data)
+                left -= len(data)
+            status_line = rfile.readline(MAX_LINE)
+            if not status_line:
+                raise Disconnected("the engine closed the connection")
+            head = Head(_status(status_line), _headers(rfile))
+            return head, b"".join(_body(head, rfile, method))
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            raise Disconnected(str(exc)) from None
+        finally:
+            self.close()
+
     def stream(self, method: str, url: str, headers: dict[str, str] | None = None) -> tuple[Head, Iterator[bytes]]:
         """Send one request and yield the answer's body as it arrives (the connection is then spent)."""
         head, rfile = self._send(method, url, None, headers)
