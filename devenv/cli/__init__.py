@@ -44,6 +44,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "create": ("devenv.cli.create_cmd:create", "Create the services' containers without starting them."),
     "attach": ("devenv.cli.attach_cmd:attach", "Attach to a service's running container."),
     "cp": ("devenv.cli.cp_cmd:cp", "Copy files between a container and the host."),
+    "push": ("devenv.cli.push_cmd:push", "Push the services' images to the environment's registry; record their digests."),
+    "diff": ("devenv.cli.diff_cmd:diff", "Compare two environments, a lock file or an engine; exit 1 on drift."),
 }
 
 DESCRIPTION = "devenv: a production-identical environment from a Compose file, in one command."

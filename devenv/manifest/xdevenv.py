@@ -14,6 +14,7 @@ KEY = "x-devenv"
 # setting -> what it does (the error for an unknown key lists these)
 KEYS: dict[str, str] = {
     "publish_host": "host address for published ports that name none (default 127.0.0.1)",
+    "allowed_differences": "SERVICE.FIELD[.KEY] patterns `devenv diff` reports as allowed (fnmatch wildcards)",
 }
 
 
