@@ -28,6 +28,7 @@ from devenv.plan import units
 SECRET_DIFFERS = "(secret, differs)"
 SECRET_SAME = "(secret)"
 PRESENT = "present"
+NO_VALUE = "(no value)"  # a key declared without a value (`environment: [KEY]`), as against a missing key
 
 # field order in the report (then image.*, build.bases.*)
 FIELD_ORDER = ("service", "image", "command", "entrypoint", "environment", "ports", "volumes", "healthcheck", "resources", "secrets")
@@ -251,6 +252,10 @@ def _show(value: Any) -> Any:
     return value
 
 
+def _value(value: Any) -> Any:
+    return NO_VALUE if value is None else value
+
+
 def _keyed(field: str, left: Mapping[str, Any], right: Mapping[str, Any], secret_field: bool) -> list[tuple[str, Any, Any]]:
     out = []
     for key in sorted(set(left) | set(right)):
@@ -260,13 +265,11 @@ def _keyed(field: str, left: Mapping[str, Any], right: Mapping[str, Any], secret
             continue
         secret = secret_field or declared_facts.is_secret_digest(lv) or declared_facts.is_secret_digest(rv)
         if secret:
-            shown_l = SECRET_DIFFERS if in_left and lv is not None else None
-            shown_r = SECRET_DIFFERS if in_right and rv is not None else None
-            if shown_l is None and shown_r is None:  # declared without a value on both sides, one null: nothing secret in that
-                shown_l, shown_r = lv, rv
-            out.append((f"{field}.{key}", shown_l, shown_r))
+            shown_l = SECRET_DIFFERS if lv is not None else NO_VALUE
+            shown_r = SECRET_DIFFERS if rv is not None else NO_VALUE
+            out.append((f"{field}.{key}", shown_l if in_left else None, shown_r if in_right else None))
         else:
-            out.append((f"{field}.{key}", lv if in_left else None, rv if in_right else None))
+            out.append((f"{field}.{key}", _value(lv) if in_left else None, _value(rv) if in_right else None))
     return out
 
 
