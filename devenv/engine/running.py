@@ -28,6 +28,7 @@ from devenv.plan.naming import CONTAINER_NUMBER_LABEL, ONEOFF_LABEL, PROJECT_LAB
 
 UNKNOWN = ("secrets", "resources.limits.*", "resources.reservations.*", "build.*")
 DEFAULT_SHM_SIZE = 64 * 1024 * 1024
+INSPECTS_AT_ONCE = 8
 _ANONYMOUS = re.compile(r"[0-9a-f]{64}")
 
 
@@ -179,23 +180,30 @@ def running_side(
     file_targets: Mapping[str, frozenset[str]] | None = None,
 ) -> Side:
     """The project's containers on `engine` (a client.Engine) as a drift Side."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from devenv.engine.api import is_not_found
+
     api = engine.api
     containers = api.containers(all=True, filters={"label": [f"{PROJECT_LABEL}={project}"]})
-    images: dict[str, Any] = {}
-    services: dict[str, ServiceFacts] = {}
-    for service, container in sorted(_pick(containers).items()):
-        inspect = api.inspect_container(container["Id"])
-        image_id = inspect.get("Image") or ""
-        if image_id not in images:
-            try:
-                images[image_id] = api.inspect_image(image_id)
-            except Exception as exc:
-                from devenv.engine.api import is_not_found
+    chosen = sorted(_pick(containers).items())
 
-                if not is_not_found(exc):
-                    raise
-                images[image_id] = None
-        _, facts = container_facts(project, inspect, images[image_id], volume_keys=volume_keys,
+    def image_of(image_id: str) -> Any:
+        try:
+            return api.inspect_image(image_id)
+        except Exception as exc:
+            if not is_not_found(exc):
+                raise
+            return None
+
+    # the engine answers inspects one by one slowly when busy: ask for them all at once
+    with ThreadPoolExecutor(max_workers=INSPECTS_AT_ONCE) as pool:
+        inspects = list(pool.map(lambda item: api.inspect_container(item[1]["Id"]), chosen))
+        image_ids = sorted({str(i.get("Image") or "") for i in inspects})
+        images = dict(zip(image_ids, pool.map(image_of, image_ids), strict=True))
+    services: dict[str, ServiceFacts] = {}
+    for (service, _container), inspect in zip(chosen, inspects, strict=True):
+        _, facts = container_facts(project, inspect, images[str(inspect.get("Image") or "")], volume_keys=volume_keys,
                                    file_targets=(file_targets or {}).get(service, frozenset()))
         services[service] = facts
     notes: tuple[str, ...] = (f"{label}: secrets' contents and build bases are not known there: not compared",)
