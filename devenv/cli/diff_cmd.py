@@ -32,9 +32,11 @@ def _address(host: str) -> str:
     """A DOCKER_HOST address as it is; a docker context's, through engine.contexts when there is one."""
     if "://" in host:
         return host
-    try:
-        from devenv.engine import contexts  # type: ignore[attr-defined]
-    except ImportError:
+    import importlib
+
+    try:  # through importlib: engine.contexts comes with the environments work
+        contexts = importlib.import_module("devenv.engine.contexts")
+    except ModuleNotFoundError:
         raise UsageError(f"--against-host {host}: not an engine address (unix://, tcp://, ssh://); "
                          "docker contexts are not supported by this build") from None
     return str(contexts.address_of(host))

@@ -132,14 +132,22 @@ def compose_text(port: int, *, a: str = "1", log_level: str = "info", password: 
               A: "{a}"
               LOG_LEVEL: {log_level}
               DB_PASSWORD: {password}
-            ports: ["127.0.0.1:{port}:80"]
+            ports: ["127.0.0.1:{port}:80", "81"]
             secrets: [tok]
+            volumes: ["data:/data", "./side:/src:ro", "/scratch"]
+            healthcheck: {{test: ["CMD", "true"], interval: 1s, timeout: 90s, retries: 2}}
+            mem_limit: 64m
+            cpus: 0.5
+            pids_limit: 50
           side:
             build: ./side
             command: {FOREVER}
+            deploy: {{resources: {{limits: {{memory: 32M}}, reservations: {{memory: 16M}}}}}}
         secrets:
           tok:
             file: ./tok.txt
+        volumes:
+          data:
     """
 
 
@@ -149,7 +157,7 @@ def running(tmp_path: Path, project_name: str, pushed_images: list[str]) -> tupl
     port = free_ports()
     (tmp_path / "tok.txt").write_text(FILE_SECRET, encoding="utf-8")
     (tmp_path / "side").mkdir()
-    (tmp_path / "side" / "Dockerfile").write_text(f"FROM {BUSYBOX}\nENV FROM_IMAGE=1\n", encoding="utf-8")
+    (tmp_path / "side" / "Dockerfile").write_text(f"FROM {BUSYBOX}\nENV FROM_IMAGE=1\nVOLUME /from-image\n", encoding="utf-8")
     write_compose(tmp_path, compose_text(port))
     up(tmp_path, project_name)
     return tmp_path, port
@@ -227,6 +235,25 @@ def test_diff_against_the_engine_finds_each_planted_difference(running: tuple[Pa
     assert by_field["environment.DB_PASSWORD"]["left"] == by_field["environment.DB_PASSWORD"]["right"] == "(secret, differs)"
     assert by_field["ports"]["left"] == [f"127.0.0.1:{port + 1}:80/tcp"] and by_field["ports"]["right"] == [f"127.0.0.1:{port}:80/tcp"]
     assert "(secret, differs)" in table.stdout and table.stdout.splitlines()[-1].startswith("different: "), output(table)
+
+
+def test_diff_against_the_engine_reads_back_every_declared_field(running: tuple[Path, int], project_name: str) -> None:
+    folder, port = running
+    text = compose_text(port)
+    for old, new in (("retries: 2", "retries: 3"), ("mem_limit: 64m", "mem_limit: 96m"), ('"./side:/src:ro"', '"./side:/src"'),
+                     ("memory: 32M", "memory: 48M"), ("build: ./side\n            command:", "build: ./side\n            entrypoint: [sh, -c]\n            command:")):
+        assert old in text
+        text = text.replace(old, new)
+    write_compose(folder, text)
+    table, report = diff(folder, project_name, "--against-host", engine_address())
+    assert table.returncode == 1, output(table)
+    assert rows(report) == {
+        ("web", "healthcheck", False), ("web", "resources.memory", False), ("web", "volumes", False),
+        ("side", "entrypoint", False), ("side", "resources.memory", False),
+    }, output(table)
+    by_field = {(d["service"], d["field"]): d for d in report["differences"]}
+    assert by_field["web", "resources.memory"]["left"] == 96 * 1024**2 and by_field["web", "resources.memory"]["right"] == 64 * 1024**2
+    assert by_field["web", "volumes"]["left"] == [f"bind:{folder / 'side'}:/src"]
 
 
 def test_allowed_differences_exit_0_and_are_marked(running: tuple[Path, int], project_name: str) -> None:
