@@ -42,7 +42,7 @@ def _address(host: str) -> str:
     return str(contexts.address_of(host))
 
 
-def _host_side(project: Project, host: str) -> Any:
+def _host_side(project: Project, host: str, left: Any) -> Any:
     from devenv.engine.client import connect
     from devenv.engine.running import running_side
     from devenv.plan.fileobjects import file_binds
@@ -51,7 +51,8 @@ def _host_side(project: Project, host: str) -> Any:
     engine = connect(_address(host))
     volume_keys = {volume_name(project.name, key, config): key for key, config in project.volumes.items()}
     targets = {name: frozenset(b.rsplit(":", 2)[1] for b in file_binds(project, service)) for name, service in project.services.items()}
-    return running_side(engine, project.name, f"host {host}", volume_keys=volume_keys, file_targets=targets)
+    hints = {name: facts.declared for name, facts in left.services.items()}
+    return running_side(engine, project.name, f"host {host}", volume_keys=volume_keys, file_targets=targets, hints=hints)
 
 
 def _allowed(project: Project) -> tuple[str, ...]:
@@ -87,7 +88,7 @@ def diff(g: Globals, against_env: str | None, against_lock: str | None, against_
             raise UsageError(f"--against-lock {against_lock}: no such lock file")
         right = lock_side(f"lock {against_lock}", lock, publish_host(project))
     else:
-        right = _host_side(project, str(against_host))
+        right = _host_side(project, str(against_host), left)
     report = compare(left, right, _allowed(project))
     if fmt == "json":
         emit_json(report.to_json())

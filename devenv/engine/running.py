@@ -32,20 +32,24 @@ INSPECTS_AT_ONCE = 8
 _ANONYMOUS = re.compile(r"[0-9a-f]{64}")
 
 
-def _environment(service: str, env: list[str] | None, image_env: list[str] | None) -> dict[str, Any]:
+def _environment(service: str, env: list[str] | None, image_env: list[str] | None, hint: Mapping[str, Any]) -> dict[str, Any]:
     own = set(image_env or ())
     values: dict[str, Any] = {}
+    inherited: set[str] = set()
     for entry in env or ():
-        if entry in own:
-            continue
         key, sep, value = entry.partition("=")
         values[key] = value if sep else None
-    return declared.environment(service, values)
+        if entry in own:
+            inherited.add(key)
+    facts = declared.environment(service, values)
+    # the image's own entries are not declared, unless the other side declares that very value
+    return {k: v for k, v in facts.items() if k not in inherited or (k in hint and hint[k] == v)}
 
 
-def _default(value: Any, image_value: Any) -> Any:
-    """The container's Cmd or Entrypoint, or None when it is the image's (or empty)."""
-    if not value or value == image_value:
+def _default(value: Any, image_value: Any, hint: Any) -> Any:
+    """The container's Cmd or Entrypoint; None when empty, or when it is the image's and the other
+    side does not declare that very value."""
+    if not value or (value == image_value and hint != list(value)):
         return None
     return list(value)
 
@@ -84,9 +88,12 @@ def _volumes(inspect: Mapping[str, Any], image_volumes: Mapping[str, Any] | None
     return sorted(out)
 
 
-def _healthcheck(health: Mapping[str, Any] | None, image_health: Mapping[str, Any] | None) -> Any:
-    if not health or health == image_health:
+def _healthcheck(health: Mapping[str, Any] | None, image_health: Mapping[str, Any] | None, hint: Any) -> Any:
+    if not health:
         return None
+    if health == image_health:
+        converted = _healthcheck(health, None, None)
+        return converted if converted == hint else None
     if list(health.get("Test") or ()) == ["NONE"]:
         return {"disable": True}
     out: dict[str, Any] = {}
@@ -128,11 +135,14 @@ def _resources(host: Mapping[str, Any]) -> dict[str, Any]:
 
 def container_facts(
     project: str, inspect: Mapping[str, Any], image: Mapping[str, Any] | None, *,
-    volume_keys: Mapping[str, str] | None = None, file_targets: frozenset[str] = frozenset(),
+    volume_keys: Mapping[str, str] | None = None, file_targets: frozenset[str] = frozenset(), hint: Mapping[str, Any] | None = None,
 ) -> tuple[str, ServiceFacts]:
     """A container's service name and facts, from its inspect and its image's (pure).
     `volume_keys`: engine volume name -> its key in the project; `file_targets`: where the
-    service's secrets and configs are mounted (left out of its volumes)."""
+    service's secrets and configs are mounted (left out of its volumes); `hint`: the other side's
+    declared facts of the service: a value equal to the image's default counts as declared when
+    the other side declares exactly it (else it reads as undeclared)."""
+    hint = hint or {}
     labels = (inspect.get("Config") or {}).get("Labels") or {}
     service = str(labels.get(SERVICE_LABEL) or "")
     config = inspect.get("Config") or {}
@@ -143,12 +153,12 @@ def container_facts(
         reference = None
     facts = {
         "image": reference,
-        "command": _default(config.get("Cmd"), image_config.get("Cmd")),
-        "entrypoint": _default(config.get("Entrypoint"), image_config.get("Entrypoint")),
-        "environment": _environment(service, config.get("Env"), image_config.get("Env")),
+        "command": _default(config.get("Cmd"), image_config.get("Cmd"), hint.get("command")),
+        "entrypoint": _default(config.get("Entrypoint"), image_config.get("Entrypoint"), hint.get("entrypoint")),
+        "environment": _environment(service, config.get("Env"), image_config.get("Env"), hint.get("environment") or {}),
         "ports": _ports(host.get("PortBindings")),
         "volumes": _volumes(inspect, image_config.get("Volumes"), volume_keys or {}, file_targets),
-        "healthcheck": _healthcheck(config.get("Healthcheck"), image_config.get("Healthcheck")),
+        "healthcheck": _healthcheck(config.get("Healthcheck"), image_config.get("Healthcheck"), hint.get("healthcheck")),
         "resources": _resources(host),
     }
     repo_digests = tuple((image or {}).get("RepoDigests") or ())
@@ -177,9 +187,10 @@ def _pick(containers: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def running_side(
     engine: Any, project: str, label: str, *, volume_keys: Mapping[str, str] | None = None,
-    file_targets: Mapping[str, frozenset[str]] | None = None,
+    file_targets: Mapping[str, frozenset[str]] | None = None, hints: Mapping[str, Mapping[str, Any] | None] | None = None,
 ) -> Side:
-    """The project's containers on `engine` (a client.Engine) as a drift Side."""
+    """The project's containers on `engine` (a client.Engine) as a drift Side (`hints`: the other
+    side's declared facts per service, see container_facts)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from devenv.engine.api import is_not_found
@@ -204,7 +215,7 @@ def running_side(
     services: dict[str, ServiceFacts] = {}
     for (service, _container), inspect in zip(chosen, inspects, strict=True):
         _, facts = container_facts(project, inspect, images[str(inspect.get("Image") or "")], volume_keys=volume_keys,
-                                   file_targets=(file_targets or {}).get(service, frozenset()))
+                                   file_targets=(file_targets or {}).get(service, frozenset()), hint=(hints or {}).get(service))
         services[service] = facts
     notes: tuple[str, ...] = (f"{label}: secrets' contents and build bases are not known there: not compared",)
     if not services:

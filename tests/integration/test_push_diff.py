@@ -142,6 +142,7 @@ def compose_text(port: int, *, a: str = "1", log_level: str = "info", password: 
           side:
             build: ./side
             command: {FOREVER}
+            environment: {{FROM_IMAGE: "1"}}  # the image's own value, declared too
             deploy: {{resources: {{limits: {{memory: 32M}}, reservations: {{memory: 16M}}}}}}
         secrets:
           tok:

@@ -112,3 +112,15 @@ def test_pick_prefers_running_then_lowest_number_and_skips_one_offs() -> None:
     chosen = _pick([c("1", "web", "1", "exited"), c("2", "web", "2", "running"), c("3", "web", "3", "running"),
                     c("4", "db", "1", "running", oneoff="True"), c("5", "db", "2", "exited")])
     assert {k: v["Id"] for k, v in chosen.items()} == {"web": "2", "db": "5"}
+
+
+def test_the_image_defaults_count_as_declared_when_the_other_side_declares_them() -> None:
+    hint = {"command": ["sh"], "environment": {"FOO": "bar"}, "healthcheck": {"test": ["CMD", "image-check"]}}
+    _, facts = container_facts("p", inspect(), IMAGE, hint=hint)
+    assert facts.declared["command"] == ["sh"]  # type: ignore[index]
+    assert facts.declared["environment"] == {"FOO": "bar"}  # type: ignore[index]
+    assert facts.declared["healthcheck"] == {"test": ["CMD", "image-check"]}  # type: ignore[index]
+    other = {"command": ["other"], "environment": {"FOO": "other"}, "healthcheck": {"test": ["CMD", "x"]}}
+    _, facts = container_facts("p", inspect(), IMAGE, hint=other)
+    assert facts.declared["command"] is None and facts.declared["environment"] == {}  # type: ignore[index]
+    assert facts.declared["healthcheck"] is None  # type: ignore[index]
