@@ -305,6 +305,9 @@ def test_diff_against_another_environment(tmp_path: Path, project_name: str) -> 
     port = free_ports()
     (tmp_path / "tok.txt").write_text(FILE_SECRET, encoding="utf-8")
     write_compose(tmp_path, f"""
+        x-devenv:
+          environments:
+            prod: {{lock: devenv.prod.lock}}
         services:
           web:
             image: {BUSYBOX}
@@ -319,6 +322,7 @@ def test_diff_against_another_environment(tmp_path: Path, project_name: str) -> 
     table, report = diff(tmp_path, project_name, "--against", "prod")
     assert table.returncode == 1, output(table)
     assert report["right"] == "env prod"
+    assert "env prod: no lock file devenv.prod.lock: image digests not compared" in report["notes"]
     assert rows(report) == {("web", "environment.A", False), ("web", "environment.DB_PASSWORD", False)}, output(table)
 
 
