@@ -113,6 +113,25 @@ def test_push_without_a_registry_is_one_line(tmp_path: Path, project_name: str) 
     assert not (tmp_path / "devenv.lock").exists()
 
 
+def test_a_push_that_fails_is_one_line_and_records_nothing(
+    tmp_path: Path, project_name: str, engine: docker.DockerClient, pushed_images: list[str]
+) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").write_text(f"FROM {BUSYBOX}\n", encoding="utf-8")
+    nobody = f"127.0.0.1:{free_ports()}"  # no registry listens there
+    write_compose(tmp_path, f"""
+        services:
+          web:
+            build: ./app
+            image: {nobody}/{project_name}/web:t1
+    """)
+    result = devenv(tmp_path, project_name, "push")
+    assert result.returncode == 1, output(result)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("devenv: ")]
+    assert len(errors) == 1 and errors[0].startswith(f"devenv: web: push {nobody}/{project_name}/web:t1: "), output(result)
+    assert not (tmp_path / "devenv.lock").exists()
+
+
 # ---------------------------------------------------------------- diff
 
 
