@@ -281,7 +281,7 @@ def _set(field: str, left: Sequence[Any], right: Sequence[Any]) -> list[tuple[st
     return [(field, only_left or None, only_right or None)]
 
 
-def compare_declared(service: str, left: Mapping[str, Any], right: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+def compare_declared(left: Mapping[str, Any], right: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
     """(field, left, right) for each declared field both sides know that differs."""
     out: list[tuple[str, Any, Any]] = []
     for field in declared_facts.FIELDS:
@@ -354,7 +354,7 @@ def compare(left: Side, right: Side, allowed: Iterable[str] = ()) -> Report:
             add(service, "service", PRESENT if lf else None, PRESENT if rf else None)
             continue
         if lf.declared is not None and rf.declared is not None:
-            for field, lv, rv in compare_declared(service, lf.declared, rf.declared):
+            for field, lv, rv in compare_declared(lf.declared, rf.declared):
                 add(service, field, lv, rv)
         for field, lv, rv in compare_images(lf.image, rf.image):
             add(service, field, lv, rv)
