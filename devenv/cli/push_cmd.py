@@ -47,26 +47,24 @@ def push(g: Globals, services: tuple[str, ...], fmt: str) -> int:
     from devenv.errors import DevenvError
 
     engine = connect()
-    done: list[Pushed] = []
-    rows: list[dict[str, object]] = []
+    done: list[tuple[Pushed, int]] = []  # with the image's size
     failed = 0
     for t in targets:
         try:
             image_id = ensure_image(engine, project, project.services[t.service], say)
+            if fmt != "json":
+                say(f"pushing {t.service} as {t.target}")
             result = push_image(engine.api, t.source, t.repository, t.tag, read_auth(t.registry))
             size = int(engine.api.inspect_image(image_id).get("Size") or 0)
         except DevenvError as exc:
             say(f"devenv: {t.service}: {exc}")
             failed += 1
             continue
-        for name in t.services or (t.service,):
-            done.append(Pushed(name, t.source, t.target, result.digest, image_id))
-            rows.append({"service": name, "pushed": t.target, "digest": result.digest, "id": image_id, "size": size})
+        done += [(Pushed(name, t.source, t.target, result.digest, image_id), size) for name in t.services or (t.service,)]
     if done:
-        lock = record(previous, project.name, env.name, done)
-        lockfile.write(env.lock, lock)
+        lockfile.write(env.lock, record(previous, project.name, env.name, [p for p, _ in done]))
     if fmt == "json":
-        emit_json(rows)
-    elif rows:
-        echo(tabulate([[str(r["service"]), f"{r['pushed']}@{r['digest']}", _size(float(r["size"]))] for r in rows]))  # type: ignore[arg-type]
+        emit_json([{"service": p.service, "pushed": p.pushed, "digest": p.digest, "id": p.id, "size": size} for p, size in done])
+    elif done:
+        echo(tabulate([[p.service, f"{p.pushed}@{p.digest}", _size(size)] for p, size in done]))
     return EXIT_FAILED if failed else 0
