@@ -38,12 +38,14 @@ def _environment(service: str, env: list[str] | None, image_env: list[str] | Non
     inherited: set[str] = set()
     for entry in env or ():
         key, sep, value = entry.partition("=")
-        values[key] = value if sep else None
         if entry in own:
+            if key not in hint:  # the image's own entry, which the other side does not declare (not digested for nothing)
+                continue
             inherited.add(key)
+        values[key] = value if sep else None
     facts = declared.environment(service, values)
-    # the image's own entries are not declared, unless the other side declares that very value
-    return {k: v for k, v in facts.items() if k not in inherited or (k in hint and hint[k] == v)}
+    # the image's own entries count as declared only when the other side declares that very value
+    return {k: v for k, v in facts.items() if k not in inherited or hint[k] == v}
 
 
 def _default(value: Any, image_value: Any, hint: Any) -> Any:
