@@ -56,7 +56,7 @@ class ImageFacts:
     digest: str | None = None  # lock: the index (or pushed manifest) digest
     platform_digest: str | None = None  # lock: the manifest that runs here
     repo_digests: tuple[str, ...] | None = None  # engine: every digest the running image is known by
-    bases: tuple[tuple[str, str], ...] | None = None  # lock: (stage, "ref@digest") of each FROM
+    bases: tuple[tuple[str, str], ...] | None = None  # lock: (stage, "ref@digest" or "ref (id ...)") of each FROM
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,11 +194,18 @@ def normalize(facts: Mapping[str, Any], publish_host: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- sides from a model or a lock
 
 
+def _base(base: Any) -> str:
+    """A lockfile.Base as compared: `ref@digest`, else (a local image) `ref (id sha256:...)`."""
+    if base.digest:
+        return f"{base.ref}@{base.digest}"
+    return f"{base.ref} (id {base.id})" if base.id else str(base.ref)
+
+
 def image_facts(lock: Any) -> ImageFacts:
     """A lockfile.ServiceLock's image facts (None: no lock entry)."""
     if lock is None:
         return ImageFacts()
-    bases = tuple((b.stage, f"{b.ref}@{b.digest}" if b.digest else b.ref) for b in lock.bases) if lock.bases else None
+    bases = tuple((b.stage, _base(b)) for b in lock.bases) if lock.bases else None
     return ImageFacts(id=lock.id, digest=lock.digest, platform_digest=lock.platform_digest, bases=bases)
 
 

@@ -274,6 +274,11 @@ def test_project_side_takes_digests_from_the_lock() -> None:
     assert without.notes == ("env prod: no lock file devenv.prod.lock: image digests not compared",)
 
 
+def test_bases_without_a_digest_compare_by_image_id() -> None:
+    lock = LockFile("p", None, {"side": ServiceLock("s", bases=(Base("0", "busybox", id="sha256:i"), Base("b", "x")))})
+    assert drift.lock_side("l", lock, "").services["side"].image.bases == (("0", "busybox (id sha256:i)"), ("b", "x"))
+
+
 def test_lock_side() -> None:
     lock = LockFile("p", None, {"web": ServiceLock("app:1", id="sha256:i", declared=facts(ports=["80/tcp"])), "db": ServiceLock("db:1")})
     s = drift.lock_side("lock x", lock, "127.0.0.1")
