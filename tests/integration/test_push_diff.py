@@ -257,6 +257,16 @@ def test_diff_against_the_engine_finds_each_planted_difference(running: tuple[Pa
     assert "(secret, differs)" in table.stdout and table.stdout.splitlines()[-1].startswith("different: "), output(table)
 
 
+def test_diff_against_the_engine_finds_an_image_the_lock_does_not_pin(running: tuple[Path, int], project_name: str) -> None:
+    folder, _ = running
+    write_lock(folder, project_name, web={"id": "sha256:" + "4" * 64, "digest": "sha256:" + "5" * 64})
+    table, report = diff(folder, project_name, "--against-host", engine_address())
+    assert table.returncode == 1, output(table)
+    assert rows(report) == {("web", "image.id", False), ("web", "image.digest", False)}, output(table)
+    by_field = {d["field"]: d for d in report["differences"]}
+    assert by_field["image.id"]["left"] == "sha256:" + "4" * 64 and by_field["image.id"]["right"].startswith("sha256:")
+
+
 def test_diff_against_the_engine_reads_back_every_declared_field(running: tuple[Path, int], project_name: str) -> None:
     folder, port = running
     text = compose_text(port)
