@@ -100,6 +100,29 @@ def test_push_records_the_digest_a_pull_gives_back(
     assert read_lock(tmp_path)["services"]["web"] == {**entry, "config_hash": "kept"}
 
 
+def test_push_to_the_environment_registry_records_in_its_lock(
+    tmp_path: Path, project_name: str, registry: str, pushed_images: list[str]
+) -> None:
+    """`--env stage push`: REGISTRY/<repository>:<tag> with the registry of x-devenv.environments.stage,
+    recorded in devenv.stage.lock (the global --env comes with the environments work)."""
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").write_text(f"FROM {BUSYBOX}\nRUN echo {uuid.uuid4().hex} > /unique\n", encoding="utf-8")
+    write_compose(tmp_path, f"""
+        x-devenv:
+          environments:
+            stage: {{registry: "{registry}/{project_name}"}}
+        services:
+          web:
+            build: ./app
+    """)
+    result = ok(devenv(tmp_path, project_name, "--env", "stage", "push"))
+    entry = read_lock(tmp_path, "devenv.stage.lock")["services"]["web"]
+    assert entry["image"] == f"{project_name}-web"
+    assert entry["pushed"] == f"{registry}/{project_name}/{project_name}-web:latest", output(result)
+    assert entry["digest"].startswith("sha256:") and entry["id"].startswith("sha256:")
+    assert not (tmp_path / "devenv.lock").exists()
+
+
 def test_push_without_a_registry_is_one_line(tmp_path: Path, project_name: str) -> None:
     write_compose(tmp_path, f"""
         services:
