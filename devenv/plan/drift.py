@@ -381,6 +381,7 @@ def shown(value: Any, width: int = 40) -> str:
         text = ", ".join(value)
     else:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    text = text.replace("\n", "\\n").replace("\t", "\\t")  # one table line per difference
     if len(text) > width:
         keep = width - 1
         text = text[: (keep + 1) // 2] + "…" + text[len(text) - keep // 2 :]

@@ -294,6 +294,7 @@ def test_shown_values() -> None:
     assert drift.shown(None) == "-"
     assert drift.shown(["a", "b"]) == "a, b"
     assert drift.shown({"b": 1, "a": [2]}) == '{"a":[2],"b":1}'
+    assert drift.shown("a\nb\tc") == "a\\nb\\tc"
     long = drift.shown("x" * 30 + "y" * 30, width=21)
     assert len(long) == 21 and long.startswith("x" * 10) and long.endswith("y" * 10) and "…" in long
 
