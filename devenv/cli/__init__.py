@@ -47,6 +47,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lock": ("devenv.cli.lock_cmd:lock", "Pin the services' digests, bases and config in the lock file; --check compares."),
     "snapshot": ("devenv.cli.snapshot_cmd:snapshot", "Write the project's named volumes to a snapshot file or a registry."),
     "restore": ("devenv.cli.snapshot_cmd:restore", "Write a snapshot back into the project's named volumes."),
+    "push": ("devenv.cli.push_cmd:push", "Push the services' images to the environment's registry; record their digests."),
+    "diff": ("devenv.cli.diff_cmd:diff", "Compare two environments, a lock file or an engine; exit 1 on drift."),
 }
 
 DESCRIPTION = "devenv: a production-identical environment from a Compose file, in one command."
