@@ -135,6 +135,25 @@ def _resources(host: Mapping[str, Any]) -> dict[str, Any]:
     return dict(sorted(out.items()))
 
 
+def _pinned_reference(reference: str | None, declared: str | None) -> str | None:
+    """A container created from `repo@digest` (`up --frozen`) runs what its declaration names:
+    the image the other side declares when it is the same repository (or none, for a pushed
+    build); the digest itself is compared with the image facts."""
+    if not reference or "@" not in reference:
+        return reference
+    repository = reference.partition("@")[0]
+    if declared is None:
+        return None
+    from devenv.manifest.reference import parse
+
+    try:
+        wanted, running = parse(declared), parse(repository)
+    except Exception:  # an unparsable declaration: keep what runs as it is
+        return reference
+    same = (wanted.registry, wanted.repository) == (running.registry, running.repository)
+    return declared if same else reference
+
+
 def container_facts(
     project: str, inspect: Mapping[str, Any], image: Mapping[str, Any] | None, *,
     volume_keys: Mapping[str, str] | None = None, file_targets: frozenset[str] = frozenset(), hint: Mapping[str, Any] | None = None,
@@ -153,6 +172,7 @@ def container_facts(
     reference = config.get("Image")
     if reference == f"{project}-{service}":  # devenv's and Compose's name for a build-only service
         reference = None
+    reference = _pinned_reference(reference, hint.get("image"))
     facts = {
         "image": reference,
         "command": _default(config.get("Cmd"), image_config.get("Cmd"), hint.get("command")),

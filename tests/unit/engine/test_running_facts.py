@@ -124,3 +124,18 @@ def test_the_image_defaults_count_as_declared_when_the_other_side_declares_them(
     _, facts = container_facts("p", inspect(), IMAGE, hint=other)
     assert facts.declared["command"] is None and facts.declared["environment"] == {}  # type: ignore[index]
     assert facts.declared["healthcheck"] is None  # type: ignore[index]
+
+
+DIGEST = "sha256:" + "a" * 64
+
+
+def test_a_frozen_container_runs_what_the_other_side_declares() -> None:
+    """`up --frozen` creates containers from `repo@digest`: the reference reads as the declared
+    tag of the same repository (the digest is compared with the image facts), and as undeclared
+    for a pushed build (declared without image:)."""
+    pinned = inspect(Image=f"127.0.0.1:5000/p/web@{DIGEST}")
+    assert container_facts("p", pinned, IMAGE, hint={"image": "127.0.0.1:5000/p/web:1"})[1].declared["image"] == "127.0.0.1:5000/p/web:1"
+    assert container_facts("p", pinned, IMAGE, hint={"image": None})[1].declared["image"] is None
+    other = container_facts("p", pinned, IMAGE, hint={"image": "127.0.0.1:5000/p/other:1"})[1].declared["image"]
+    assert other == f"127.0.0.1:5000/p/web@{DIGEST}"
+    assert container_facts("p", inspect(), IMAGE, hint={"image": "zzz:1"})[1].declared["image"] == "app:1"
