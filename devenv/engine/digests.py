@@ -18,6 +18,8 @@ import platform as host
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from devenv.errors import DevenvError
+
 MAX_WORKERS = 16
 _ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm/v7", "armv6l": "arm/v6", "i686": "386", "ppc64le": "ppc64le",
          "s390x": "s390x", "riscv64": "riscv64"}
@@ -140,7 +142,7 @@ def resolve_all(
     for key in keys:
         item = found[key]
         registry_name = registry_of(item.reference)
-        if item.problem and registry_name not in warned:
+        if item.problem and registry_name not in warned and (item.digest or item.local_id):
             warned.add(registry_name)
             fallback = "using the local repo digests" if item.digest else "locking local image IDs only"
             warn(f"devenv: warning: registry {registry_name} gave no digest for {item.reference} ({item.problem}); {fallback}")
@@ -195,6 +197,13 @@ def lock_entries(
         built = {name: future.result() for name, future in built_futures.items()}
     wanted = [key for s in services for key in locking.references(project, s, here, facts.get(s.name))]
     images = resolve_all(api, wanted, offline=offline, warn=warn, registry=registry)
+    for s in services:  # nothing to pin: neither a local image nor an answer from its registry
+        for key in locking.references(project, s, here, facts.get(s.name)):
+            item = images[key]
+            if item.digest is None and item.id is None:
+                why = f" ({item.problem})" if item.problem else " (--offline)" if offline else ""
+                raise DevenvError(f"cannot lock {s.name}: {key[0]} is not on this engine and its registry gave no digest{why}; "
+                                  f"pull it{' or check the registry' if item.problem else ''}, then lock again")
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:  # secret digests are slow by design
         entries = {
             s.name: pool.submit(locking.desired_entry, project, s, here, images, facts.get(s.name), built_image=built.get(s.name))

@@ -94,3 +94,53 @@ def test_push_then_frozen_up_elsewhere_pulls_the_same_image(
     drift = devenv(tmp_path, project_name, "--env", "stage", "diff", "--against-host", "unix:///var/run/docker.sock")
     assert drift.returncode == 0, output(drift)
     ok(devenv(tmp_path, project_name, "--env", "stage", "down"))
+
+
+def test_lock_refuses_an_image_nothing_can_pin(tmp_path: Path, project_name: str) -> None:
+    """An image neither on the engine nor in its registry: one line naming the service, no lock."""
+    write_compose(tmp_path, f"""
+        services:
+          db:
+            image: {REGISTRY}/{project_name}/nothing:1
+    """)
+    result = devenv(tmp_path, project_name, "lock")
+    assert result.returncode == 1, output(result)
+    assert result.stderr.startswith(f"devenv: cannot lock db: {REGISTRY}/{project_name}/nothing:1 is not on this engine")
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / "devenv.lock").exists()
+
+
+def test_frozen_prod_on_the_laptop_keeps_the_laptop_differences(
+    tmp_path: Path, project_name: str, engine: docker.DockerClient
+) -> None:
+    """`--env prod up --frozen --local`: prod's lock pins prod's declared configuration; the
+    laptop's overrides (a published port) are printed and applied, and are no reason to refuse."""
+    write_compose(tmp_path, f"""
+        services:
+          web:
+            image: {BUSYBOX}
+            command: {FOREVER}
+        x-devenv:
+          environments:
+            prod:
+              laptop:
+                services:
+                  web:
+                    ports: ["127.0.0.1::8080"]
+    """)
+    write_compose(tmp_path, """
+        services:
+          web:
+            environment:
+              MODE: prod
+    """, name="compose.prod.yaml")
+    ok(devenv(tmp_path, project_name, "--env", "prod", "lock"))
+    result = ok(devenv(tmp_path, project_name, "--env", "prod", "up", "--frozen", "--local"))
+    assert "laptop differs from prod: web.ports" in result.stderr, output(result)
+    assert "stale" not in result.stderr, output(result)
+    container = inspect(engine, f"{project_name}-web-1")
+    assert "MODE=prod" in container["Config"]["Env"]
+    assert container["HostConfig"]["PortBindings"]["8080/tcp"][0]["HostIp"] == "127.0.0.1"
+    warm = ok(devenv(tmp_path, project_name, "--env", "prod", "up", "--local"))
+    assert "stale" not in warm.stderr, output(warm)  # the lock is checked against prod's own model
+    ok(devenv(tmp_path, project_name, "--env", "prod", "down"))
