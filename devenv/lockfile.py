@@ -121,12 +121,27 @@ def loads(text: str, path: str) -> LockFile:
         data = json.loads(text)
         if not isinstance(data, dict) or data.get("version") != VERSION:
             raise ValueError(f"not a devenv lock file of version {VERSION}")
-        services = {str(k): ServiceLock.from_json(v) for k, v in (data.get("services") or {}).items()}
-        return LockFile(str(data.get("project") or ""), data.get("environment"), services)
     except json.JSONDecodeError as exc:
         raise ManifestError(f"invalid lock file: {exc.msg}", path, exc.lineno) from None
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+    except ValueError as exc:
         raise ManifestError(f"invalid lock file: {exc}", path) from None
+    services = {}
+    entries = data.get("services", {})
+    if not isinstance(entries, dict):
+        raise ManifestError("invalid lock file: services: must be a mapping of service names", path)
+    for name, entry in entries.items():
+        try:
+            if not isinstance(entry, dict):
+                raise ValueError("must be a mapping")
+            services[str(name)] = ServiceLock.from_json(entry)
+        except KeyError as exc:
+            raise ManifestError(f"invalid lock file: services.{name}: missing field {exc.args[0]!r}", path) from None
+        except TypeError as exc:  # a dataclass refused the fields: name them, not the class
+            detail = str(exc).split("() ", 1)[-1].replace("keyword argument", "field").replace("positional argument", "field")
+            raise ManifestError(f"invalid lock file: services.{name}: {detail}", path) from None
+        except (ValueError, AttributeError) as exc:
+            raise ManifestError(f"invalid lock file: services.{name}: {exc}", path) from None
+    return LockFile(str(data.get("project") or ""), data.get("environment"), services)
 
 
 def read(path: str) -> LockFile | None:
