@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from devenv.engine.push import auth_config
-from devenv.errors import EngineError, UsageError
+from devenv.errors import RegistryError, UsageError
 from devenv.lockfile import LockFile, ServiceLock
 from devenv.manifest import load_project
 from devenv.manifest.options import ProjectOptions
@@ -89,6 +89,16 @@ def test_auth_config_from_the_docker_config() -> None:
 
 
 def test_a_damaged_auth_entry_names_the_host_not_the_value() -> None:
-    with pytest.raises(EngineError) as caught:
+    with pytest.raises(RegistryError) as caught:
         auth_config("h:1", {"auths": {"h:1": {"auth": "!!!not-base64"}}})
     assert "h:1" in str(caught.value) and "!!!" not in str(caught.value)
+
+
+def test_auth_config_asks_the_credential_helper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `credHelpers` entry wins over `auths`, as docker's: the helper's answer is what the engine gets."""
+    helper = tmp_path / "docker-credential-fake"
+    helper.write_text('#!/bin/sh\nread host\necho "{\\"Username\\": \\"helped\\", \\"Secret\\": \\"s3\\"}"\n', encoding="utf-8")
+    helper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    config = {"credHelpers": {"reg:5000": "fake"}, "auths": {"reg:5000": {"username": "plain", "password": "p"}}}
+    assert auth_config("reg:5000", config) == {"serveraddress": "reg:5000", "username": "helped", "password": "s3"}
