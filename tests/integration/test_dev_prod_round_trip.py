@@ -10,6 +10,7 @@ ID that was built. `diff` against what runs then finds nothing, and `lock --chec
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,7 +92,8 @@ def test_push_then_frozen_up_elsewhere_pulls_the_same_image(
     assert marker_out.decode().strip() == marker
 
     ok(devenv(tmp_path, project_name, "--env", "stage", "lock", "--check"))
-    drift = devenv(tmp_path, project_name, "--env", "stage", "diff", "--against-host", "unix:///var/run/docker.sock")
+    here = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"  # the engine the tests run on
+    drift = devenv(tmp_path, project_name, "--env", "stage", "diff", "--against-host", here)
     assert drift.returncode == 0, output(drift)
     ok(devenv(tmp_path, project_name, "--env", "stage", "down"))
 
