@@ -432,7 +432,8 @@ class _Translator:
         if ports:
             spec = {"type": "ClusterIP", "selector": selector,
                     "ports": [{"name": f"{proto.lower()}-{p}", "port": p, "targetPort": p, "protocol": proto} for p, proto in ports]}
-            self.add("Service", app, {"apiVersion": "v1", "kind": "Service", "metadata": self.metadata(app, app), "spec": spec}, service.name)
+            body = {"apiVersion": "v1", "kind": "Service", "metadata": self.metadata(app, app), "spec": spec}
+            self.add("Service", app, body, service.name)
         public: list[tuple[int, int, str]] = []
         for port in service.get("ports") or ():
             published = port.get("published")
@@ -489,17 +490,19 @@ class _Translator:
             self.refuse(service.name, f"healthcheck.test: {test[0]}")
             return {}
         period = _seconds(check.get("interval") or "30s")
-        probe = {"exec": {"command": command}, "periodSeconds": period, "timeoutSeconds": _seconds(check.get("timeout") or "30s"),
-                 "failureThreshold": int(check["retries"]) if check.get("retries") is not None else 3}
+        failures = int(check["retries"]) if check.get("retries") is not None else 3
+        probe: dict[str, Any] = {"exec": {"command": command}, "periodSeconds": period,
+                                 "timeoutSeconds": _seconds(check.get("timeout") or "30s"), "failureThreshold": failures}
         out: dict[str, Any] = {"livenessProbe": probe, "readinessProbe": dict(probe)}
         if check.get("start_period"):
             start_every = _seconds(check.get("start_interval") or check.get("interval") or "5s")
-            tries = math.ceil(_seconds(check["start_period"], 0) / start_every) + probe["failureThreshold"]
+            tries = math.ceil(_seconds(check["start_period"], 0) / start_every) + failures
             out["startupProbe"] = {**probe, "periodSeconds": start_every, "failureThreshold": tries}
         return out
 
     def container_security(self, service: Service) -> dict[str, Any]:
-        cfg, out = service.config, {}  # type: ignore[var-annotated]
+        cfg = service.config
+        out: dict[str, Any] = {}
         add, drop = list(cfg.get("cap_add") or ()), list(cfg.get("cap_drop") or ())
         if add or drop:
             caps: dict[str, list[str]] = {}
@@ -522,7 +525,8 @@ class _Translator:
         return out
 
     def pod_settings(self, service: Service) -> dict[str, Any]:
-        cfg, name, out = service.config, service.name, {}  # type: ignore[var-annotated]
+        cfg, name = service.config, service.name
+        out: dict[str, Any] = {}
         hostname = cfg.get("hostname")
         if hostname:
             if dns_label(hostname) == hostname:
