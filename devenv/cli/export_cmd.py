@@ -51,7 +51,7 @@ def kubernetes(g: Globals, output: str, namespace: str | None, registry: str | N
     options = k8s.ExportOptions(
         namespace=namespace, registry=registry, volume_size=volume_size, access_mode=access_mode,
         publish_host=publish_host(project), environ={**os.environ, **project.environment}, read=_read,
-        dockerfile_ports=_dockerfile_ports(project),
+        **_dockerfile_facts(project),
     )
     result = k8s.export(project, services, options)
     if result.refused and not skip_unsupported:
@@ -91,19 +91,21 @@ def kubernetes(g: Globals, output: str, namespace: str | None, registry: str | N
     return 0
 
 
-def _dockerfile_ports(project: Any) -> dict[str, tuple[str, ...]]:
-    """Each built service's Dockerfile EXPOSE ports (local contexts only)."""
+def _dockerfile_facts(project: Any) -> dict[str, Any]:
+    """What each built service's Dockerfile (local contexts only) EXPOSEs and declares as VOLUME."""
     from devenv.buildinputs import dockerfile_text
-    from devenv.plan.kubernetes import dockerfile_ports
+    from devenv.plan.kubernetes import dockerfile_ports, dockerfile_volumes
 
-    out = {}
+    ports, volumes = {}, {}
     for name, service in project.services.items():
         if service.build is None:
             continue
         text = dockerfile_text(service.build)
         if text is not None:
-            out[name] = dockerfile_ports(text.decode("utf-8", "replace"), service.build.get("target"))
-    return out
+            decoded, target = text.decode("utf-8", "replace"), service.build.get("target")
+            ports[name] = dockerfile_ports(decoded, target)
+            volumes[name] = dockerfile_volumes(decoded, target)
+    return {"dockerfile_ports": ports, "dockerfile_volumes": volumes}
 
 
 def _read(path: str) -> bytes:

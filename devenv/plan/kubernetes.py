@@ -47,7 +47,7 @@ _HANDLED = frozenset({
     "user", "working_dir", "restart", "deploy", "scale", "volumes", "tmpfs", "configs", "secrets", "labels",
     "annotations", "cap_add", "cap_drop", "read_only", "sysctls", "extra_hosts", "stop_grace_period",
     "hostname", "stdin_open", "tty", "platform", "pull_policy", "mem_limit", "mem_reservation", "cpus",
-    "group_add", "depends_on", "links", "networks", "network_mode", "profiles", "develop",
+    "group_add", "depends_on", "links", "networks", "network_mode", "profiles", "develop", "volumes_from",
 })
 _DEPLOY_HANDLED = frozenset({"replicas", "resources", "restart_policy", "labels", "mode", "endpoint_mode"})
 _PULL_POLICIES = {"always": "Always", "never": "Never", "missing": "IfNotPresent", "if_not_present": "IfNotPresent"}
@@ -90,6 +90,8 @@ class ExportOptions:
     read: Callable[[str], bytes] | None = None  # reads a config's or secret's file
     # service -> the ports its Dockerfile EXPOSEs (`7000`, `53/udp`), for built services (dockerfile_ports)
     dockerfile_ports: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    # service -> the paths its Dockerfile declares as VOLUME (dockerfile_volumes), for volumes_from
+    dockerfile_volumes: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,6 +183,8 @@ class _Translator:
         self.used_configs: dict[str, str] = {}  # compose name -> object name
         self.used_secrets: dict[str, str] = {}
         self.used_volumes: dict[str, str] = {}
+        self.shared: dict[tuple[str, str], str] = {}  # (service, path) of an anonymous volume shared by volumes_from -> claim
+        self.inherited: dict[str, list[tuple[str, str, bool]]] = {}  # service -> (path, claim, read-only) from volumes_from
 
     # -- bookkeeping -------------------------------------------------------------------------
 
@@ -215,9 +219,15 @@ class _Translator:
     def run(self, names: list[str]) -> Export:
         self.check_networks(names)
         for name in names:
+            self.volumes_from(self.project.services[name])
+        for name in names:
             self.service(self.project.services[name])
         for key in sorted(self.used_volumes):
             self.volume(key)
+        for claim in sorted(set(self.shared.values())):
+            body = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": self.metadata(claim),
+                    "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": self.options.volume_size}}}}
+            self.add("PersistentVolumeClaim", claim, body, "volumes_from")
         for key in sorted(self.used_configs):
             self.file_object("configs", key)
         for key in sorted(self.used_secrets):
@@ -370,6 +380,8 @@ class _Translator:
         for dep in service.depends_on:
             if dep.condition == "service_completed_successfully":
                 self.refuse(name, f"depends_on.{dep.service}: service_completed_successfully", "a Deployment runs for ever; use a Job")
+        if cfg.get("develop"):
+            self.notes.append(f"{name}: develop: watch rules serve local development only; not exported")
         if service.depends_on:
             self.notes.append(f"{name}: depends_on: Kubernetes starts every pod at once; readiness probes hold back traffic, "
                               "so the app must retry until its dependencies answer")
@@ -579,6 +591,61 @@ class _Translator:
 
     # -- storage -----------------------------------------------------------------------------
 
+    def volumes_from(self, service: Service) -> None:
+        """`volumes_from: [X]` mounts X's volumes at the same paths: X's named volumes are its
+        claims; its anonymous ones (in the Compose file or its Dockerfile's VOLUME) become a
+        ReadWriteMany claim `X-<path>` both mount, as two pods may run on two nodes."""
+        entries = list(service.get("volumes_from") or ())
+        if not entries:
+            return
+        found: list[tuple[str, str, bool]] = []
+        for entry in entries:
+            source, _, mode = str(entry).partition(":")
+            if source == "container":
+                self.refuse(service.name, f"volumes_from: {entry}", "a container outside the project")
+                continue
+            if source not in self.project.services:
+                self.refuse(service.name, f"volumes_from: {entry}", "no such service")
+                continue
+            for path, claim, read_only in self.shareable(service.name, source, set()):
+                found.append((path, claim, read_only or mode == "ro"))
+        self.inherited[service.name] = found
+        if found:
+            self.notes.append(f"{service.name}: volumes_from: shares {', '.join(sorted({c for _, c, _ in found}))} "
+                              "(a ReadWriteMany claim needs a storage class that offers it)")
+
+    def shareable(self, who: str, source: str, seen: set[str]) -> list[tuple[str, str, bool]]:
+        if source in seen:
+            return []
+        seen.add(source)
+        other = self.project.services[source]
+        out: list[tuple[str, str, bool]] = []
+        targets = set()
+        for volume in other.get("volumes") or ():
+            kind, target = volume.get("type"), str(volume.get("target"))
+            targets.add(target)
+            if kind == "volume" and volume.get("source"):
+                spec = (self.project.volumes or {}).get(volume["source"]) or {}
+                claim = str(spec.get("name") or volume["source"]) if spec.get("external") else dns_label(volume["source"])
+                out.append((target, claim, bool(volume.get("read_only"))))
+            elif kind == "volume":
+                out.append((target, self.shared_claim(source, target), bool(volume.get("read_only"))))
+            else:
+                self.refuse(who, f"volumes_from: {source}: its {kind} {target}", "only volumes can be shared")
+        for path in self.options.dockerfile_volumes.get(source, ()):
+            if path not in targets:
+                out.append((path, self.shared_claim(source, path), False))
+        for entry in other.get("volumes_from") or ():
+            inner, _, _ = str(entry).partition(":")
+            if inner in self.project.services:
+                out.extend(self.shareable(who, inner, seen))
+        return out
+
+    def shared_claim(self, service: str, path: str) -> str:
+        claim = dns_label(f"{service}-{path}")
+        self.shared[(service, path)] = claim
+        return claim
+
     def mounts(self, service: Service) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         name = service.name
         mounts: list[dict[str, Any]] = []
@@ -602,6 +669,10 @@ class _Translator:
                 volumes[vol_name] = {"name": vol_name, "persistentVolumeClaim": {"claimName": claim}}
                 if options.get("subpath"):
                     mount["subPath"] = options["subpath"]
+            elif kind == "volume" and (name, target) in self.shared:
+                claim = self.shared[(name, target)]
+                vol_name = dns_label(f"data-{claim}")
+                volumes[vol_name] = {"name": vol_name, "persistentVolumeClaim": {"claimName": claim}}
             elif kind == "volume":
                 empty += 1
                 vol_name = f"anonymous-{empty}"
@@ -624,6 +695,19 @@ class _Translator:
                 self.refuse(name, f"volumes: {kind} {target}")
                 continue
             mounts.append({"name": vol_name, **mount})
+        own = {str(v.get("target")) for v in service.get("volumes") or ()}
+        for (owner, path), claim in sorted(self.shared.items()):
+            if owner == name and path not in own:  # a Dockerfile VOLUME that volumes_from shares
+                vol_name = dns_label(f"data-{claim}")
+                volumes[vol_name] = {"name": vol_name, "persistentVolumeClaim": {"claimName": claim}}
+                mounts.append({"name": vol_name, "mountPath": path})
+        for path, claim, read_only in self.inherited.get(name, ()):
+            if path in own:
+                self.refuse(name, f"volumes_from: {path}", "the service mounts something else there")
+                continue
+            vol_name = dns_label(f"data-{claim}")
+            volumes[vol_name] = {"name": vol_name, "persistentVolumeClaim": {"claimName": claim}}
+            mounts.append({"name": vol_name, "mountPath": path, **({"readOnly": True} if read_only else {})})
         for entry in service.get("tmpfs") or ():
             path, _, opts = str(entry).partition(":")
             if opts:
@@ -749,6 +833,33 @@ def dockerfile_ports(text: str, target: str | None = None) -> tuple[str, ...]:
             stages.append((name, words[0].lower() if words else "", []))
         elif ins.keyword == "EXPOSE" and stages:
             stages[-1][2].extend(w.lower() for w in ins.rest.split() if re.fullmatch(r"\d+(/(tcp|udp|sctp))?", w.lower()))
+    return tuple(sorted(set(_follow(stages, target))))
+
+
+def dockerfile_volumes(text: str, target: str | None = None) -> tuple[str, ...]:
+    """The paths the built stage (and the stages it builds on) declares with VOLUME (JSON or
+    plain words); words with variables are left out."""
+    import json
+
+    from devenv.engine.dockerfile import instructions
+
+    stages: list[tuple[str | None, str, list[str]]] = []
+    for ins in instructions(text):
+        if ins.keyword == "FROM":
+            words = [w for w in ins.rest.split() if not w.startswith("--")]
+            name = words[2].lower() if len(words) == 3 and words[1].lower() == "as" else None
+            stages.append((name, words[0].lower() if words else "", []))
+        elif ins.keyword == "VOLUME" and stages:
+            try:
+                paths = json.loads(ins.rest) if ins.rest.startswith("[") else ins.rest.split()
+            except ValueError:
+                paths = []
+            stages[-1][2].extend(str(p) for p in paths if "$" not in str(p) and str(p).startswith("/"))
+    return tuple(sorted(set(_follow(stages, target))))
+
+
+def _follow(stages: list[tuple[str | None, str, list[str]]], target: str | None) -> list[str]:
+    """What the built stage collected, with what the earlier stages it builds on did."""
     by_name = {s[0]: s for s in stages if s[0]}
     current = by_name.get(target.lower()) if target else (stages[-1] if stages else None)
     found: list[str] = []
@@ -757,7 +868,7 @@ def dockerfile_ports(text: str, target: str | None = None) -> tuple[str, ...]:
         seen.add(id(current))
         found.extend(current[2])
         current = by_name.get(current[1])
-    return tuple(sorted(set(found)))
+    return found
 
 
 def _data_key(source: str) -> str:
