@@ -54,6 +54,11 @@ def kubernetes(g: Globals, output: str, namespace: str | None, registry: str | N
         **_dockerfile_facts(project),
     )
     result = k8s.export(project, services, options)
+    if output == "-" and fmt == "json":
+        raise UsageError("--format json needs -o DIR (with -o - the YAML is the output)")
+    if output == "-" and result.secrets:
+        names = ", ".join(o.name for o in result.secrets)
+        raise UsageError(f"-o - would print Secret(s) {names} on the terminal; write them to a folder (-o DIR)")
     if result.refused and not skip_unsupported:
         for refusal in result.refused:
             say(f"devenv: {refusal.line()}")
@@ -70,11 +75,6 @@ def kubernetes(g: Globals, output: str, namespace: str | None, registry: str | N
         if problems:
             return 1
     if output == "-":
-        if fmt == "json":
-            raise UsageError("--format json needs -o DIR (with -o - the YAML is the output)")
-        if result.secrets:
-            names = ", ".join(o.name for o in result.secrets)
-            raise UsageError(f"-o - would print Secret(s) {names} on the terminal; write them to a folder (-o DIR)")
         echo(k8s.document(result.objects), nl=False)
         return 0
     written = _write(output, result.objects)
