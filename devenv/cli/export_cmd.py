@@ -77,7 +77,14 @@ def kubernetes(g: Globals, output: str, namespace: str | None, registry: str | N
     if output == "-":
         echo(k8s.document(result.objects), nl=False)
         return 0
+    if g.dry_run:
+        for o in result.objects:
+            say(f"dry run: would write {os.path.join(output, o.filename)} ({o.kind} {o.name})")
+        return 0
     written = _write(output, result.objects)
+    for stale in _stale(output, {o.filename for o in result.objects}):
+        say(f"devenv: note: {os.path.join(output, stale)} is from an earlier export and matches no object now; "
+            "remove it (and its object: kubectl delete -f FILE)")
     if fmt == "json":
         echo(json.dumps({"objects": [{"kind": o.kind, "name": o.name, "file": os.path.join(output, o.filename),
                                       "changed": o.filename in written} for o in result.objects],
@@ -106,6 +113,20 @@ def _dockerfile_facts(project: Any) -> dict[str, Any]:
             ports[name] = dockerfile_ports(decoded, target)
             volumes[name] = dockerfile_volumes(decoded, target)
     return {"dockerfile_ports": ports, "dockerfile_volumes": volumes}
+
+
+def _stale(folder: str, current: set[str]) -> list[str]:
+    """Files of an earlier export (our header) that this one did not write; left for the user."""
+    out = []
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".yaml") and name not in current:
+            try:
+                with open(os.path.join(folder, name), encoding="utf-8") as f:
+                    if f.readline() == HEADER:
+                        out.append(name)
+            except (OSError, UnicodeDecodeError):
+                pass
+    return out
 
 
 def _read(path: str) -> bytes:

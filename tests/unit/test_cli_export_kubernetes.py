@@ -130,6 +130,24 @@ def test_secrets_never_reach_the_terminal(tmp_path: Path, capsys: pytest.Capture
     validated(out)
 
 
+def test_dry_run_writes_nothing_and_stale_files_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("services:\n  web: {image: nginx}\n  api: {image: nginx}\n")
+    out = tmp_path / "k8s"
+    code, _, err = run(capsys, "-f", str(compose), "--dry-run", "export", "kubernetes", "-o", str(out))
+    assert code == 0 and not out.exists()
+    assert f"dry run: would write {out}/api-deployment.yaml (Deployment api)" in err.splitlines()
+    assert run(capsys, "-f", str(compose), "export", "kubernetes", "-o", str(out))[0] == 0
+    (out / "notes.yaml").write_text("mine: true\n")  # not ours: never named, never touched
+    compose.write_text("services:\n  web: {image: nginx}\n")
+    code, _, err = run(capsys, "-f", str(compose), "export", "kubernetes", "-o", str(out))
+    assert code == 0
+    assert [line for line in err.splitlines() if "earlier export" in line] == [
+        f"devenv: note: {out}/api-deployment.yaml is from an earlier export and matches no object now; "
+        "remove it (and its object: kubectl delete -f FILE)"]
+    assert (out / "api-deployment.yaml").exists() and (out / "notes.yaml").read_text() == "mine: true\n"
+
+
 def test_stdout_is_one_multi_document_stream(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "compose.yaml").write_text("services:\n  web: {image: nginx, expose: ['80']}\n")
     code, stdout, _ = run(capsys, "-f", str(tmp_path / "compose.yaml"), "export", "kubernetes", "-o", "-", "-n", "dev")
