@@ -32,13 +32,14 @@ def export() -> None:
               help="Storage each PersistentVolumeClaim requests (per volume: label io.devenv.kubernetes.size).")
 @click.option("--access-mode", default="ReadWriteOnce", show_default=True, metavar="MODE",
               help="Access mode of each claim (per volume: label io.devenv.kubernetes.access-mode).")
+@click.option("--frozen", is_flag=True, help="Images by digest, as the lock pins them (`up --frozen`); unpinned services are refused.")
 @click.option("--skip-unsupported", is_flag=True, help="Leave out what cannot be translated (each item listed) instead of refusing.")
 @click.option("--validate", is_flag=True, help="Check every object against the Kubernetes API schema first (needs kubernetes-validate).")
 @format_option()
 @services_argument
 @click.pass_obj
 def kubernetes(g: Globals, output: str, namespace: str | None, registry: str | None, volume_size: str, access_mode: str,
-               skip_unsupported: bool, validate: bool, fmt: str, services: tuple[str, ...]) -> int:
+               frozen: bool, skip_unsupported: bool, validate: bool, fmt: str, services: tuple[str, ...]) -> int:
     from devenv.cli.common import publish_host
     from devenv.errors import UsageError
     from devenv.manifest import load_project
@@ -46,12 +47,21 @@ def kubernetes(g: Globals, output: str, namespace: str | None, registry: str | N
     from devenv.plan import kubernetes as k8s
 
     project = load_project(g.options)
-    if registry is None and project.env:
-        registry = settings(project).registry
+    env = settings(project)
+    if registry is None:
+        registry = env.registry
+    pins = None
+    if frozen:
+        from devenv import lockfile
+
+        lock = lockfile.read(env.lock)
+        if lock is None:
+            raise UsageError(f"--frozen needs a lock file: {os.path.basename(env.lock)} does not exist (run devenv lock)")
+        pins = k8s.frozen_images(project, lock)
     options = k8s.ExportOptions(
         namespace=namespace, registry=registry, volume_size=volume_size, access_mode=access_mode,
         publish_host=publish_host(project), environ={**os.environ, **project.environment}, read=_read,
-        **_dockerfile_facts(project),
+        frozen=pins, **_dockerfile_facts(project),
     )
     result = k8s.export(project, services, options)
     if output == "-" and fmt == "json":

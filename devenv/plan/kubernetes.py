@@ -91,6 +91,8 @@ class ExportOptions:
     # service -> the ports its Dockerfile EXPOSEs (`7000`, `53/udp`), for built services (dockerfile_ports)
     dockerfile_ports: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     # service -> the paths its Dockerfile declares as VOLUME (dockerfile_volumes), for volumes_from
+    # `--frozen`: service -> `repo@digest` from the lock (frozen_images); a service not in it is refused
+    frozen: Mapping[str, str] | None = None
     dockerfile_volumes: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
 
@@ -333,6 +335,11 @@ class _Translator:
 
     def image(self, service: Service) -> str | None:
         image, registry = service.image, self.options.registry
+        if self.options.frozen is not None:
+            if service.name not in self.options.frozen:
+                self.refuse(service.name, "an image the lock does not pin",
+                            "--frozen: run devenv lock, or devenv push for a built image", whole=True)
+            return self.options.frozen.get(service.name)
         if service.build is None:
             if not image:
                 self.refuse(service.name, "a service without image", "", whole=True)
@@ -817,6 +824,24 @@ class _Translator:
         except UnicodeDecodeError:
             data = {"binaryData": {key: base64.b64encode(content).decode()}}
         self.add("ConfigMap", name, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": self.metadata(name), **data}, where)
+
+
+def frozen_images(project: Project, lock: Any) -> dict[str, str]:
+    """What `up --frozen` runs, for the services the lock pins by digest: a pushed build as
+    `pushed@digest`, an `image:` service as `repo@digest`. A built service that was never pushed
+    has no reference a cluster could pull, so it is left out (and refused)."""
+    from devenv.plan.frozen import pinned
+
+    out: dict[str, str] = {}
+    for name, service in project.services.items():
+        entry = lock.services.get(name) if lock is not None else None
+        if entry is None or not entry.digest:
+            continue
+        if entry.pushed:
+            out[name] = pinned(entry.pushed, entry.digest)
+        elif service.build is None and service.image:
+            out[name] = pinned(service.image, entry.digest)
+    return out
 
 
 def dockerfile_ports(text: str, target: str | None = None) -> tuple[str, ...]:

@@ -162,3 +162,17 @@ def test_help_and_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2 and "missing option '-o'" in err.lower()
     code, _, err = run(capsys, "export", "swarm", "-o", "x")
     assert code == 2
+
+
+def test_frozen_needs_a_lock_and_pins_digests(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from devenv import lockfile
+
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("name: shop\nservices:\n  db: {image: 'postgres:16'}\n")
+    code, _, err = run(capsys, "-f", str(compose), "export", "kubernetes", "-o", "-", "--frozen")
+    assert code == 2 and err.strip() == "devenv: --frozen needs a lock file: devenv.lock does not exist (run devenv lock)"
+    digest = "sha256:" + "c" * 64
+    lockfile.write(str(tmp_path / "devenv.lock"),
+                   lockfile.LockFile("shop", None, {"db": lockfile.ServiceLock(image="postgres:16", digest=digest)}))
+    code, stdout, _ = run(capsys, "-f", str(compose), "export", "kubernetes", "-o", "-", "--frozen")
+    assert code == 0 and f"image: postgres@{digest}" in stdout

@@ -509,3 +509,32 @@ def test_a_refusal_is_one_line_with_the_service(tmp_path: Path) -> None:
     refusal = k8s.Refusal("web", "network_mode: host")
     assert refusal.line() == "web: network_mode: host cannot be exported to Kubernetes"
     assert k8s.Refusal("", "volumes.x.driver", "why").line() == "volumes.x.driver cannot be exported to Kubernetes (why)"
+
+
+def test_frozen_images_come_from_the_lock(tmp_path: Path) -> None:
+    from devenv.lockfile import LockFile, ServiceLock
+
+    (tmp_path / "Dockerfile").write_text("FROM busybox\n")
+    digest = "sha256:" + "a" * 64
+    text = """
+        name: shop
+        services:
+          web: {build: .}
+          db: {image: "postgres:16"}
+          cache: {image: redis}
+          local: {build: .}
+    """
+    lock = LockFile("shop", None, {
+        "web": ServiceLock(image="shop-web", pushed="registry.example.com/team/shop-web:latest", digest=digest),
+        "db": ServiceLock(image="postgres:16", digest=digest),
+        "local": ServiceLock(image="shop-local", digest=None, id="sha256:" + "b" * 64),
+    })
+    pins = k8s.frozen_images(load(tmp_path, text), lock)
+    assert pins == {"web": f"registry.example.com/team/shop-web@{digest}", "db": f"postgres@{digest}"}
+    result = export(tmp_path, text, frozen=pins)
+    assert container(result, "web")["image"] == f"registry.example.com/team/shop-web@{digest}"
+    assert container(result, "db")["image"] == f"postgres@{digest}"
+    assert sorted(r.line() for r in result.refused) == [
+        f"{name}: an image the lock does not pin cannot be exported to Kubernetes "
+        "(--frozen: run devenv lock, or devenv push for a built image)" for name in ("cache", "local")]
+    assert k8s.validate(result.objects) == []
