@@ -91,7 +91,12 @@ def kubernetes(g: Globals, output: str, namespace: str | None, registry: str | N
         for o in result.objects:
             say(f"dry run: would write {os.path.join(output, o.filename)} ({o.kind} {o.name})")
         return 0
-    written = _write(output, result.objects)
+    try:
+        written = _write(output, result.objects)
+    except OSError as exc:
+        from devenv.errors import DevenvError
+
+        raise DevenvError(f"cannot write to {output}: {exc.strerror or exc}") from None
     for stale in _stale(output, {o.filename for o in result.objects}):
         say(f"devenv: note: {os.path.join(output, stale)} is from an earlier export and matches no object now; "
             "remove it (and its object: kubectl delete -f FILE)")
@@ -140,8 +145,10 @@ def _stale(folder: str, current: set[str]) -> list[str]:
 
 
 def _read(path: str) -> bytes:
-    with open(path, "rb") as f:
-        return f.read()
+    """A config's or secret's file, through the bounded reader (no fifo, no device, at most 4 MiB)."""
+    from devenv.manifest.reading import read_bytes
+
+    return read_bytes(path, "file")
 
 
 def _write(folder: str, objects: Any) -> set[str]:

@@ -20,13 +20,14 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from devenv.errors import UsageError
+from devenv.errors import ManifestError, UsageError
 from devenv.model import Project, Service, thaw
 from devenv.plan.declared import is_secret_key
 from devenv.plan.push import registry_host, split_tag
 from devenv.plan.units import byte_size, duration_ns
 
 SCHEMA_VERSION = "1.37"  # the Kubernetes API version the output is validated against (kubernetes-validate)
+MAX_OBJECT_DATA = 1024 * 1024  # the API server refuses a ConfigMap or Secret holding more
 DEFAULT_VOLUME_SIZE = "1Gi"
 DEFAULT_ACCESS_MODE = "ReadWriteOnce"
 ACCESS_MODES = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")
@@ -361,7 +362,7 @@ class _Translator:
     def check_modes(self, service: Service) -> None:
         name, cfg = service.name, service.config
         mode = cfg.get("network_mode")
-        if mode and mode != "bridge":
+        if mode and mode not in ("bridge", "default"):
             self.refuse(name, f"network_mode: {mode}")
         for network, spec in sorted((cfg.get("networks") or {}).items()):
             for key in sorted(spec or {}):
@@ -399,6 +400,10 @@ class _Translator:
 
     def environment(self, service: Service, app: str) -> list[dict[str, Any]]:
         env = {str(k): str(v) for k, v in (service.get("environment") or {}).items() if v is not None}
+        for key in sorted(env):
+            if not _KEY.match(key):
+                self.refuse(service.name, f"environment: {key}", "not a ConfigMap key ([-._a-zA-Z0-9])")
+                del env[key]
         plain = {k: v for k, v in sorted(env.items()) if not is_secret_key(k)}
         secret = {k: v for k, v in sorted(env.items()) if is_secret_key(k)}
         out: list[dict[str, Any]] = []
@@ -797,8 +802,9 @@ class _Translator:
                 raise UsageError(f"{where}: no reader for {spec['file']}")
             try:
                 content = self.options.read(str(spec["file"]))
-            except OSError as exc:
-                raise UsageError(f"{where}: cannot read {spec['file']}: {exc.strerror or exc}") from None
+            except (OSError, ManifestError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                raise UsageError(f"{where}: cannot read {spec['file']}: {reason}") from None
         elif spec.get("content") is not None:
             content = str(spec["content"]).encode()
         elif spec.get("environment") is not None:
@@ -813,6 +819,9 @@ class _Translator:
         for key in sorted(spec):
             if key not in ("file", "content", "environment", "name", "external") and _present(spec[key]):
                 self.refuse("", f"{where}.{key}")
+        if len(content) > MAX_OBJECT_DATA:
+            self.refuse("", where, f"{len(content)} bytes: a {'Secret' if kind == 'secrets' else 'ConfigMap'} holds at most 1 MiB")
+            return
         name, key = dns_label(source), _data_key(source)
         if kind == "secrets":
             body = {"apiVersion": "v1", "kind": "Secret", "metadata": self.metadata(name), "type": "Opaque",

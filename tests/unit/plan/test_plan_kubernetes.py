@@ -538,3 +538,31 @@ def test_frozen_images_come_from_the_lock(tmp_path: Path) -> None:
         f"{name}: an image the lock does not pin cannot be exported to Kubernetes "
         "(--frozen: run devenv lock, or devenv push for a built image)" for name in ("cache", "local")]
     assert k8s.validate(result.objects) == []
+
+
+def test_environment_keys_and_object_sizes_kubernetes_cannot_hold(tmp_path: Path) -> None:
+    (tmp_path / "big.bin").write_bytes(b"x" * (k8s.MAX_OBJECT_DATA + 1))
+    lines = refusals(tmp_path, """
+        services:
+          web: {image: nginx, environment: {"A KEY": "1", OK: "2"}, configs: [big]}
+        configs:
+          big: {file: ./big.bin}
+    """)
+    assert lines == [
+        "web: environment: A KEY cannot be exported to Kubernetes (not a ConfigMap key ([-._a-zA-Z0-9]))",
+        f"configs.big cannot be exported to Kubernetes ({k8s.MAX_OBJECT_DATA + 1} bytes: a ConfigMap holds at most 1 MiB)",
+    ]
+
+
+def test_an_unreadable_file_is_one_line_naming_the_object(tmp_path: Path) -> None:
+    (tmp_path / "pw.txt").write_text("x")
+    text = """
+        services:
+          web: {image: nginx, secrets: [pw]}
+        secrets:
+          pw: {file: ./pw.txt}
+    """
+    project = load(tmp_path, text)
+    (tmp_path / "pw.txt").unlink()
+    with pytest.raises(UsageError, match=r"^secrets\.pw: cannot read .*pw\.txt"):
+        k8s.export(project, (), k8s.ExportOptions(read=read))
