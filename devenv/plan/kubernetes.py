@@ -309,6 +309,14 @@ class _Translator:
         pod["restartPolicy"] = "Always"
         if volumes:
             pod["volumes"] = volumes
+        claims = [m["mountPath"] for m in mounts if any(v["name"] == m["name"] and "persistentVolumeClaim" in v for v in volumes)]
+        if claims:
+            group = (security or {}).get("runAsGroup")
+            if group is not None:  # the claim's files writable by the service's group, as Docker's volume copy would leave them
+                pod.setdefault("securityContext", {})["fsGroup"] = group
+            else:
+                self.notes.append(f"{name}: {', '.join(claims)}: a new claim starts empty and owned by root (Docker fills a new "
+                                  "volume from the image's folder, owner included); a non-root image may need fsGroup")
         if any(r.whole_service for r in self.refused[before:]):
             return
         annotations = self.annotations(service)

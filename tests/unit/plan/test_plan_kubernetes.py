@@ -286,6 +286,13 @@ def test_named_volumes_become_claims(tmp_path: Path) -> None:
     assert volumes[mounts["/shared"]["name"]]["persistentVolumeClaim"] == {"claimName": "team-shared"}
     assert volumes[mounts["/tmp"]["name"]]["emptyDir"] == {"medium": "Memory"}
     assert volumes[mounts["/anon"]["name"]]["emptyDir"] == {}
+    assert any(n.startswith("db: /var/lib/postgresql/data, /logs, /shared: a new claim starts empty") for n in result.notes)
+    owned = valid(export(tmp_path, """
+        services:
+          db: {image: postgres, user: "999:999", volumes: ["pgdata:/data"]}
+        volumes: {pgdata: {}}
+    """))
+    assert pod(owned, "db")["securityContext"] == {"fsGroup": 999}
 
 
 def test_volumes_from_shares_claims(tmp_path: Path) -> None:
@@ -566,3 +573,16 @@ def test_an_unreadable_file_is_one_line_naming_the_object(tmp_path: Path) -> Non
     (tmp_path / "pw.txt").unlink()
     with pytest.raises(UsageError, match=r"^secrets\.pw: cannot read .*pw\.txt"):
         k8s.export(project, (), k8s.ExportOptions(read=read))
+
+
+def test_validation_catches_what_the_api_server_would_refuse() -> None:
+    """The schema check is no formality: a wrong type or an unknown field is one line per object."""
+    bad = k8s.KubeObject("Deployment", "web", {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+        "spec": {"replicas": "two", "selector": {}, "template": {"spec": {"containers": [{"name": "web"}]}}}})
+    unknown = k8s.KubeObject("Service", "web", {
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": {"prots": []}})
+    assert k8s.validate([bad, unknown]) == [
+        "web-deployment.yaml: Deployment web: spec.replicas: 'two' is not of type 'integer', 'null'",
+        "web-service.yaml: Service web: spec: Additional properties are not allowed ('prots' was unexpected)",
+    ]
