@@ -266,12 +266,12 @@ class _Translator:
         for key in sorted(cfg):
             if key not in _HANDLED and not key.startswith("x-") and _present(cfg[key]):
                 self.refuse(name, self.shown(key, cfg[key]))
-        image = self.image(service)
-        if image is None:
-            return
+        # a service left out whole (no image to run) is still checked, to list all its refusals at once
         before = len(self.refused)
+        kept = (dict(self.objects), dict(self.used_volumes), dict(self.used_configs), dict(self.used_secrets))
+        image = self.image(service)
         self.check_modes(service)
-        container: dict[str, Any] = {"name": app, "image": image}
+        container: dict[str, Any] = {"name": app, "image": image or ""}
         policy = cfg.get("pull_policy")
         if policy in _PULL_POLICIES:
             container["imagePullPolicy"] = _PULL_POLICIES[policy]
@@ -317,9 +317,10 @@ class _Translator:
             else:
                 self.notes.append(f"{name}: {', '.join(claims)}: a new claim starts empty and owned by root (Docker fills a new "
                                   "volume from the image's folder, owner included); a non-root image may need fsGroup")
-        if any(r.whole_service for r in self.refused[before:]):
-            return
         annotations = self.annotations(service)
+        if image is None or any(r.whole_service for r in self.refused[before:]):
+            self.objects, self.used_volumes, self.used_configs, self.used_secrets = kept
+            return
         selector = {NAME_LABEL: app, PART_OF_LABEL: self.part_of}
         spec: dict[str, Any] = {"replicas": service.scale, "selector": {"matchLabels": selector}}
         if any("persistentVolumeClaim" in v for v in volumes):

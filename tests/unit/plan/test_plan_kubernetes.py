@@ -586,3 +586,19 @@ def test_validation_catches_what_the_api_server_would_refuse() -> None:
         "web-deployment.yaml: Deployment web: spec.replicas: 'two' is not of type 'integer', 'null'",
         "web-service.yaml: Service web: spec: Additional properties are not allowed ('prots' was unexpected)",
     ]
+
+
+def test_a_service_left_out_is_still_checked_and_leaves_no_object(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM busybox\n")
+    result = export(tmp_path, """
+        services:
+          web: {build: ., privileged: true, environment: {A: "1"}, volumes: ["data:/data"]}
+          db: {image: postgres}
+        volumes: {data: {}}
+    """)
+    assert [r.line() for r in result.refused] == [
+        "web: privileged: true cannot be exported to Kubernetes",
+        "web: build without image cannot be exported to Kubernetes (a cluster cannot build; name an image or pass --registry "
+        "(where `devenv push` puts it))",
+    ]
+    assert kinds(result) == [("Deployment", "db")]
