@@ -944,5 +944,7 @@ def validate(objects: Iterable[KubeObject], version: str = SCHEMA_VERSION) -> li
             kubernetes_validate.validate(thaw(obj.body), version, strict=True)
         except kubernetes_validate.ValidationError as error:
             path = ".".join(str(p) for p in error.path)
-            problems.append(f"{obj.filename}: {obj.kind} {obj.name}: {path or '(top)'}: {error.message}")
+            # jsonschema's message quotes the value: never a Secret's
+            message = "does not match the schema" if obj.kind == "Secret" else error.message
+            problems.append(f"{obj.filename}: {obj.kind} {obj.name}: {path or '(top)'}: {message}")
     return problems

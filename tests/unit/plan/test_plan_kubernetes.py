@@ -602,3 +602,9 @@ def test_a_service_left_out_is_still_checked_and_leaves_no_object(tmp_path: Path
         "(where `devenv push` puts it))",
     ]
     assert kinds(result) == [("Deployment", "db")]
+
+
+def test_a_secret_that_fails_validation_is_named_without_its_value() -> None:
+    secret = k8s.KubeObject("Secret", "pw", {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "pw"},
+                                             "data": {"pw": ["hunter2"]}})
+    assert k8s.validate([secret]) == ["pw-secret.yaml: Secret pw: data.pw: does not match the schema"]
