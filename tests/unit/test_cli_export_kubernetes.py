@@ -176,3 +176,20 @@ def test_frozen_needs_a_lock_and_pins_digests(tmp_path: Path, capsys: pytest.Cap
                    lockfile.LockFile("shop", None, {"db": lockfile.ServiceLock(image="postgres:16", digest=digest)}))
     code, stdout, _ = run(capsys, "-f", str(compose), "export", "kubernetes", "-o", "-", "--frozen")
     assert code == 0 and f"image: postgres@{digest}" in stdout
+
+
+def test_same_bytes_whatever_the_hash_seed(tmp_path: Path) -> None:
+    """Nothing in the output depends on set or dict iteration order of a process."""
+    import subprocess
+    import sys
+
+    outputs = []
+    for seed in ("1", "2"):
+        done = subprocess.run(
+            [sys.executable, "-m", "devenv", "-f", str(REPO / "examples/legacy-graphite/docker-compose.yml"),
+             "export", "kubernetes", "-o", "-", "--registry", REGISTRY],
+            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONHASHSEED": seed})
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1] and outputs[0].count("\n---\n") == 6
