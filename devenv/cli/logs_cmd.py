@@ -20,7 +20,7 @@ from devenv.cli.common import echo, load
 from devenv.errors import UsageError
 
 if TYPE_CHECKING:
-    import docker
+    from devenv.engine.client import Engine
 
 COLORS = ("cyan", "yellow", "green", "magenta", "blue", "bright_cyan", "bright_yellow", "bright_green", "bright_magenta")
 SERVICE_LABEL = "com.docker.compose.service"
@@ -294,7 +294,7 @@ class Follower:
 
 
 def follow(
-    client: docker.DockerClient, project: str, services: tuple[str, ...], *, tail: str, timestamps: bool,
+    client: Engine, project: str, services: tuple[str, ...], *, tail: str, timestamps: bool,
     since: float | dt.datetime | None = None, keep_following: bool = True, until: Any = None,
     prefix: bool = True, color: bool = True, index: int | None = None, declared: set[str] | None = None,
 ) -> int:

@@ -11,7 +11,7 @@ from devenv.errors import EXIT_FAILED
 from devenv.plan.actions import Op, Plan
 
 if TYPE_CHECKING:
-    import docker
+    from devenv.engine.client import Engine
 
     from devenv.engine.apply import Applied
     from devenv.model import Project
@@ -39,7 +39,7 @@ def _ready_times(applied: Applied) -> dict[str, float]:
     return out
 
 
-def print_applied(client: docker.DockerClient, project: Project, applied: Applied, fmt: str, verb: str) -> int:
+def print_applied(client: Engine, project: Project, applied: Applied, fmt: str, verb: str) -> int:
     from devenv.engine.apply import explain_failure
 
     rows = []

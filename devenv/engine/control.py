@@ -48,7 +48,7 @@ def top(client: Engine, container: ObservedContainer) -> dict[str, Any]:
 
 def stats_sample(client: Engine, container: ObservedContainer) -> dict[str, Any]:
     """One stats sample with the previous one's CPU figures (the engine takes about a second)."""
-    return client.api.stats(container.id, stream=False)
+    return client.api.stats(container.id)
 
 
 def wait_exit(client: Engine, container: ObservedContainer) -> int:
