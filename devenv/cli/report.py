@@ -11,9 +11,8 @@ from devenv.errors import EXIT_FAILED
 from devenv.plan.actions import Op, Plan
 
 if TYPE_CHECKING:
-    from devenv.engine.client import Engine
-
     from devenv.engine.apply import Applied
+    from devenv.engine.client import Engine
     from devenv.model import Project
 
 

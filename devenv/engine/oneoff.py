@@ -80,3 +80,16 @@ def create_oneoff(
 
         put_files(api, container, spec.files)
     return container
+
+
+def start(client: Engine, container: str) -> None:
+    client.api.start(container)
+
+
+def remove(client: Engine, container: str) -> None:
+    """Remove the one-off container and its anonymous volumes (`run --rm`); gone already is fine."""
+    try:
+        client.api.remove_container(container, v=True, force=True)
+    except Exception as exc:
+        if not is_not_found(exc):
+            raise
