@@ -23,7 +23,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from typing import IO, Any, BinaryIO, Protocol, TypedDict
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, Protocol, TypedDict
 from urllib.parse import quote, urlencode
 
 from devenv.engine.unixhttp import Disconnected, UnixConnection
@@ -743,3 +743,8 @@ class RemoteAPI:
         headers = {"Content-Type": "application/x-tar", **({"Content-Length": str(length)} if length is not None else {})}
         self._raw("PUT", f"/containers/{quote(container, safe='')}/archive", data=data, headers=headers,
                   params={"path": path, "copyUIDGID": "true" if copy_uid_gid else None})
+
+
+if TYPE_CHECKING:  # both implementations have every call of the interface, with its signature (mypy checks)
+    _LOCAL: EngineAPI = LocalAPI("")
+    _REMOTE: EngineAPI = RemoteAPI(None)
