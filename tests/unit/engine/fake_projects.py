@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from devenv.engine.client import Engine
 from devenv.engine.events import EventWatch
@@ -16,8 +13,8 @@ from devenv.model import Project
 from devenv.plan.actions import Plan
 from devenv.plan.options import UpOptions
 from devenv.plan.planner import plan_up
-from tests.fake_engine import FakeEngineAPI, fake_client
-from tests.unit.plan.plan_factories import IMAGE, IMAGE_ID, empty_state, make_project, svc
+from tests.fake_engine import FakeEngineAPI
+from tests.unit.plan.plan_factories import empty_state, make_project, svc
 
 GUARD = 30.0  # seconds: a hang guard only, never a measure of speed
 
@@ -42,33 +39,6 @@ WEB_DB_CACHE = make_project({
 
 def up_plan(project: Project, **options: Any) -> Plan:
     return plan_up(project, empty_state(project), UpOptions(**options))
-
-
-@pytest.fixture
-def fake() -> FakeEngineAPI:
-    return FakeEngineAPI({IMAGE: IMAGE_ID})
-
-
-@pytest.fixture
-def client(fake: FakeEngineAPI) -> Engine:
-    return fake_client(fake)
-
-
-@pytest.fixture(autouse=True)
-def private_locks(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Project locks in this test's folder (apply takes one)."""
-    from devenv.engine.lock import LOCK_DIR_ENV
-
-    folder = tmp_path / "locks"
-    folder.mkdir(mode=0o700)
-    monkeypatch.setenv(LOCK_DIR_ENV, str(folder))
-
-
-@pytest.fixture
-def watch(client: Engine) -> Iterator[EventWatch]:
-    w = EventWatch(client, "demo")
-    yield w
-    w.close()
 
 
 def run(client: Engine, watch: EventWatch | None, plan: Plan, wait_timeout: float = GUARD) -> dict[str, Outcome]:

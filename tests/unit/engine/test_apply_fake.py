@@ -14,18 +14,13 @@ from devenv.plan.lifecycle import plan_down
 from devenv.plan.options import DownOptions, UpOptions
 from devenv.plan.planner import plan_up
 from tests.fake_engine import FakeEngineAPI
-from tests.unit.engine.fake_projects import (  # noqa: F401  (fixtures)
-    WEB_DB_CACHE,
-    client,
-    fake,
-    healthy_dep,
-    private_locks,
-    when_running,
-)
+from tests.unit.engine.fake_projects import WEB_DB_CACHE, healthy_dep, when_running
 from tests.unit.plan.plan_factories import make_project, svc
 
 CHANGES = {"create_network", "create_volume", "create_container", "connect_network", "start", "stop", "kill",
            "remove_container", "remove_network", "remove_volume", "pull", "build", "put_archive"}
+
+pytestmark = pytest.mark.usefixtures("private_locks")  # apply takes the project lock: in tmp_path
 
 
 def up(client: Any, project: Project, **options: Any) -> Any:

@@ -12,7 +12,7 @@ import pytest
 from devenv.engine import events
 from devenv.engine.events import EventWatch, WaitFailed, completed_verdict, healthy_verdict, running_verdict, wait_for
 from tests.fake_engine import FakeEngineAPI
-from tests.unit.engine.fake_projects import GUARD, HEALTHCHECK, client, fake, watch, when_running  # noqa: F401  (fixtures)
+from tests.unit.engine.fake_projects import GUARD, HEALTHCHECK, when_running
 
 
 @pytest.fixture(autouse=True)

@@ -7,17 +7,7 @@ import threading
 
 from devenv.engine.events import EventWatch
 from tests.fake_engine import Call, FakeEngineAPI
-from tests.unit.engine.fake_projects import (  # noqa: F401  (fixtures)
-    GUARD,
-    WEB_DB_CACHE,
-    client,
-    fake,
-    private_locks,
-    run,
-    up_plan,
-    watch,
-    when_running,
-)
+from tests.unit.engine.fake_projects import GUARD, WEB_DB_CACHE, run, up_plan, when_running
 from tests.unit.plan.plan_factories import make_project, svc
 
 

@@ -14,7 +14,7 @@ from devenv.plan.lifecycle import plan_down
 from devenv.plan.observed import ObservedState
 from devenv.plan.options import DownOptions
 from tests.fake_engine import Call, FakeEngineAPI
-from tests.unit.engine.fake_projects import client, fake, private_locks, run, up_plan  # noqa: F401  (fixtures)
+from tests.unit.engine.fake_projects import run, up_plan
 from tests.unit.plan.plan_factories import IMAGE, make_project, svc
 
 PROJECT = make_project(
