@@ -2,10 +2,10 @@
 its two implementations.
 
 - `LocalAPI`: the engine behind a unix socket, spoken to directly on the standard library. Every
-  command talks to the engine, and the docker SDK (with requests and urllib3) takes about 100 ms
-  to import, more than most commands' calls take together: measured on a 5-service project,
-  `devenv ps` takes FIGURE_LOCAL with LocalAPI against FIGURE_SDK with RemoteAPI on the same socket
-  (`python -m devenv ps`, median of 15 runs, see the g1-api report). The few calls whose protocol
+  command talks to the engine, and the docker SDK (with requests and urllib3) takes 100 ms or more
+  to import, more than most commands' calls take together. `devenv ps` of a running 5-service
+  project, 25 runs of each alternating on the same socket (a busy 2-CPU machine, load 8): LocalAPI
+  241 ms fastest / 450 ms median, RemoteAPI 492 ms / 787 ms. The few calls whose protocol
   the SDK knows better (builds, pulls, pushes with the docker config's credentials, logs with
   their multiplexed frames) call the SDK's public methods by name, the SDK imported on first use.
 - `RemoteAPI`: a remote engine (tcp with TLS verified, ssh) through the docker SDK's public
@@ -13,8 +13,8 @@ its two implementations.
   archive upload with copyUIDGID) go through `APIClient`'s public `requests.Session` methods.
 
 Neither passes unknown attributes through: what devenv may call is the Protocol's method set.
-Errors are `APIError` / `NotFound` from here; `is_not_found` and `explanation` also understand the
-SDK's own errors (a stream that fails half-way).
+Errors: `APIError` / `NotFound` from here (LocalAPI, RemoteAPI's session calls) or the SDK's own
+(its methods); `is_not_found` and `explanation` understand both.
 """
 
 from __future__ import annotations
