@@ -44,7 +44,7 @@ def kill(g: Globals, services: tuple[str, ...], signal_name: str, remove_orphans
         for c in targets:
             say(f"kill {c.name} ({sig})")
         return 0
-    return report(control.each(targets, lambda c: client.api.kill(c.id, signal=sig)), "killed")
+    return report(control.each(targets, lambda c: control.kill(client, c, sig)), "killed")
 
 
 def _confirm(names: list[str]) -> bool:
@@ -106,8 +106,8 @@ def _pause(g: Globals, services: tuple[str, ...], unpause: bool) -> int:
         for c in targets:
             say(f"{verb} {c.name}")
         return 0
-    call = client.api.unpause if unpause else client.api.pause
-    return report(control.each(targets, lambda c: call(c.id)), verb + "d")
+    call = control.unpause if unpause else control.pause
+    return report(control.each(targets, lambda c: call(client, c)), verb + "d")
 
 
 @click.command("pause", help="Pause the services' running containers.")

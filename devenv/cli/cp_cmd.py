@@ -24,14 +24,17 @@ def _resolve_link(client: Engine, container: str, path: str, stat: dict) -> tupl
         return path, stat
     if not target.startswith("/"):
         target = posixpath.join(posixpath.dirname(path), target)
-    return target, client.api.archive_stat(container, target)
+    from devenv.engine import archive
+
+    return target, archive.stat(client, container, target)
 
 
 def copy_from(client: Engine, container: ObservedContainer, src: str, dest: str, follow: bool) -> None:
+    from devenv.engine import archive
     from devenv.engine.archive import extract, stat_is_dir, stat_is_link
     from devenv.plan.copying import CopyError, Destination, Source, place, split_dir_entry
 
-    stat = client.api.archive_stat(container.id, src)
+    stat = archive.stat(client, container.id, src)
     if stat is None:
         raise CopyError(f"no such file or directory in container {container.name}: {src}")
     rebase_name = ""
@@ -40,7 +43,7 @@ def copy_from(client: Engine, container: ObservedContainer, src: str, dest: str,
         src, stat = _resolve_link(client, container.id, src, stat)
         if stat is None:
             raise CopyError(f"the link {rebase_name} in container {container.name} points at nothing: {src}")
-    chunks, _ = client.api.get_archive(container.id, src)
+    chunks = archive.read(client, container.id, src)
     if dest == "-":
         out = sys.stdout.buffer
         for chunk in chunks:
@@ -59,17 +62,18 @@ def copy_from(client: Engine, container: ObservedContainer, src: str, dest: str,
 
 
 def copy_to(client: Engine, container: ObservedContainer, src: str, dest: str, follow: bool, archive: bool) -> None:
+    from devenv.engine import archive as engine_archive
     from devenv.engine.archive import rebase, stat_is_dir, stat_is_link, tar_of
     from devenv.plan.copying import CopyError, Destination, Source, place, split_dir_entry
 
-    stat = client.api.archive_stat(container.id, dest)
+    stat = engine_archive.stat(client, container.id, dest)
     if stat is not None and stat_is_link(stat):  # a link at the destination: copy to what it names
         dest, stat = _resolve_link(client, container.id, dest, stat)
     destination = Destination(dest, stat is not None, stat_is_dir(stat))
     if src == "-":
         if not destination.is_dir:
             raise CopyError(f"destination {dest} in container {container.name} must be a directory when copying from standard input")
-        client.api.put_archive(container.id, dest, sys.stdin.buffer.read(), copy_uid_gid=archive)
+        engine_archive.write(client, container.id, dest, sys.stdin.buffer.read(), keep_owners=archive)
         return
     if not os.path.lexists(src):
         raise CopyError(f"no such file or directory: {src}")
@@ -82,7 +86,7 @@ def copy_to(client: Engine, container: ObservedContainer, src: str, dest: str, f
     base = rebase_name or split_dir_entry(src)[1]
     data = tar_of(src, base, follow_links=follow)
     data = rebase(data, placement.old_base, placement.new_base)
-    client.api.put_archive(container.id, placement.directory, data, copy_uid_gid=archive)
+    engine_archive.write(client, container.id, placement.directory, data, keep_owners=archive)
 
 
 @click.command("cp", help="Copy files between a service's container and the host (SERVICE:SRC DEST, or SRC SERVICE:DEST).")

@@ -27,19 +27,16 @@ def images_to_remove(project: Any, rmi: str) -> list[str]:
 
 
 def _remove_images(client: Any, names: list[str]) -> int:
-    from devenv.engine.api import explanation, is_not_found
+    from devenv.engine.control import remove_image
 
     failed = 0
     for name in names:
-        try:
-            client.api.remove_image(name)
-        except Exception as exc:
-            if is_not_found(exc):
-                continue
-            say(f"  ✘ image {name} not removed: {explanation(exc) or exc}")
+        outcome = remove_image(client, name)
+        if outcome.problem is not None:
+            say(f"  ✘ image {name} not removed: {outcome.problem}")
             failed += 1
-            continue
-        say(f"  ✔ image {name} removed")
+        elif outcome.removed:
+            say(f"  ✔ image {name} removed")
     return failed
 
 

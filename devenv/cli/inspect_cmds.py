@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from devenv.cli.command import Globals, format_option, service_argument, services_argument
 from devenv.errors import DevenvError, UsageError
+
+if TYPE_CHECKING:
+    from devenv.engine.queries import ImageDetails
 
 # ------------------------------------------------------------------ top
 
@@ -62,7 +66,7 @@ def top(g: Globals, services: tuple[str, ...]) -> int:
 # ------------------------------------------------------------------ port
 
 
-def published(summary: dict[str, Any], private_port: int, protocol: str) -> str | None:
+def published(summary: Mapping[str, Any], private_port: int, protocol: str) -> str | None:
     """`host:port` of the first binding of PRIVATE_PORT/protocol in a container's list JSON."""
     for port in summary.get("Ports") or ():
         if port.get("PrivatePort") == private_port and port.get("Type", "tcp") == protocol and port.get("PublicPort"):
@@ -80,6 +84,7 @@ def published(summary: dict[str, Any], private_port: int, protocol: str) -> str 
 def port(g: Globals, service: str, private_port: str, protocol: str, index: int) -> int:
     from devenv.cli.common import echo
     from devenv.cli.targets import open_project
+    from devenv.engine.queries import container_summary
     from devenv.plan.control import pick
 
     if not private_port.isdigit() or not 0 < int(private_port) < 65536:
@@ -87,7 +92,8 @@ def port(g: Globals, service: str, private_port: str, protocol: str, index: int)
     protocol = protocol.lower()
     project, client, observed = open_project(g, (service,))
     container = pick(project, observed, service, index)
-    summary: dict[str, Any] = next(iter(client.api.containers(all=True, filters={"id": [container.id]})), {})
+    found = container_summary(client, container.id)
+    summary: Mapping[str, Any] = found.raw if found else {}
     address = published(summary, int(private_port), protocol)
     if address is None:
         ports = sorted({f"{p.get('PrivatePort')}/{p.get('Type')}" for p in summary.get("Ports") or () if p.get("PublicPort")})
@@ -102,18 +108,17 @@ def port(g: Globals, service: str, private_port: str, protocol: str, index: int)
 # ------------------------------------------------------------------ images
 
 
-def image_entry(container: str, reference: str, image: dict[str, Any]) -> dict[str, Any]:
-    """Compose's JSON object for one container's image, from `GET /images/{name}/json`."""
+def image_entry(container: str, reference: str, image: ImageDetails) -> dict[str, Any]:
+    """Compose's JSON object for one container's image."""
     from devenv.cli.dockerfmt import split_reference
 
     repository, tag = split_reference(reference)
-    last_tag = ((image.get("Metadata") or {}).get("LastTagTime") or "")
+    last_tag = image.last_tag_time
     if not last_tag or last_tag.startswith("0001-01-01"):
-        last_tag = image.get("Created") or ""
-    platform = "/".join(p for p in (image.get("Os"), image.get("Architecture"), image.get("Variant")) if p)
+        last_tag = image.created
     return {
-        "ID": image.get("Id", ""), "ContainerName": container, "Repository": repository, "Tag": tag,
-        "Platform": platform, "Size": int(image.get("Size") or 0), "LastTagTime": last_tag,
+        "ID": image.id, "ContainerName": container, "Repository": repository, "Tag": tag,
+        "Platform": image.platform, "Size": image.size, "LastTagTime": last_tag,
     }
 
 
@@ -143,13 +148,14 @@ def images(g: Globals, services: tuple[str, ...], quiet: bool, fmt: str) -> int:
     from devenv.cli.dockerfmt import human_size, tabulate
     from devenv.cli.targets import open_project
     from devenv.engine import control
+    from devenv.engine.queries import image_details, project_summaries
 
     project, client, observed = open_project(g, services)
     wanted = [c for c in observed.project_containers() if not services or c.service in services]
-    summaries = {s["Id"]: s for s in client.api.containers(all=True, filters={"label": [f"com.docker.compose.project={project.name}"]})}
-    results = control.each(wanted, lambda c: client.api.inspect_image(c.image_id or summaries.get(c.id, {}).get("Image", "")))
+    references = {s.id: s.image for s in project_summaries(client, project.name)}
+    results = control.each(wanted, lambda c: image_details(client, c.image_id or references.get(c.id, "")))
     entries = sorted(
-        (image_entry(c.name, summaries.get(c.id, {}).get("Image", ""), answer) for c, answer, error in results if answer),
+        (image_entry(c.name, references.get(c.id, ""), answer) for c, answer, error in results if answer),
         key=lambda e: e["ContainerName"],
     )
     if quiet:

@@ -4,13 +4,16 @@ refresh some of its entries."""
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from devenv.cli.command import Globals, format_option, services_argument
 from devenv.cli.common import echo, emit_json, say
 from devenv.errors import EXIT_FAILED, UsageError
+
+if TYPE_CHECKING:
+    from devenv.engine.client import Engine
 
 
 @click.command("lock", help="Pin every service's image digests, Dockerfile bases, build inputs and config hash "
@@ -39,7 +42,7 @@ def lock(g: Globals, services: tuple[str, ...], check: bool, update: bool, offli
     old = lockfile.read(path)
     names = tuple(services) or tuple(sorted(project.services))
     only = names if services else None
-    entries = lock_entries(engine.result().api, project, names, offline=offline, warn=say)
+    entries = lock_entries(engine.result(), project, names, offline=offline, warn=say)
     if check:
         if old is None:
             say(f"devenv: no lock file {shown} (run devenv lock)")
@@ -73,7 +76,7 @@ def lock(g: Globals, services: tuple[str, ...], check: bool, update: bool, offli
 # ---- what `up` asks of the lock ------------------------------------------------------------------
 
 
-def frozen_project(project: Any, api: Any, services: tuple[str, ...], *, no_deps: bool, dry_run: bool,
+def frozen_project(project: Any, client: Engine, services: tuple[str, ...], *, no_deps: bool, dry_run: bool,
                    declared: Any = None) -> Any:
     """`up --frozen`: the project pinned from its lock, its images checked (and pulled by digest);
     one refusal line otherwise, before anything else changes on the engine. `declared`: the
@@ -89,7 +92,7 @@ def frozen_project(project: Any, api: Any, services: tuple[str, ...], *, no_deps
     if lock is None:
         raise DevenvError(f"no lock file {path} (up --frozen runs what it pins; run devenv lock)")
     names = frozen.selected(project, services, no_deps=no_deps)
-    here = engine_platform(api)
+    here = engine_platform(client)
     facts, texts = {}, {}
     for name in names:
         service = project.services[name]
@@ -102,10 +105,10 @@ def frozen_project(project: Any, api: Any, services: tuple[str, ...], *, no_deps
         texts[name] = None if text is None else text.decode("utf-8", "replace")
     pinned = frozen.freeze_project(project, lock, names, facts, texts, declared=declared)
     platforms = {name: locking.service_platform(project.services[name], here) for name in names}
-    return verify_frozen(api, pinned, platforms=platforms, dry_run=dry_run)
+    return verify_frozen(client, pinned, platforms=platforms, dry_run=dry_run)
 
 
-def warn_if_stale(project: Any, api: Any, services: tuple[str, ...], *, no_deps: bool) -> None:
+def warn_if_stale(project: Any, client: Engine, services: tuple[str, ...], *, no_deps: bool) -> None:
     """Without --frozen: one warning line when the lock exists and is stale for the services `up`
     brings up (config hashes and local images only: no registry, no context walk)."""
     from devenv import lockfile
@@ -125,7 +128,7 @@ def warn_if_stale(project: Any, api: Any, services: tuple[str, ...], *, no_deps:
         return
     names = frozen.selected(project, services, no_deps=no_deps)
     images = [project.services[n].image for n in names if project.services[n].build is None and project.services[n].image]
-    stale = locking.quick_stale(project, lock, names, inspect_all(api, [i for i in images if i]))
+    stale = locking.quick_stale(project, lock, names, inspect_all(client, [i for i in images if i]))
     if stale:
         shown = ", ".join(str(s) for s in stale[:3]) + (f" (+{len(stale) - 3} more)" if len(stale) > 3 else "")
         say(f"devenv: warning: {os.path.basename(path)} is stale: {shown}; run devenv lock, or up --frozen to run what it pins")

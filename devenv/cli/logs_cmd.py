@@ -10,7 +10,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -20,7 +20,7 @@ from devenv.cli.common import echo, load
 from devenv.errors import UsageError
 
 if TYPE_CHECKING:
-    import docker
+    from devenv.engine.client import Engine
 
 COLORS = ("cyan", "yellow", "green", "magenta", "blue", "bright_cyan", "bright_yellow", "bright_green", "bright_magenta")
 SERVICE_LABEL = "com.docker.compose.service"
@@ -72,16 +72,13 @@ class LogView:
     prefix: bool = True
     color: bool = True
 
-    def read(self, client: Any, container: str, follow: bool, since: Any = None, tail: str | None = None) -> Iterator[str]:
+    def read(self, client: Engine, container: str, follow: bool, since: Any = None, tail: str | None = None) -> Iterator[str]:
+        from devenv.engine.queries import container_logs
+
         tail = self.tail if tail is None else tail
-        kwargs: dict[str, Any] = {"stream": True, "follow": follow, "tail": int(tail) if tail.isdigit() else "all",
-                                  "timestamps": self.timestamps}
         chosen = since if since is not None else self.since
-        if chosen is not None:
-            kwargs["since"] = chosen
-        if self.until is not None:
-            kwargs["until"] = self.until
-        return _lines(client.api.logs(container, **kwargs))
+        return _lines(container_logs(client, container, follow=follow, tail=int(tail) if tail.isdigit() else "all",
+                                     timestamps=self.timestamps, since=chosen, until=self.until))
 
 
 class Prefixes:
@@ -109,12 +106,7 @@ class Prefixes:
         return (style(prefix, self.color_of(name), stream=sys.stdout) if self.view.color else prefix) + text
 
 
-def _name(summary: dict[str, Any]) -> str:
-    names = summary.get("Names") or ["/?"]
-    return names[0].lstrip("/")
-
-
-def _wanted(labels: dict[str, Any], services: tuple[str, ...], declared: set[str] | None, index: int | None) -> bool:
+def _wanted(labels: Mapping[str, Any], services: tuple[str, ...], declared: set[str] | None, index: int | None) -> bool:
     if labels.get(ONEOFF_LABEL) == "True":
         return False
     service = labels.get(SERVICE_LABEL, "")
@@ -145,7 +137,7 @@ class Follower:
     whose events matter (an `up`); `run()` then lists the containers, prints their output and the
     output of those that start later, and returns once none of them runs (or is about to)."""
 
-    def __init__(self, client: Any, project: str, services: tuple[str, ...], view: LogView, *,
+    def __init__(self, client: Engine, project: str, services: tuple[str, ...], view: LogView, *,
                  declared: set[str] | None = None, index: int | None = None, grace: float = 3.0,
                  hidden: set[str] | None = None) -> None:
         self.hidden = hidden or set()  # services followed for their exits only, their output not shown
@@ -168,11 +160,9 @@ class Follower:
 
 
     def start(self) -> Follower:
-        from devenv.plan.naming import project_filter
+        from devenv.engine.queries import project_events
 
-        filters = dict(project_filter(self.project))
-        filters.update({"type": ["container"], "event": ["create", "start", "die", "destroy"]})
-        self.stream = self.client.api.events(filters=filters, decode=True)
+        self.stream = project_events(self.client, self.project, ("create", "start", "die", "destroy"))
         threading.Thread(target=self._events, name="devenv-logs-events", daemon=True).start()
         return self
 
@@ -201,18 +191,18 @@ class Follower:
     def run(self, on_exit: Callable[[Exit], None] | None = None, *, since: Any = None) -> None:
         """Print until nothing followed runs. `since` applies to the containers there at the start
         (those that start later are read from their start)."""
-        from devenv.plan.naming import project_filter
+        from devenv.engine.queries import project_summaries
 
         self.listed_at = time.time()
-        summaries = [s for s in self.client.api.containers(all=True, filters=project_filter(self.project))
-                     if _wanted(s.get("Labels") or {}, self.services, self.declared, self.index)]
-        summaries.sort(key=lambda s: ((s.get("Labels") or {}).get(SERVICE_LABEL, ""), _name(s)))
-        self.prefixes = Prefixes(self.view, [_name(s) for s in summaries])
+        summaries = [s for s in project_summaries(self.client, self.project)
+                     if _wanted(s.labels, self.services, self.declared, self.index)]
+        summaries.sort(key=lambda s: (s.service, s.name))
+        self.prefixes = Prefixes(self.view, [s.name for s in summaries])
         for s in summaries:
-            ident = s["Id"]
-            self.names[ident] = _name(s)
-            self.services_of[ident] = (s.get("Labels") or {}).get(SERVICE_LABEL, "")
-            if s.get("State") in ("running", "restarting", "paused"):
+            ident = s.id
+            self.names[ident] = s.name
+            self.services_of[ident] = s.service
+            if s.state in ("running", "restarting", "paused"):
                 self.running.add(ident)
             self._pump(ident, since, None)
         quiet_since: float | None = None
@@ -266,13 +256,12 @@ class Follower:
             self.died_at[ident] = _event_time(event)
             if before_listing and ident in self.running:
                 return  # it stopped and was started again before we looked (a restart)
-            try:
-                state = self.client.api.inspect_container(ident).get("State") or {}
-            except Exception:
-                state = {}
-            code = int(attributes.get("exitCode") or state.get("ExitCode") or 0)
+            from devenv.engine.queries import container_state
+
+            state = container_state(self.client, ident)
+            code = int(attributes.get("exitCode") or (state.exit_code if state else 0))
             name = self.names[ident]
-            if state.get("Restarting"):
+            if state is not None and state.restarting:
                 echo(f"{name} exited with code {code} (restarting)")
                 return
             self.running.discard(ident)
@@ -294,7 +283,7 @@ class Follower:
 
 
 def follow(
-    client: docker.DockerClient, project: str, services: tuple[str, ...], *, tail: str, timestamps: bool,
+    client: Engine, project: str, services: tuple[str, ...], *, tail: str, timestamps: bool,
     since: float | dt.datetime | None = None, keep_following: bool = True, until: Any = None,
     prefix: bool = True, color: bool = True, index: int | None = None, declared: set[str] | None = None,
 ) -> int:
@@ -308,15 +297,14 @@ def follow(
         finally:
             follower.close()
         return 0
-    from devenv.plan.naming import project_filter
+    from devenv.engine.queries import project_summaries
 
-    summaries = [s for s in client.api.containers(all=True, filters=project_filter(project))
-                 if _wanted(s.get("Labels") or {}, services, declared, index)]
-    summaries.sort(key=lambda s: ((s.get("Labels") or {}).get(SERVICE_LABEL, ""), _name(s)))
-    prefixes = Prefixes(view, [_name(s) for s in summaries])
+    summaries = [s for s in project_summaries(client, project) if _wanted(s.labels, services, declared, index)]
+    summaries.sort(key=lambda s: (s.service, s.name))
+    prefixes = Prefixes(view, [s.name for s in summaries])
     for s in summaries:
-        for line in view.read(client, s["Id"], False):
-            echo(prefixes.line(_name(s), line))
+        for line in view.read(client, s.id, False):
+            echo(prefixes.line(s.name, line))
     return 0
 
 

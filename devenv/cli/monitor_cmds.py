@@ -96,20 +96,17 @@ def event_json(record: Mapping[str, Any]) -> str:
 @click.pass_obj
 def events(g: Globals, services: tuple[str, ...], as_json: bool, since: str | None, until: str | None) -> int:
     from devenv.cli.common import echo, load_and_connect
-    from devenv.plan.naming import project_filter
+    from devenv.engine.queries import project_events
 
     project, client = load_and_connect(g.options, services, from_labels=True)
-    filters = {**project_filter(project.name), "type": ["container"]}
-    stream = client.api.events(filters=filters, decode=True, since=engine_time(since, "--since"), until=engine_time(until, "--until"))
+    stream = project_events(client, project.name, since=engine_time(since, "--since"), until=engine_time(until, "--until"))
     try:
         for event in stream:
             record = event_record(event, services)
             if record is not None:
                 echo(event_json(record) if as_json else event_line(record))
     finally:
-        close = getattr(stream, "close", None)
-        if close is not None:
-            close()
+        stream.close()
     return 0
 
 

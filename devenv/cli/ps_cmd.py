@@ -43,7 +43,7 @@ def _statuses(status: tuple[str, ...], filters: str | None) -> list[str]:
 def ps(g: Globals, services: tuple[str, ...], show_all: bool, quiet: bool, only_services: bool, status: tuple[str, ...],
        filters: str | None, fmt: str, no_trunc: bool, orphans: bool) -> int:
     from devenv.cli.psformat import Template, render
-    from devenv.plan.naming import project_filter
+    from devenv.engine.queries import project_summaries
 
     wanted = _statuses(status, filters)
     if fmt not in ("table", "json"):
@@ -55,32 +55,29 @@ def ps(g: Globals, services: tuple[str, ...], show_all: bool, quiet: bool, only_
     declared = set(project.services) | set(project.disabled_services)
     every = show_all or bool(wanted)
     summaries = []
-    for summary in client.api.containers(all=every, filters=project_filter(project.name)):
-        labels = summary.get("Labels") or {}
-        service = labels.get("com.docker.compose.service", "")
-        if labels.get("com.docker.compose.oneoff") == "True" and not every:
+    for summary in project_summaries(client, project.name, all=every):
+        if summary.oneoff and not every:
             continue
-        if services and service not in services:
+        if services and summary.service not in services:
             continue
-        if not services and not orphans and service not in declared:
+        if not services and not orphans and summary.service not in declared:
             continue
-        if wanted and summary.get("State") not in wanted:
+        if wanted and summary.state not in wanted:
             continue
         summaries.append(summary)
-    summaries.sort(key=lambda s: ((s.get("Names") or ["/"])[0].lstrip("/")))
+    summaries.sort(key=lambda s: s.name)
     if quiet:
         for s in summaries:
-            echo(s.get("Id", ""))
+            echo(s.id)
         return 0
     if only_services:
         seen: list[str] = []
         for s in summaries:
-            name = (s.get("Labels") or {}).get("com.docker.compose.service", "")
-            if name not in seen:
-                seen.append(name)
+            if s.service not in seen:
+                seen.append(s.service)
         for name in seen:
             echo(name)
         return 0
-    for line in render(summaries, fmt, trunc=not no_trunc):
+    for line in render([s.raw for s in summaries], fmt, trunc=not no_trunc):
         echo(line)
     return 0

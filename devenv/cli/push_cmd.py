@@ -44,6 +44,7 @@ def push(g: Globals, services: tuple[str, ...], fmt: str) -> int:
     from devenv.engine.oneoff import ensure_image
     from devenv.engine.push import push as push_image
     from devenv.engine.push import read_auth
+    from devenv.engine.queries import image_details
     from devenv.errors import DevenvError
 
     engine = connect()
@@ -54,8 +55,8 @@ def push(g: Globals, services: tuple[str, ...], fmt: str) -> int:
             image_id = ensure_image(engine, project, project.services[t.service], say)
             if fmt != "json":
                 say(f"pushing {t.service} as {t.target}")
-            result = push_image(engine.api, t.source, t.repository, t.tag, read_auth(t.registry))
-            size = int(engine.api.inspect_image(image_id).get("Size") or 0)
+            result = push_image(engine, t.source, t.repository, t.tag, read_auth(t.registry))
+            size = image_details(engine, image_id).size
         except DevenvError as exc:
             say(f"devenv: {t.service}: {exc}")
             failed += 1

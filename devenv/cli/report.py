@@ -11,9 +11,8 @@ from devenv.errors import EXIT_FAILED
 from devenv.plan.actions import Op, Plan
 
 if TYPE_CHECKING:
-    import docker
-
     from devenv.engine.apply import Applied
+    from devenv.engine.client import Engine
     from devenv.model import Project
 
 
@@ -39,7 +38,7 @@ def _ready_times(applied: Applied) -> dict[str, float]:
     return out
 
 
-def print_applied(client: docker.DockerClient, project: Project, applied: Applied, fmt: str, verb: str) -> int:
+def print_applied(client: Engine, project: Project, applied: Applied, fmt: str, verb: str) -> int:
     from devenv.engine.apply import explain_failure
 
     rows = []

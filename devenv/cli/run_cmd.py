@@ -144,6 +144,8 @@ def run(g: Globals, remove: bool, detach: bool, env: tuple[str, ...], label: tup
     from devenv.engine.cli_bridge import run_cli, stdin_is_tty
     from devenv.engine.client import connect
     from devenv.engine.oneoff import create_oneoff, ensure_image
+    from devenv.engine.oneoff import remove as remove_oneoff
+    from devenv.engine.oneoff import start as start_oneoff
     from devenv.plan import UpOptions
     from devenv.plan.actions import Op
     from devenv.plan.containerspec import find_service
@@ -198,13 +200,13 @@ def run(g: Globals, remove: bool, detach: bool, env: tuple[str, ...], label: tup
         remove_on_exit=remove and detach, env_files=explicit_env_files(g.options), use_aliases=use_aliases,
     )
     if detach:
-        client.api.start(container)
+        start_oneoff(client, container)
         echo(container)
         return 0
     code = run_cli(["start", "--attach", *(["--interactive"] if interactive else []), container])
     if remove:
         try:
-            client.api.remove_container(container, v=True, force=True)
+            remove_oneoff(client, container)
         except Exception:
             pass
     return code
@@ -212,7 +214,6 @@ def run(g: Globals, remove: bool, detach: bool, env: tuple[str, ...], label: tup
 
 def _image_first(g: Globals, client: Any, project: Any, service: Any, *, build: bool, pull: str | None, hidden: set[Any]) -> None:
     """--build (build the image again) and --pull always|never, before the container is made."""
-    from devenv.engine.api import is_not_found
     from devenv.engine.executor import Executor
     from devenv.engine.operations import Context
     from devenv.errors import EngineError
@@ -228,12 +229,10 @@ def _image_first(g: Globals, client: Any, project: Any, service: Any, *, build: 
         action = Action(f"pull_image:{reference}", Op.PULL_IMAGE, reference, "run --pull always",
                         payload={"image": reference, "platform": service.get("platform")})
     elif pull == "never":
-        try:
-            client.api.inspect_image(reference)
-        except Exception as exc:
-            if is_not_found(exc):
-                raise EngineError(f"image {reference} is missing and --pull never forbids pulling it") from None
-            raise
+        from devenv.engine.queries import image_present
+
+        if not image_present(client, reference):
+            raise EngineError(f"image {reference} is missing and --pull never forbids pulling it")
     if action is None:
         return
     outcomes = Executor(Context(client, None, 0, lambda: False, lambda _l: None), Plan("run", project.name, (action,)),

@@ -46,7 +46,7 @@ def _image_for(client: Engine, project: Project, key: str, action: str) -> str:
     from devenv.plan.snapshots import helper_images
 
     candidates = helper_images(project, key)
-    image = first_local_image(client.api, candidates)
+    image = first_local_image(client, candidates)
     if image is None:
         needed = candidates[0] if candidates else "an image of the project"
         raise EngineError(
@@ -111,11 +111,10 @@ def snapshot(g: Globals, volumes: tuple[str, ...], output: str | None, reference
     lines = _Lines(g, fmt)
     project, client = load_and_connect(g.options)
     keys = snapshot_volumes(project, volumes)
-    api = client.api
     plan = []
     for key in keys:
         name = _engine_name(project, key)
-        if inspect_volume(api, name) is None:
+        if inspect_volume(client, name) is None:
             raise SnapshotError(f"volume {key} ({name}) does not exist on the engine: nothing to snapshot (`devenv up` creates it)")
         plan.append((key, name, _image_for(client, project, key, "read")))
     observed = project_containers(client, project.name)
@@ -164,16 +163,15 @@ def _read_volumes(client: Engine, project: Project, plan: list[tuple[str, str, s
     from devenv.engine.volumedata import archive_chunks, helper, quiesced
     from devenv.plan.snapshots import writers
 
-    api = client.api
     entries = []
     for key, name, image in plan:
         started = time.monotonic()
-        with quiesced(api, stop, timeout) as q:
+        with quiesced(client, stop, timeout) as q:
             # Looked at again right before: a container may have started or stopped meanwhile.
             current = writers(project_containers(client, project.name).project_containers(), name)
             held = _engine_call(f"volume {key}", q.hold, current)
-            with helper(api, project.name, name, image, read_only=True) as container:
-                chunks = archive_chunks(api, container)
+            with helper(client, project.name, name, image, read_only=True) as container:
+                chunks = archive_chunks(client, container)
                 try:
                     entry = sink.add_volume(key, name, chunks)
                 finally:
@@ -287,19 +285,18 @@ def _restore(g: Globals, project: Project, client: Engine, snap: Any, keys: tupl
     from devenv.plan.resources import volume_create_body
     from devenv.plan.snapshots import SnapshotError, is_external, writers
 
-    api = client.api
     plan = []
     occupied = []
     for key in keys:  # everything checked before anything changes
         name = _engine_name(project, key)
-        info = inspect_volume(api, name)
+        info = inspect_volume(client, name)
         if info is None and is_external(project, key):
             raise SnapshotError(f"external volume {key} ({name}) does not exist; create it first")
         image = _image_for(client, project, key, "write")
         empty = True
         if info is not None:
-            with helper(api, project.name, name, image, read_only=True) as container:
-                empty = _engine_call(f"volume {key}", is_empty, api, container)
+            with helper(client, project.name, name, image, read_only=True) as container:
+                empty = _engine_call(f"volume {key}", is_empty, client, container)
             if not empty:
                 occupied.append(f"{key} ({name})")
         plan.append((key, name, info, image, empty))
@@ -316,19 +313,19 @@ def _restore(g: Globals, project: Project, client: Engine, snap: Any, keys: tupl
     for key, name, info, image, empty in plan:
         entry = snap.manifest.entry(key)
         started = time.monotonic()
-        with quiesced(api, stop, timeout) as q:
+        with quiesced(client, stop, timeout) as q:
             held: list[str] = []
             if info is None:
-                _engine_call(f"volume {key}", create_volume, api, volume_create_body(project, key))
+                _engine_call(f"volume {key}", create_volume, client, volume_create_body(project, key))
             else:
                 current = writers(project_containers(client, project.name).project_containers(), name)
                 held = _engine_call(f"volume {key}", q.hold, current)
                 if not empty:
-                    _engine_call(f"volume {key}", empty_volume, api, project.name, name, info, image)
-            with helper(api, project.name, name, image, read_only=False) as container:
+                    _engine_call(f"volume {key}", empty_volume, client, project.name, name, info, image)
+            with helper(client, project.name, name, image, read_only=False) as container:
                 reader, size = snap.open_volume(entry)
                 try:
-                    _engine_call(f"volume {key}", put_archive, api, container, reader, size)
+                    _engine_call(f"volume {key}", put_archive, client, container, reader, size)
                 finally:
                     if hasattr(reader, "close"):
                         reader.close()

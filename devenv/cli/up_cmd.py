@@ -172,11 +172,11 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
     from devenv.cli.lock_cmd import frozen_project, warn_if_stale
 
     if frozen:
-        project = frozen_project(project, client.api, services, no_deps=no_deps, dry_run=dry_run, declared=declared)
+        project = frozen_project(project, client, services, no_deps=no_deps, dry_run=dry_run, declared=declared)
     else:
         # the lock pins the environment's declared configuration, not the laptop's overrides
         checked = declared if declared is not None and set(declared.services) >= set(project.services) else project
-        warn_if_stale(checked, client.api, services, no_deps=no_deps)
+        warn_if_stale(checked, client, services, no_deps=no_deps)
     engine_settings(g)
     follower = None
     if attached and not dry_run:

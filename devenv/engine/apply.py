@@ -23,7 +23,7 @@ from devenv.plan import ObservedState, Op, Plan
 from devenv.plan.actions import GATES
 
 if TYPE_CHECKING:
-    import docker
+    from devenv.engine.client import Engine
 
 LOCK_WAIT = 600.0  # seconds a second command waits for the first
 
@@ -90,7 +90,7 @@ def split_image_phase(plan: Plan) -> tuple[Plan, Plan]:
     return dataclasses.replace(plan, actions=images), dataclasses.replace(plan, actions=rest)
 
 
-def check_ports(client: docker.DockerClient, plan: Plan) -> None:
+def check_ports(client: Engine, plan: Plan) -> None:
     wanted, released = [], set()
     for action in plan.actions:
         if action.op == Op.CREATE_CONTAINER:
@@ -104,7 +104,7 @@ def check_ports(client: docker.DockerClient, plan: Plan) -> None:
 
 
 def apply(
-    client: docker.DockerClient,
+    client: Engine,
     project: Project,
     make_plan: Callable[[ObservedState], Plan],
     *,
@@ -168,7 +168,7 @@ def _close_quietly(pending: Background[EventWatch], wait: float | None = WATCH_C
     watch.close()
 
 
-def explain_failure(client: docker.DockerClient, outcome: Outcome) -> str:
+def explain_failure(client: Engine, outcome: Outcome) -> str:
     """What went wrong, with the health-check output and the last log lines of the container."""
     action = outcome.action
     lines = [f"{action.service or action.target}: {action.describe()} failed: {outcome.detail}"]

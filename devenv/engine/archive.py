@@ -5,9 +5,14 @@ from __future__ import annotations
 import io
 import os
 import tarfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from devenv.plan.copying import rebase_name
+
+if TYPE_CHECKING:
+    from devenv.engine.api import PathStat
+    from devenv.engine.client import Engine
 
 S_IFLNK_GO = 1 << 27  # Go's os.ModeSymlink, as the engine's path stat reports it
 S_IFDIR_GO = 1 << 31  # os.ModeDir
@@ -89,3 +94,22 @@ def extract(chunks: Iterable[bytes], directory: str, old_base: str | None = None
 
 def read_all(chunks: Iterable[bytes]) -> bytes:
     return b"".join(chunks)
+
+
+# ---- the engine's archive endpoint, for `cp` -------------------------------------------------------
+
+
+def stat(client: Engine, container: str, path: str) -> PathStat | None:
+    """What is at `path` in the container (name, size, mode, linkTarget...); None if nothing."""
+    return client.api.archive_stat(container, path)
+
+
+def read(client: Engine, container: str, path: str) -> Iterator[bytes]:
+    """A tar of `path` in the container, chunk by chunk."""
+    chunks, _stat = client.api.get_archive(container, path)
+    return chunks
+
+
+def write(client: Engine, container: str, directory: str, data: bytes, keep_owners: bool = False) -> None:
+    """Unpack the tar `data` into `directory` in the container (its uid/gid kept with `keep_owners`)."""
+    client.api.put_archive(container, directory, data, copy_uid_gid=keep_owners)

@@ -19,13 +19,14 @@ import signal
 import subprocess
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from devenv.engine import dockerfile
 from devenv.engine.buildcmd import BUILDKIT, BUILDX, CLASSIC, MODERN_ENGINE, Builder, BuildRefused, check_classic, command, refuse
 from devenv.errors import EngineError, ManifestError
 
 if TYPE_CHECKING:
+    from devenv.engine.api import BuildOptions
     from devenv.engine.operations import Context
 
 KILL_AFTER = 1.0  # seconds between SIGINT to the CLI's group and SIGKILL
@@ -87,7 +88,7 @@ def _engine_version(ctx: Context) -> str:
         key = id(ctx.api)
         if key not in _engine_versions:
             try:
-                _engine_versions[key] = ctx.api.engine_version()
+                _engine_versions[key] = str(ctx.api.version().get("Version") or "")
             except Exception:
                 _engine_versions[key] = ""
         return _engine_versions[key]
@@ -273,7 +274,6 @@ def _build_classic(ctx: Context, service: str, image: str, config: Mapping[str, 
     kwargs: dict[str, Any] = {
         "tag": image,
         "rm": True,
-        "decode": True,
         "buildargs": {k: v for k, v in (config.get("args") or {}).items() if v is not None},
         "target": config.get("target"),
         "labels": dict(config.get("labels") or {}) or None,
@@ -286,7 +286,7 @@ def _build_classic(ctx: Context, service: str, image: str, config: Mapping[str, 
         "isolation": config.get("isolation"),
     }
     if config.get("shm_size"):
-        kwargs["shm_size"] = int(config["shm_size"])
+        kwargs["shmsize"] = int(config["shm_size"])
     inline = config.get("dockerfile_inline")
     if inline:
         name = ".devenv-dockerfile-" + hashlib.sha256(inline.encode()).hexdigest()[:12]
@@ -295,7 +295,8 @@ def _build_classic(ctx: Context, service: str, image: str, config: Mapping[str, 
     else:
         kwargs.update(path=context, dockerfile=config.get("dockerfile") or "Dockerfile")
     errors = []
-    for chunk in ctx.api.build(**{k: v for k, v in kwargs.items() if v is not None}):
+    options = cast("BuildOptions", {k: v for k, v in kwargs.items() if v is not None})
+    for chunk in ctx.api.build(options):
         if ctx.cancelled():
             raise KeyboardInterrupt
         if "error" in chunk:

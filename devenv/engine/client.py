@@ -8,9 +8,12 @@ import dataclasses
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devenv.errors import EngineError
+
+if TYPE_CHECKING:
+    from devenv.engine.api import EngineAPI
 
 CONNECT_TIMEOUT = 5.0  # seconds to wait for the engine's first answer
 QUICK_TIMEOUT = 30.0  # then for each quick call (list, inspect, create, start, remove...); DEVENV_ENGINE_TIMEOUT
@@ -48,9 +51,9 @@ def _reason(exc: BaseException, timeout: float = CONNECT_TIMEOUT) -> str:
 
 
 class Engine:
-    """A connected engine: `api` has the docker SDK's low-level method names for the calls devenv makes."""
+    """A connected engine: `api` makes the calls (`devenv.engine.api.EngineAPI`), `address` names it."""
 
-    def __init__(self, api: Any, address: str) -> None:
+    def __init__(self, api: EngineAPI, address: str) -> None:
         self.api = api
         self.address = address
 
@@ -179,7 +182,7 @@ def _connect_sdk(endpoint: Endpoint) -> Engine:
     import docker
     import requests
 
-    from devenv.engine.api import SDKBackedAPI
+    from devenv.engine.api import RemoteAPI
 
     address = endpoint.address
     try:
@@ -193,7 +196,7 @@ def _connect_sdk(endpoint: Endpoint) -> Engine:
     if warning:
         sys.stderr.write(f"devenv: warning: {warning}\n")
     sdk.timeout = API_TIMEOUT
-    return Engine(SDKBackedAPI(sdk), address)
+    return Engine(RemoteAPI(sdk), address)
 
 
 def _ssl_reason(exc: BaseException) -> str:

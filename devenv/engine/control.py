@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -48,10 +49,42 @@ def top(client: Engine, container: ObservedContainer) -> dict[str, Any]:
 
 def stats_sample(client: Engine, container: ObservedContainer) -> dict[str, Any]:
     """One stats sample with the previous one's CPU figures (the engine takes about a second)."""
-    return client.api.stats(container.id, stream=False)
+    return client.api.stats(container.id)
 
 
 def wait_exit(client: Engine, container: ObservedContainer) -> int:
     """Block until the container is not running; its exit code."""
     answer = client.api.wait(container.id)
     return int((answer or {}).get("StatusCode", 0))
+
+
+def kill(client: Engine, container: ObservedContainer, signal: str | int | None = None) -> None:
+    client.api.kill(container.id, signal=signal)
+
+
+def pause(client: Engine, container: ObservedContainer) -> None:
+    client.api.pause(container.id)
+
+
+def unpause(client: Engine, container: ObservedContainer) -> None:
+    client.api.unpause(container.id)
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageRemoval:
+    """`down --rmi`: what became of one image; `problem` is the engine's refusal."""
+
+    name: str
+    removed: bool
+    problem: str | None = None
+
+
+def remove_image(client: Engine, name: str) -> ImageRemoval:
+    """Remove the image `name`; one that is not there counts as not removed, without a problem."""
+    try:
+        client.api.remove_image(name)
+    except Exception as exc:
+        if is_not_found(exc):
+            return ImageRemoval(name, False)
+        return ImageRemoval(name, False, (explanation(exc) or str(exc)).strip())
+    return ImageRemoval(name, True)

@@ -16,9 +16,13 @@ import dataclasses
 import os
 import platform as host
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devenv.errors import DevenvError
+
+if TYPE_CHECKING:
+    from devenv.engine.api import EngineAPI
+    from devenv.engine.client import Engine
 
 MAX_WORKERS = 16
 _ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm/v7", "armv6l": "arm/v6", "i686": "386", "ppc64le": "ppc64le",
@@ -55,18 +59,18 @@ def registry_of(reference: str) -> str:
     return parse(reference).domain
 
 
-def engine_platform(api: Any) -> str:
+def engine_platform(client: Engine) -> str:
     """The platform the engine runs (`linux/amd64`): the host's for the local socket, else the engine's answer."""
     from devenv.engine.api import LocalAPI
 
-    if isinstance(api, LocalAPI):
+    if isinstance(client.api, LocalAPI):
         return "linux/" + _ARCH.get(host.machine(), host.machine())
-    info = api.version()
+    info = client.api.version()
     arch = str(info.get("Arch") or "amd64")
     return f"{info.get('Os') or 'linux'}/{_ARCH.get(arch, arch)}"
 
 
-def local_image(api: Any, reference: str) -> dict[str, Any] | None:
+def local_image(api: EngineAPI, reference: str) -> dict[str, Any] | None:
     from devenv.engine.api import is_not_found
 
     try:
@@ -99,7 +103,7 @@ def _registry_lookup() -> RegistryLookup:
 
 
 def resolve_one(
-    api: Any, reference: str, platform: str | None, *, offline: bool, registry: RegistryLookup | None = None
+    api: EngineAPI, reference: str, platform: str | None, *, offline: bool, registry: RegistryLookup | None = None
 ) -> ImageDigest:
     image = local_image(api, reference)
     local_id = str(image["Id"]) if image else None
@@ -126,7 +130,7 @@ def resolve_one(
 
 
 def resolve_all(
-    api: Any, wanted: Iterable[tuple[str, str | None]], *, offline: bool, warn: Callable[[str], None],
+    api: EngineAPI, wanted: Iterable[tuple[str, str | None]], *, offline: bool, warn: Callable[[str], None],
     registry: RegistryLookup | None = None,
 ) -> dict[tuple[str, str | None], ImageDigest]:
     """(reference, platform) -> ImageDigest, looked up in parallel. A registry that gave nothing
@@ -176,13 +180,14 @@ def build_facts(service: Any, target_platform: str, build_platform: str, *, inpu
 
 
 def lock_entries(
-    api: Any, project: Any, names: Iterable[str], *, offline: bool, warn: Callable[[str], None],
+    client: Engine, project: Any, names: Iterable[str], *, offline: bool, warn: Callable[[str], None],
     registry: RegistryLookup | None = None,
 ) -> dict[str, Any]:
     """service name -> the ServiceLock `devenv lock` wants for it (digests looked up in parallel)."""
     from devenv.plan import locking, naming
 
-    here = engine_platform(api)
+    api = client.api
+    here = engine_platform(client)
     services = [project.services[name] for name in names]
     workers = max(1, min(MAX_WORKERS, len(services)))
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
@@ -215,7 +220,8 @@ def lock_entries(
 # ---- up --frozen: what the engine must confirm before anything changes --------------------------
 
 
-def inspect_all(api: Any, references: Iterable[str]) -> dict[str, dict[str, Any] | None]:
+def inspect_all(client: Engine, references: Iterable[str]) -> dict[str, dict[str, Any] | None]:
+    api = client.api
     refs = list(dict.fromkeys(references))
     if not refs:
         return {}
@@ -224,12 +230,12 @@ def inspect_all(api: Any, references: Iterable[str]) -> dict[str, dict[str, Any]
         return {ref: future.result() for ref, future in futures.items()}
 
 
-def _pull(api: Any, reference: str, platform: str | None) -> str | None:
+def _pull(api: EngineAPI, reference: str, platform: str | None) -> str | None:
     """Pull `repo@digest`; None when done, else why not (one line)."""
     name, _, digest = reference.partition("@")
     try:
         last = None
-        for chunk in api.pull(name, tag=digest, stream=True, decode=True, platform=platform):
+        for chunk in api.pull(name, tag=digest, platform=platform):
             if "error" in chunk:
                 last = str(chunk.get("error"))
         return last
@@ -239,15 +245,16 @@ def _pull(api: Any, reference: str, platform: str | None) -> str | None:
         return (explanation(exc) or str(exc)).splitlines()[0][:300]
 
 
-def verify_frozen(api: Any, frozen: Any, *, platforms: Mapping[str, str | None], dry_run: bool = False) -> Any:
+def verify_frozen(client: Engine, frozen: Any, *, platforms: Mapping[str, str | None], dry_run: bool = False) -> Any:
     """Check (and pull by digest) every image `frozen` pins, then mark for rebuilding the built
     services whose local image is not the locked one. Returns the project to plan; raises
     FrozenRefused naming the service and both values."""
     from devenv.plan.frozen import FrozenRefused, force_build
     from devenv.plan.locking import short
 
+    api = client.api
     checks = list(frozen.checks)
-    here = inspect_all(api, [c.reference for c in checks] + [b.reference for b in frozen.builds])
+    here = inspect_all(client, [c.reference for c in checks] + [b.reference for b in frozen.builds])
 
     def confirm(check: Any, image: dict[str, Any] | None) -> None:
         if image is None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from devenv.plan.naming import PROJECT_LABEL
 
 if TYPE_CHECKING:
-    import docker
+    from devenv.engine.client import Engine
 
 FALLBACK_RECHECK = 1.0  # seconds between re-reads if the event stream said nothing (or is down)
 STABLE_FOR = 0.5  # seconds a just-started container without a healthcheck must stay up to count as ready
@@ -30,7 +30,7 @@ class EventWatch:
     last event it saw, skipping the ones it has already counted; meanwhile waiters re-read at
     their own bounded interval."""
 
-    def __init__(self, client: docker.DockerClient, project: str) -> None:
+    def __init__(self, client: Engine, project: str) -> None:
         self._api = client.api
         self._filters = {"type": "container", "label": f"{PROJECT_LABEL}={project}", "event": list(WAKING_EVENTS)}
         self._cond = threading.Condition()
@@ -50,8 +50,8 @@ class EventWatch:
 
     def _subscribe(self, since: str | None) -> Any:
         if since is None:
-            return self._api.events(filters=self._filters, decode=True)
-        return self._api.events(filters=self._filters, decode=True, since=since)
+            return self._api.events(filters=self._filters)
+        return self._api.events(filters=self._filters, since=since)
 
     def _pump(self) -> None:
         stream, failures = self._stream, 0

@@ -14,6 +14,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from devenv.engine.api import EngineAPI
 
 MARGIN = 15.0  # seconds beyond a stop's own timeout before the finisher gives up waiting
 REMOVE_WAIT = 30.0
@@ -51,11 +55,11 @@ def hand_over(lock_path: str, pending: Sequence[str]) -> bool:
     return True
 
 
-def _wait(api: object, name: str, condition: str, seconds: float) -> None:
+def _wait(api: EngineAPI, name: str, condition: str, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            api.wait(name, timeout=max(1, int(deadline - time.monotonic())), condition=condition)  # type: ignore[attr-defined]
+            api.wait(name, timeout=max(1, int(deadline - time.monotonic())), condition=condition)
             return
         except Exception as exc:
             from devenv.engine.api import is_not_found

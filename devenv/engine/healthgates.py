@@ -6,10 +6,13 @@ before the plan creates or starts anything, and refuses the plan with the file a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devenv.model import Project
 from devenv.plan import Op, Plan
+
+if TYPE_CHECKING:
+    from devenv.engine.api import EngineAPI
 
 
 def has_healthcheck(config: Mapping[str, Any] | None) -> bool:
@@ -18,7 +21,7 @@ def has_healthcheck(config: Mapping[str, Any] | None) -> bool:
     return bool(test) and test[0] != "NONE"
 
 
-def check_health_gates(api: Any, project: Project, plan: Plan) -> None:
+def check_health_gates(api: EngineAPI, project: Project, plan: Plan) -> None:
     """Raise a ManifestError for the first required `service_healthy` dependency on a service that
     will have no healthcheck: none in the file, none in the image (or in its existing container)."""
     creates = {a.target: a.payload["spec"] for a in plan.actions if a.op is Op.CREATE_CONTAINER}
@@ -50,7 +53,7 @@ def _file_defines_test(project: Project, service: str) -> bool:
     return bool(health.get("test")) and not health.get("disable")
 
 
-def _healthcheck_of(api: Any, container: str, spec: Any, handle: str) -> tuple[bool, str]:
+def _healthcheck_of(api: EngineAPI, container: str, spec: Any, handle: str) -> tuple[bool, str]:
     from devenv.engine.api import is_not_found
 
     try:

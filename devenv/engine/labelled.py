@@ -25,7 +25,7 @@ def observed_project(client: Engine, name: str, cwd: str | None = None) -> Proje
     filters = project_filter(name)
     containers = Background(client.api.containers, all=True, filters=filters)
     networks = Background(client.api.networks, filters=filters)
-    volumes = Background(lambda: client.api.volumes(filters=filters).get("Volumes") or [])
+    volumes = Background(client.api.volumes, filters=filters)
     project = project_from_labels(
         name, containers.result(), networks.result(), volumes.result(), cwd=cwd or os.getcwd()
     )

@@ -13,7 +13,7 @@ from devenv.plan import ObservedState
 from devenv.plan.naming import image_name, project_filter
 
 if TYPE_CHECKING:
-    import docker
+    from devenv.engine.client import Engine
 
 
 def image_references(project: Project) -> set[str]:
@@ -23,7 +23,7 @@ def image_references(project: Project) -> set[str]:
     return refs
 
 
-def image_ids(client: docker.DockerClient, references: Iterable[str]) -> dict[str, str]:
+def image_ids(client: Engine, references: Iterable[str]) -> dict[str, str]:
     """Image ID per reference that exists locally: one list call, matched on tags and digests."""
     wanted = set(references)
     if not wanted:
@@ -54,7 +54,7 @@ def _spellings(reference: str) -> list[str]:
     return names
 
 
-def _named(client: docker.DockerClient, kind: str, names: Iterable[str]) -> list[dict[str, Any]]:
+def _named(client: Engine, kind: str, names: Iterable[str]) -> list[dict[str, Any]]:
     """Inspect the objects with exactly these names (external or `name:`-d), skipping missing ones."""
     out = []
     for name in names:
@@ -66,7 +66,7 @@ def _named(client: docker.DockerClient, kind: str, names: Iterable[str]) -> list
     return out
 
 
-def observe(client: docker.DockerClient, project: Project, images: bool = True) -> ObservedState:
+def observe(client: Engine, project: Project, images: bool = True) -> ObservedState:
     """Everything the planner needs, in a few parallel calls (the local images only if `images`:
     `down`, `stop`... do not look at them, and listing them is work for a busy engine)."""
     filters = project_filter(project.name)
@@ -74,7 +74,7 @@ def observe(client: docker.DockerClient, project: Project, images: bool = True) 
     vol_names = {v.get("name") for v in project.volumes.values() if v and v.get("name")}
     containers = Background(client.api.containers, all=True, filters=filters)
     networks = Background(client.api.networks, filters=filters)
-    volumes = Background(lambda: client.api.volumes(filters=filters).get("Volumes") or [])
+    volumes = Background(client.api.volumes, filters=filters)
     found_images = Background(image_ids, client, image_references(project) if images else ())
     labelled_networks = networks.result()
     labelled_volumes = volumes.result()

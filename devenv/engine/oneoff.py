@@ -15,10 +15,10 @@ from devenv.plan.images import build_payload
 from devenv.plan.naming import image_name
 
 if TYPE_CHECKING:
-    import docker
+    from devenv.engine.client import Engine
 
 
-def ensure_image(client: docker.DockerClient, project: Project, service: Service, say: Callable[[str], None]) -> str:
+def ensure_image(client: Engine, project: Project, service: Service, say: Callable[[str], None]) -> str:
     """The service's image ID, building or pulling it first when it is missing."""
     from devenv.engine.executor import Executor
     from devenv.engine.operations import Context
@@ -42,7 +42,7 @@ def ensure_image(client: docker.DockerClient, project: Project, service: Service
 
 
 def create_oneoff(
-    client: docker.DockerClient, project: Project, service: Service, image_id: str, *, slug: str, name: str | None,
+    client: Engine, project: Project, service: Service, image_id: str, *, slug: str, name: str | None,
     command: list[str] | None, entrypoint: str | None, env: list[str], workdir: str | None, user: str | None,
     tty: bool, interactive: bool, service_ports: bool, publish_host: str, remove_on_exit: bool,
     env_files: tuple[str, ...] = (), use_aliases: bool = True,
@@ -72,11 +72,24 @@ def create_oneoff(
     host["RestartPolicy"] = {"Name": "no"}
     container = name or spec.name
     api = client.api
-    api.post_json("/containers/create", body, {"name": container})
+    api.create_container(container, body)
     for attachment in spec.connect:
-        api.post_json(f"/networks/{attachment.network}/connect", attachment.connect_body(container), answer=False)
+        api.connect_network(attachment.network, attachment.connect_body(container))
     if spec.files:
         from devenv.engine.operations import put_files
 
         put_files(api, container, spec.files)
     return container
+
+
+def start(client: Engine, container: str) -> None:
+    client.api.start(container)
+
+
+def remove(client: Engine, container: str) -> None:
+    """Remove the one-off container and its anonymous volumes (`run --rm`); gone already is fine."""
+    try:
+        client.api.remove_container(container, v=True, force=True)
+    except Exception as exc:
+        if not is_not_found(exc):
+            raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devenv.engine.api import explanation, is_not_found
 from devenv.engine.background import Background
@@ -13,13 +13,17 @@ from devenv.engine.events import FALLBACK_RECHECK, STABLE_FOR, EventWatch, compl
 from devenv.errors import EngineError
 from devenv.plan.actions import Action, Op
 
+if TYPE_CHECKING:
+    from devenv.engine.api import EngineAPI
+    from devenv.engine.client import Engine
+
 
 class Context:
     """What operations share while a plan runs."""
 
     def __init__(
         self,
-        client: Any,
+        client: Engine,
         watch: EventWatch | None,
         wait_timeout: float,
         cancelled: Callable[[], bool],
@@ -68,18 +72,13 @@ def handle(action: Action) -> str:
     return str(action.payload.get("container") or action.target)
 
 
-def _post_json(ctx: Context, path: str, body: Any, params: dict | None = None, *, answer: bool = True) -> Any:
-    """POST a JSON body; `answer=False` for the calls whose reply has no body (network connect)."""
-    return ctx.api.post_json(path, body, params, answer=answer)
-
-
 def create_network(ctx: Context, action: Action) -> str:
-    _post_json(ctx, "/networks/create", dict(action.payload["body"]))
+    ctx.api.create_network(dict(action.payload["body"]))
     return "created"
 
 
 def create_volume(ctx: Context, action: Action) -> str:
-    _post_json(ctx, "/volumes/create", dict(action.payload["body"]))
+    ctx.api.create_volume(dict(action.payload["body"]))
     return "created"
 
 
@@ -87,7 +86,7 @@ def pull_image(ctx: Context, action: Action) -> str:
     image = action.payload.get("image") or action.target
     repository, tag = _split_reference(image)
     last_error = None
-    for chunk in ctx.api.pull(repository, tag=tag, stream=True, decode=True, platform=action.payload.get("platform")):
+    for chunk in ctx.api.pull(repository, tag=tag, platform=action.payload.get("platform")):
         if ctx.cancelled():
             raise KeyboardInterrupt
         if "error" in chunk:
@@ -123,16 +122,13 @@ def create_container(ctx: Context, action: Action) -> str:
         spec = spec.with_image_id(ctx.api.inspect_image(spec.image)["Id"])
     if spec.hash_refs:  # Compose's hash names the referenced containers by ID, known only now
         spec = spec.with_references({service: ctx.api.inspect_container(name)["Id"] for service, name in spec.hash_refs})
-    params = {"name": spec.name}
-    if spec.platform:
-        params["platform"] = spec.platform
-    _post_json(ctx, "/containers/create", spec.create_body(), params)
+    ctx.api.create_container(spec.name, spec.create_body(), platform=spec.platform or None)
     return "created"
 
 
 def connect_network(ctx: Context, action: Action) -> str:
     network = action.payload["network"]
-    _post_json(ctx, f"/networks/{network}/connect", dict(action.payload["body"]), answer=False)
+    ctx.api.connect_network(network, dict(action.payload["body"]))
     return f"connected to {network}"
 
 
@@ -273,14 +269,14 @@ OPERATIONS: dict[Op, Callable[[Context, Action], str]] = {
 
 def logs_tail(ctx: Context, container: str, lines: int = 10) -> str:
     try:
-        data = ctx.api.logs(container, tail=lines, stdout=True, stderr=True)
+        data = b"".join(ctx.api.logs(container, tail=lines))
     except Exception:
         return ""
-    return data.decode("utf-8", "replace").rstrip() if isinstance(data, bytes) else str(data)
+    return data.decode("utf-8", "replace").rstrip()
 
 
 
-def put_files(api: Any, container: str, files: Any) -> None:
+def put_files(api: EngineAPI, container: str, files: Any) -> None:
     """Secrets and configs given as content: one tar archive, extracted at / in the container."""
     import io
     import tarfile

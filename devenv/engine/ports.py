@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    import docker
+    from devenv.engine.client import Engine
 
 
 class Binding(NamedTuple):
@@ -53,7 +53,7 @@ def _free_here(binding: Binding) -> bool:
     return True
 
 
-def _container_holder(client: docker.DockerClient, binding: Binding) -> str | None:
+def _container_holder(client: Engine, binding: Binding) -> str | None:
     for c in client.api.containers(filters={"publish": f"{binding.port}/{binding.protocol}"}):
         names = [n.lstrip("/") for n in c.get("Names") or []]
         return f"container {names[0] if names else c['Id'][:12]}"
@@ -106,7 +106,7 @@ def _owner(inodes: set[str]) -> str | None:
     return None
 
 
-def taken(client: docker.DockerClient, address: str, wanted: Iterable[Binding], released: set[str]) -> list[str]:
+def taken(client: Engine, address: str, wanted: Iterable[Binding], released: set[str]) -> list[str]:
     """One message per wanted binding that is taken; `released` containers' ports are about to be freed."""
     problems = []
     for binding in wanted:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devenv.errors import EngineError
+
+if TYPE_CHECKING:
+    from devenv.engine.client import Engine
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,9 +45,10 @@ def read_auth(host: str) -> dict[str, str]:
     return auth_config(host)
 
 
-def push(api: Any, source: str, repository: str, tag: str, auth: Mapping[str, str],
+def push(client: Engine, source: str, repository: str, tag: str, auth: Mapping[str, str],
          log: Callable[[str], None] = lambda _line: None) -> PushResult:
     """Tag `source` as `repository:tag` and push it; the digest from the stream's aux message."""
+    api = client.api
     try:
         api.tag(source, repository, tag)
     except Exception as exc:
@@ -54,13 +58,14 @@ def push(api: Any, source: str, repository: str, tag: str, auth: Mapping[str, st
     aux: dict[str, Any] = {}
     error = None
     try:
-        for chunk in api.push(repository, tag=tag, stream=True, decode=True, auth_config=dict(auth)):
+        for chunk in api.push(repository, tag=tag, auth_config=dict(auth)):
             if chunk.get("error"):
                 error = str(chunk["error"])
             elif isinstance(chunk.get("aux"), Mapping) and chunk["aux"].get("Digest"):
                 aux = dict(chunk["aux"])
             elif chunk.get("status") and not chunk.get("progressDetail"):
-                log(f"{chunk.get('id') + ': ' if chunk.get('id') else ''}{chunk['status']}")
+                ident = chunk.get("id")
+                log(f"{ident}: {chunk['status']}" if ident else str(chunk["status"]))
     except Exception as exc:
         from devenv.engine.api import explanation
 

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devenv.manifest.shortsyntax import format_duration
 from devenv.plan import declared
 from devenv.plan.drift import ImageFacts, ServiceFacts, Side, normalize_healthcheck
 from devenv.plan.naming import CONTAINER_NUMBER_LABEL, ONEOFF_LABEL, PROJECT_LABEL, SERVICE_LABEL
+
+if TYPE_CHECKING:
+    from devenv.engine.client import Engine
 
 UNKNOWN = ("secrets", "resources.limits.*", "resources.reservations.*", "build.*")
 DEFAULT_SHM_SIZE = 64 * 1024 * 1024
@@ -208,7 +211,7 @@ def _pick(containers: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def running_side(
-    engine: Any, project: str, label: str, *, volume_keys: Mapping[str, str] | None = None,
+    engine: Engine, project: str, label: str, *, volume_keys: Mapping[str, str] | None = None,
     file_targets: Mapping[str, frozenset[str]] | None = None, hints: Mapping[str, Mapping[str, Any] | None] | None = None,
 ) -> Side:
     """The project's containers on `engine` (a client.Engine) as a drift Side (`hints`: the other

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from devenv.plan.naming import project_filter
 
 if TYPE_CHECKING:
-    import docker
+    from devenv.engine.client import Engine
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,7 +101,7 @@ def row(summary: Mapping[str, Any]) -> ContainerRow:
     )
 
 
-def list_rows(client: docker.DockerClient, project: str, *, all: bool = True) -> list[ContainerRow]:
+def list_rows(client: Engine, project: str, *, all: bool = True) -> list[ContainerRow]:
     rows = [row(c) for c in client.api.containers(all=all, filters=project_filter(project))]
     return sorted(rows, key=lambda r: (r.service, r.oneoff, r.number, r.name))
 

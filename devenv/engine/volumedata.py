@@ -14,13 +14,16 @@ import tarfile
 import threading
 import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from typing import Any
-from urllib.parse import quote, urlencode
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from devenv.engine.api import APIError, NotFound, explanation, is_not_found
+from devenv.engine.api import explanation, is_not_found
 from devenv.errors import EngineError
 from devenv.plan.observed import ObservedContainer
 from devenv.plan.snapshots import ROOT
+
+if TYPE_CHECKING:
+    from devenv.engine.api import EngineAPI
+    from devenv.engine.client import Engine
 
 MOUNT = "/" + ROOT
 HELPER_LABEL = "io.devenv.volume-helper"  # on helper containers: the volume they mount
@@ -28,25 +31,25 @@ CHUNK = 1 << 20
 CREATE_WAIT = 5.0  # seconds a removal waits for the create it follows (interrupted by Ctrl-C)
 
 
-def inspect_volume(api: Any, name: str) -> dict[str, Any] | None:
+def inspect_volume(client: Engine, name: str) -> dict[str, Any] | None:
     """The volume's inspect JSON, or None when the engine has no such volume."""
     try:
-        return dict(api.inspect_volume(name))
+        return dict(client.api.inspect_volume(name))
     except Exception as exc:
         if is_not_found(exc):
             return None
         raise
 
 
-def create_volume(api: Any, body: dict[str, Any]) -> None:
-    api.post_json("/volumes/create", body)
+def create_volume(client: Engine, body: dict[str, Any]) -> None:
+    client.api.create_volume(body)
 
 
-def first_local_image(api: Any, candidates: Sequence[str]) -> str | None:
+def first_local_image(client: Engine, candidates: Sequence[str]) -> str | None:
     """The first of the image references that exists on the engine."""
     for reference in candidates:
         try:
-            api.inspect_image(reference)
+            client.api.inspect_image(reference)
         except Exception as exc:
             if is_not_found(exc):
                 continue
@@ -59,7 +62,7 @@ def _mount(volume: str, read_only: bool) -> dict[str, Any]:
     return {"Type": "volume", "Source": volume, "Target": MOUNT, "ReadOnly": read_only, "VolumeOptions": {"NoCopy": True}}
 
 
-def _remove_quietly(api: Any, container: str) -> None:
+def _remove_quietly(api: EngineAPI, container: str) -> None:
     try:
         api.remove_container(container, force=True)
     except Exception as exc:
@@ -68,7 +71,7 @@ def _remove_quietly(api: Any, container: str) -> None:
 
 
 @contextlib.contextmanager
-def helper(api: Any, project: str, volume: str, image: str, *, read_only: bool) -> Iterator[str]:
+def helper(client: Engine, project: str, volume: str, image: str, *, read_only: bool) -> Iterator[str]:
     """A created (never started) container of `image` with `volume` at /devenv-volume; its name.
     Removed on the way out, also on Ctrl-C (and by a forced exit)."""
     body = {
@@ -77,19 +80,19 @@ def helper(api: Any, project: str, volume: str, image: str, *, read_only: bool) 
         "HostConfig": {"Mounts": [_mount(volume, read_only)], "NetworkMode": "none"},
     }
     container = f"{project}-volume-helper-{uuid.uuid4().hex[:12]}"
-    with _created(api, container, body):
+    with _created(client.api, container, body):
         yield container
 
 
 @contextlib.contextmanager
-def _created(api: Any, container: str, body: dict[str, Any]) -> Iterator[None]:
+def _created(api: EngineAPI, container: str, body: dict[str, Any]) -> Iterator[None]:
     """The container `body` created under the name `container`, and removed on the way out. The
     create runs in a thread of its own that is waited for before the removal: a Ctrl-C while the
     engine creates it leaves no container behind."""
     from devenv.engine.background import Background
     from devenv.interrupts import on_forced_exit
 
-    creating = Background(api.post_json, "/containers/create", body, {"name": container})
+    creating = Background(api.create_container, container, body)
 
     def remove() -> None:
         creating.wait(CREATE_WAIT)
@@ -104,56 +107,28 @@ def _created(api: Any, container: str, body: dict[str, Any]) -> Iterator[None]:
         remove()
 
 
-def _failure(status: int, payload: bytes, method: str, path: str) -> APIError:
-    from devenv.engine.api import _message
-
-    return (NotFound if status == 404 else APIError)(status, _message(payload), method, path)
-
-
-def archive_chunks(api: Any, container: str, path: str = MOUNT) -> Generator[bytes, None, None]:
+def archive_chunks(client: Engine, container: str, path: str = MOUNT) -> Generator[bytes, None, None]:
     """The tar of `path` in the container, chunk by chunk as the engine sends it (never whole)."""
-    from devenv.engine.api import LocalAPI
-
-    if not isinstance(api, LocalAPI):  # the docker SDK streams it
-        chunks, _stat = api.get_archive(container, path, chunk_size=CHUNK)
-        yield from chunks
-        return
-    from devenv.engine.unixhttp import UnixConnection
-
-    conn = UnixConnection(api.socket_path, api.long_timeout)
-    url = f"/v{api.version}/containers/{quote(container, safe='')}/archive?{urlencode({'path': path})}"
+    chunks, _stat = client.api.get_archive(container, path)
     try:
-        head, body = conn.stream("GET", url, {"User-Agent": "devenv"})
-        if head.status >= 400:
-            raise _failure(head.status, b"".join(body), "GET", "/archive")
-        yield from body
+        yield from chunks
     finally:
-        conn.close()
+        close = getattr(chunks, "close", None)  # the engine's connection, when the tar is not read to its end
+        if close is not None:
+            close()
 
 
-def put_archive(api: Any, container: str, reader: Any, length: int, path: str = "/") -> None:
+def put_archive(client: Engine, container: str, reader: BinaryIO, length: int, path: str = "/") -> None:
     """Unpack the tar read from `reader` (`length` bytes) at `path` in the container, owners,
     modes and times as the tar has them (no copyUIDGID: the helper runs as no user of its own)."""
-    from devenv.engine.api import LocalAPI
-
-    if not isinstance(api, LocalAPI):
-        response = api._sdk._put(api._sdk._url("/containers/{0}/archive", container), params={"path": path}, data=reader)
-        api._sdk._raise_for_status(response)
-        return
-    from devenv.engine.unixhttp import UnixConnection
-
-    conn = UnixConnection(api.socket_path, api.long_timeout)
-    url = f"/v{api.version}/containers/{quote(container, safe='')}/archive?{urlencode({'path': path})}"
-    head, payload = conn.upload("PUT", url, reader, length, {"User-Agent": "devenv", "Content-Type": "application/x-tar"})
-    if head.status >= 400:
-        raise _failure(head.status, payload, "PUT", "/archive")
+    client.api.put_archive(container, path, reader, length)
 
 
-def is_empty(api: Any, container: str) -> bool:
+def is_empty(client: Engine, container: str) -> bool:
     """Whether the volume at /devenv-volume holds nothing (reads the tar's first two entries only)."""
     from devenv.snapshotfile import ChunkReader
 
-    chunks = archive_chunks(api, container)
+    chunks = archive_chunks(client, container)
     try:
         with tarfile.open(fileobj=ChunkReader(chunks), mode="r|") as tar:  # type: ignore[call-overload]
             for index, _member in enumerate(tar):
@@ -164,23 +139,24 @@ def is_empty(api: Any, container: str) -> bool:
         chunks.close()
 
 
-def users(api: Any, volume: str) -> list[str]:
+def users(api: EngineAPI, volume: str) -> list[str]:
     """The names of the containers (any state, any project) that mount the volume."""
     found = api.containers(all=True, filters={"volume": volume})
     return sorted(str((c.get("Names") or [""])[0]).lstrip("/") for c in found)
 
 
-def empty_volume(api: Any, project: str, volume: str, info: dict[str, Any], image: str) -> None:
+def empty_volume(client: Engine, project: str, volume: str, info: dict[str, Any], image: str) -> None:
     """Remove everything in the volume. A local volume no container uses is removed and created
     again with the same driver, options and labels; else a helper container of `image` is started
     to delete its contents (`find /devenv-volume -mindepth 1 -maxdepth 1 -exec rm -rf {} +`), which needs
     `find` and `rm` in it."""
+    api = client.api
     if not users(api, volume) and (info.get("Driver") or "local") == "local":
         api.remove_volume(volume)
         body = {"Name": volume, "Driver": info.get("Driver") or "local", "Labels": info.get("Labels") or {}}
         if info.get("Options"):
             body["DriverOpts"] = info["Options"]
-        create_volume(api, body)
+        api.create_volume(body)
         return
     body = {
         "Image": image, "Entrypoint": ["find"], "User": "0:0",
@@ -208,7 +184,7 @@ def empty_volume(api: Any, project: str, volume: str, info: dict[str, Any], imag
 class Quiesced:
     """The containers paused (or stopped) for a copy, resumed once: on the way out and by a forced exit."""
 
-    def __init__(self, api: Any, stop: bool, timeout: int | None) -> None:
+    def __init__(self, api: EngineAPI, stop: bool, timeout: int | None) -> None:
         self.api = api
         self.stop = stop
         self.timeout = timeout
@@ -246,10 +222,10 @@ class Quiesced:
 
 
 @contextlib.contextmanager
-def quiesced(api: Any, stop: bool = False, timeout: int | None = None) -> Iterator[Quiesced]:
+def quiesced(client: Engine, stop: bool = False, timeout: int | None = None) -> Iterator[Quiesced]:
     from devenv.interrupts import on_forced_exit
 
-    q = Quiesced(api, stop, timeout)
+    q = Quiesced(client.api, stop, timeout)
     forget = on_forced_exit(q.resume)
     try:
         yield q

@@ -34,7 +34,7 @@ class FakeAPI:
         self.log_calls: list[tuple[str, Any]] = []
         self.states: dict[str, dict[str, Any]] = {}
 
-    def events(self, filters: Any = None, decode: bool = True) -> Any:
+    def events(self, filters: Any = None, since: Any = None, until: Any = None) -> Any:
         feed = self.feed
 
         class Stream:

@@ -29,8 +29,8 @@ class FakeAPI:
     def networks(self, filters: Any = None) -> list[dict[str, Any]]:
         return []
 
-    def volumes(self, filters: Any = None) -> dict[str, Any]:
-        return {"Volumes": None}
+    def volumes(self, filters: Any = None) -> list[dict[str, Any]]:
+        return []
 
 
 class FakeEngine:

@@ -90,7 +90,9 @@ def test_port_takes_the_first_binding_of_the_port_and_protocol() -> None:
 def test_images_entries_have_composes_fields() -> None:
     image = {"Id": "sha256:" + "e" * 64, "Os": "linux", "Architecture": "arm64", "Variant": "v8", "Size": 5,
              "Created": "2026-01-01T00:00:00Z", "Metadata": {"LastTagTime": "0001-01-01T00:00:00Z"}}
-    assert image_entry("p-web-1", "docker.io/library/redis", image) == {
+    from devenv.engine.queries import ImageDetails
+
+    assert image_entry("p-web-1", "docker.io/library/redis", ImageDetails.from_inspect(image)) == {
         "ID": "sha256:" + "e" * 64, "ContainerName": "p-web-1", "Repository": "redis", "Tag": "latest",
         "Platform": "linux/arm64/v8", "Size": 5, "LastTagTime": "2026-01-01T00:00:00Z",
     }

@@ -48,7 +48,7 @@ def test_a_quick_call_gives_up_naming_the_call(silent_socket: str) -> None:
     with pytest.raises(EngineError, match=r"did not answer GET /containers/json within 0.2 s"):
         api.containers(all=True)
     with pytest.raises(EngineError, match=r"did not answer POST /containers/create"):
-        api.post_json("/containers/create", {})
+        api.create_container("x", {})
     with pytest.raises(EngineError, match=r"did not answer GET /events"):
         api.events()
 

@@ -1,0 +1,570 @@
+"""An in-memory engine behind devenv's `EngineAPI`, for unit tests of what drives the engine
+(executor, event waits, apply, operations) without Docker.
+
+It keeps containers, networks, volumes and images in dicts, answers with the JSON shapes devenv
+reads (list entries, inspects, events), records every call in `calls`, and publishes container
+events to every open `events()` stream (with the engine's filters and `since` replay). What
+happens after a start is the test's to drive: `exit()`, `set_health()`, `end_streams()`; a hook
+can run on any call (`on(...)`) to fail it, hold it, or change state. It claims nothing about what
+Docker does: that stays in tests/integration against the real engine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import itertools
+import queue
+import tarfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
+
+from devenv.engine.api import APIError, BuildOptions, EngineAPI, Filters, NotFound, PathStat, WaitResult, When
+from devenv.engine.client import Engine
+
+_ids = itertools.count(1)
+
+
+def _new_id() -> str:
+    return f"{next(_ids):064x}"
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime())
+
+
+@dataclasses.dataclass(frozen=True)
+class Call:
+    """One call of the interface: its method and arguments (by name)."""
+
+    method: str
+    args: dict[str, Any]
+
+    @property
+    def target(self) -> Any:
+        return next(iter(self.args.values()), None)
+
+
+class FakeStream:
+    """One subscription: the events published while it is open, until `end()` or `close()`."""
+
+    def __init__(self, engine: FakeEngineAPI, filters: Filters | None, backlog: list[dict[str, Any]]) -> None:
+        self.engine = engine
+        self.filters = filters or {}
+        self.items: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+        self.closed = False
+        for event in backlog:
+            self.offer(event)
+
+    def offer(self, event: dict[str, Any]) -> None:
+        if not self.closed and _event_matches(event, self.filters):
+            self.items.put(event)
+
+    def end(self) -> None:
+        """The engine ends the stream (restarted, a proxy cut it): iteration stops."""
+        self.closed = True
+        self.items.put(None)
+
+    def close(self) -> None:
+        self.end()
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        while (item := self.items.get()) is not None:
+            yield item
+
+
+def _as_list(value: Any) -> list[str]:
+    return [str(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
+
+
+def _labels_match(labels: dict[str, str], wanted: list[str]) -> bool:
+    for item in wanted:
+        key, sep, value = item.partition("=")
+        if key not in labels or (sep and labels[key] != value):
+            return False
+    return True
+
+
+def _event_matches(event: dict[str, Any], filters: Filters) -> bool:
+    attributes = event["Actor"]["Attributes"]
+    for key, value in filters.items():
+        wanted = _as_list(value)
+        if key == "type" and event["Type"] not in wanted:
+            return False
+        if key == "event" and event["Action"].split(":", 1)[0] not in wanted:
+            return False
+        if key == "label" and not _labels_match(attributes, wanted):
+            return False
+        if key == "container" and not {event["id"], attributes.get("name")} & set(wanted):
+            return False
+    return True
+
+
+class FakeEngineAPI:
+    """An `EngineAPI` held in memory. Containers start and stay running until the test says otherwise."""
+
+    def __init__(self, images: dict[str, str] | None = None) -> None:
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
+        self.containers_: dict[str, dict[str, Any]] = {}  # name -> inspect JSON
+        self.networks_: dict[str, dict[str, Any]] = {}  # name -> inspect JSON
+        self.volumes_: dict[str, dict[str, Any]] = {}  # name -> inspect JSON
+        self.images_: dict[str, dict[str, Any]] = {}  # reference -> inspect JSON
+        self.registry: dict[str, str] = {}  # what `pull` can fetch: reference -> image ID
+        self.files: dict[str, dict[str, bytes]] = {}  # container name -> path -> content (archives)
+        self.logs_: dict[str, list[str]] = {}
+        self.calls: list[Call] = []
+        self.history: list[dict[str, Any]] = []
+        self.streams: list[FakeStream] = []
+        self.hooks: dict[str, list[Callable[[Call], None]]] = {}
+        self.healthchecked: set[str] = set()  # IDs of the containers with a healthcheck (service's or image's)
+        self._nano = time.time_ns()
+        for reference, image_id in (images or {}).items():
+            self.add_image(reference, image_id)
+
+    # ---------------------------------------------------------------- driving it from a test
+
+    def on(self, method: str, hook: Callable[[Call], None]) -> None:
+        """Run `hook(call)` at each call of `method`, before it acts (raise from it to fail the call)."""
+        self.hooks.setdefault(method, []).append(hook)
+
+    def fail(self, method: str, target: str, status: int = 500, message: str = "injected failure") -> None:
+        """Fail the calls of `method` on `target` with the engine's error."""
+
+        def hook(call: Call) -> None:
+            if call.target == target:
+                raise (NotFound if status == 404 else APIError)(status, message, method.upper(), target)
+
+        self.on(method, hook)
+
+    def add_image(self, reference: str, image_id: str | None = None, healthcheck: list[str] | None = None) -> str:
+        image_id = image_id or "sha256:" + _new_id()
+        config: dict[str, Any] = {"Healthcheck": {"Test": healthcheck}} if healthcheck else {}
+        with self.lock:
+            self.images_[reference] = {"Id": image_id, "RepoTags": [reference], "RepoDigests": [], "Config": config,
+                                       "Size": 1000, "Os": "linux", "Architecture": "amd64", "Created": _now()}
+        return image_id
+
+    def exit(self, name: str, code: int = 0) -> None:
+        """The container's process ends with `code`."""
+        with self.lock:
+            info = self._container(name)
+            state = info["State"]
+            state.update(Status="exited", Running=False, ExitCode=code, FinishedAt=_now())
+            if state.get("Health"):
+                state["Health"]["Status"] = "unhealthy"
+            self._emit(info, "die", exitCode=str(code))
+
+    def set_health(self, name: str, status: str) -> None:
+        """The healthcheck of a running container reports `status` (healthy, unhealthy)."""
+        with self.lock:
+            info = self._container(name)
+            info["State"].setdefault("Health", {"Status": "starting", "Log": []})["Status"] = status
+            self._emit(info, f"health_status: {status}")
+
+    def end_streams(self) -> None:
+        """Every open event stream ends, as when the engine restarts."""
+        with self.lock:
+            streams, self.streams = self.streams, []
+        for stream in streams:
+            stream.end()
+
+    def called(self, method: str) -> list[Call]:
+        with self.lock:
+            return [c for c in self.calls if c.method == method]
+
+    def methods(self) -> list[str]:
+        with self.lock:
+            return [c.method for c in self.calls]
+
+    # ---------------------------------------------------------------- plumbing
+
+    def _record(self, method: str, **args: Any) -> Call:
+        call = Call(method, args)
+        with self.lock:
+            self.calls.append(call)
+            hooks = list(self.hooks.get(method, ()))
+        for hook in hooks:
+            hook(call)
+        return call
+
+    def _emit(self, info: dict[str, Any], action: str, **attributes: str) -> None:
+        with self.lock:
+            self._nano = max(self._nano + 1, time.time_ns())
+            event = {
+                "Type": "container", "Action": action, "status": action, "id": info["Id"], "from": info["Config"].get("Image", ""),
+                "Actor": {"ID": info["Id"], "Attributes": {**(info["Config"].get("Labels") or {}), "name": info["Name"].lstrip("/"),
+                                                           **attributes}},
+                "time": self._nano // 1_000_000_000, "timeNano": self._nano,
+            }
+            self.history.append(event)
+            for stream in list(self.streams):
+                stream.offer(event)
+            self.changed.notify_all()
+
+    def _container(self, ref: str) -> dict[str, Any]:
+        with self.lock:
+            if ref in self.containers_:
+                return self.containers_[ref]
+            for info in self.containers_.values():
+                if info["Id"] == ref or info["Id"].startswith(ref) and len(ref) >= 12:
+                    return info
+        raise NotFound(404, f"No such container: {ref}", "GET", ref)
+
+    def _image(self, ref: str) -> dict[str, Any]:
+        with self.lock:
+            if ref in self.images_:
+                return self.images_[ref]
+            for info in self.images_.values():
+                if info["Id"] == ref:
+                    return info
+        raise NotFound(404, f"No such image: {ref}", "GET", ref)
+
+    def _summary(self, info: dict[str, Any]) -> dict[str, Any]:
+        state = info["State"]
+        status = {"running": "Up 1 second", "created": "Created", "paused": "Up 1 second (Paused)"}.get(
+            state["Status"], f"Exited ({state.get('ExitCode', 0)}) 1 second ago")
+        health = (state.get("Health") or {}).get("Status")
+        if health and state["Status"] == "running":
+            status += " (health: starting)" if health == "starting" else f" ({health})"
+        return {
+            "Id": info["Id"], "Names": [info["Name"]], "Image": info["Config"].get("Image", ""), "ImageID": info["Image"],
+            "Command": "", "Created": 0, "Labels": dict(info["Config"].get("Labels") or {}), "State": state["Status"],
+            "Status": status, "Ports": [], "Mounts": info["Mounts"],
+            "NetworkSettings": {"Networks": info["NetworkSettings"]["Networks"]},
+        }
+
+    # ---------------------------------------------------------------- the engine
+
+    def ping(self) -> bool:
+        self._record("ping")
+        return True
+
+    def version(self) -> dict[str, Any]:
+        self._record("version")
+        return {"Version": "20.10.24", "ApiVersion": "1.41", "Os": "linux", "Arch": "amd64"}
+
+    # ---------------------------------------------------------------- lists and inspects
+
+    def containers(self, all: bool = False, filters: Filters | None = None) -> list[dict[str, Any]]:
+        self._record("containers", all=all, filters=filters)
+        out = []
+        with self.lock:
+            for info in self.containers_.values():
+                if not all and info["State"]["Status"] != "running":
+                    continue
+                if not self._container_matches(info, filters or {}):
+                    continue
+                out.append(self._summary(info))
+        return out
+
+    def _container_matches(self, info: dict[str, Any], filters: Filters) -> bool:
+        for key, value in filters.items():
+            wanted = _as_list(value)
+            if key == "label" and not _labels_match(info["Config"].get("Labels") or {}, wanted):
+                return False
+            if key == "id" and not any(info["Id"].startswith(w) for w in wanted):
+                return False
+            if key == "name" and not any(w in info["Name"] for w in wanted):
+                return False
+            if key == "status" and info["State"]["Status"] not in wanted:
+                return False
+            if key in ("publish", "volume"):
+                return False  # nothing published or mounted that a test would look for this way
+        return True
+
+    def networks(self, filters: Filters | None = None) -> list[dict[str, Any]]:
+        self._record("networks", filters=filters)
+        wanted = _as_list((filters or {}).get("label", []))
+        with self.lock:
+            return [dict(n) for n in self.networks_.values() if _labels_match(n.get("Labels") or {}, wanted)]
+
+    def volumes(self, filters: Filters | None = None) -> list[dict[str, Any]]:
+        self._record("volumes", filters=filters)
+        wanted = _as_list((filters or {}).get("label", []))
+        with self.lock:
+            return [dict(v) for v in self.volumes_.values() if _labels_match(v.get("Labels") or {}, wanted)]
+
+    def images(self, all: bool = False) -> list[dict[str, Any]]:
+        self._record("images", all=all)
+        with self.lock:
+            by_id: dict[str, dict[str, Any]] = {}
+            for reference, info in self.images_.items():
+                entry = by_id.setdefault(info["Id"], {"Id": info["Id"], "RepoTags": [], "RepoDigests": []})
+                entry["RepoTags"].append(reference)
+            return list(by_id.values())
+
+    def inspect_container(self, container: str) -> dict[str, Any]:
+        self._record("inspect_container", container=container)
+        import copy
+
+        with self.lock:
+            return copy.deepcopy(self._container(container))
+
+    def inspect_image(self, image: str) -> dict[str, Any]:
+        self._record("inspect_image", image=image)
+        return dict(self._image(image))
+
+    def inspect_network(self, network: str) -> dict[str, Any]:
+        self._record("inspect_network", network=network)
+        with self.lock:
+            if network not in self.networks_:
+                raise NotFound(404, f"network {network} not found", "GET", network)
+            return dict(self.networks_[network])
+
+    def inspect_volume(self, volume: str) -> dict[str, Any]:
+        self._record("inspect_volume", volume=volume)
+        with self.lock:
+            if volume not in self.volumes_:
+                raise NotFound(404, f"get {volume}: no such volume", "GET", volume)
+            return dict(self.volumes_[volume])
+
+    # ---------------------------------------------------------------- creation
+
+    def create_container(self, name: str, body: dict[str, Any], platform: str | None = None) -> dict[str, Any]:
+        self._record("create_container", name=name, body=body, platform=platform)
+        with self.lock:
+            if name in self.containers_:
+                raise APIError(409, f'Conflict. The container name "/{name}" is already in use', "POST", "/containers/create")
+            image = self._image(body.get("Image", ""))
+            host = body.get("HostConfig") or {}
+            networks = ((body.get("NetworkingConfig") or {}).get("EndpointsConfig") or {})
+            info = {
+                "Id": _new_id(), "Name": f"/{name}", "Image": image["Id"], "Created": _now(), "RestartCount": 0,
+                "Config": {**{k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}},
+                "HostConfig": host,
+                "State": {"Status": "created", "Running": False, "Restarting": False, "ExitCode": 0,
+                          "StartedAt": "0001-01-01T00:00:00Z", "FinishedAt": "0001-01-01T00:00:00Z"},
+                "Mounts": [], "NetworkSettings": {"Networks": {n: {"NetworkID": self.networks_.get(n, {}).get("Id", "")}
+                                                               for n in networks}},
+            }
+            if body.get("Healthcheck") or (image.get("Config") or {}).get("Healthcheck"):
+                self.healthchecked.add(info["Id"])
+            self.containers_[name] = info
+            self._emit(info, "create")
+            return {"Id": info["Id"], "Warnings": []}
+
+    def create_network(self, body: dict[str, Any]) -> dict[str, Any]:
+        self._record("create_network", body=body)
+        with self.lock:
+            name = body["Name"]
+            if name in self.networks_:
+                raise APIError(409, f"network with name {name} already exists", "POST", "/networks/create")
+            self.networks_[name] = {**body, "Id": _new_id(), "Containers": {}, "Labels": body.get("Labels") or {}}
+            return {"Id": self.networks_[name]["Id"], "Warning": ""}
+
+    def create_volume(self, body: dict[str, Any]) -> dict[str, Any]:
+        self._record("create_volume", body=body)
+        with self.lock:
+            name = body["Name"]
+            self.volumes_.setdefault(name, {"Name": name, "Driver": body.get("Driver") or "local",
+                                            "Labels": body.get("Labels") or {}, "Options": body.get("DriverOpts") or {}})
+            return dict(self.volumes_[name])
+
+    def connect_network(self, network: str, body: dict[str, Any]) -> None:
+        self._record("connect_network", network=network, body=body)
+        with self.lock:
+            if network not in self.networks_:
+                raise NotFound(404, f"network {network} not found", "POST", network)
+            info = self._container(body["Container"])
+            self.networks_[network]["Containers"][info["Id"]] = {"Name": info["Name"].lstrip("/")}
+            info["NetworkSettings"]["Networks"][network] = {"NetworkID": self.networks_[network]["Id"]}
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def start(self, container: str) -> None:
+        self._record("start", container=container)
+        with self.lock:
+            info = self._container(container)
+            if info["State"]["Status"] == "running":
+                return
+            info["State"].update(Status="running", Running=True, ExitCode=0, StartedAt=_now())
+            if info["Id"] in self.healthchecked:
+                info["State"]["Health"] = {"Status": "starting", "Log": []}
+            self._emit(info, "start")
+
+    def stop(self, container: str, timeout: int = 10) -> None:
+        self._record("stop", container=container, timeout=timeout)
+        with self.lock:
+            info = self._container(container)
+            if info["State"]["Status"] != "running":
+                return
+            self._emit(info, "kill", signal="15")
+            info["State"].update(Status="exited", Running=False, ExitCode=0, FinishedAt=_now())
+            self._emit(info, "die", exitCode="0")
+            self._emit(info, "stop")
+
+    def kill(self, container: str, signal: str | int | None = None) -> None:
+        self._record("kill", container=container, signal=signal)
+        with self.lock:
+            info = self._container(container)
+            if info["State"]["Status"] != "running":
+                raise APIError(409, f"Container {info['Id']} is not running", "POST", "/kill")
+            self._emit(info, "kill", signal=str(signal or "SIGKILL"))
+            info["State"].update(Status="exited", Running=False, ExitCode=137)
+            self._emit(info, "die", exitCode="137")
+
+    def pause(self, container: str) -> None:
+        self._record("pause", container=container)
+        with self.lock:
+            info = self._container(container)
+            info["State"]["Status"] = "paused"
+            self._emit(info, "pause")
+
+    def unpause(self, container: str) -> None:
+        self._record("unpause", container=container)
+        with self.lock:
+            info = self._container(container)
+            if info["State"]["Status"] != "paused":
+                raise APIError(409, f"Container {info['Id']} is not paused", "POST", "/unpause")
+            info["State"]["Status"] = "running"
+            self._emit(info, "unpause")
+
+    def wait(self, container: str, timeout: float | None = None, condition: str | None = None) -> WaitResult:
+        self._record("wait", container=container, timeout=timeout, condition=condition)
+        with self.changed:
+            info = self._container(container)
+            if not self.changed.wait_for(lambda: info["State"]["Status"] not in ("running", "paused"), timeout=timeout):
+                raise APIError(500, "timed out waiting", "POST", "/wait")
+            return {"StatusCode": int(info["State"]["ExitCode"]), "Error": None}
+
+    # ---------------------------------------------------------------- removal
+
+    def remove_container(self, container: str, v: bool = False, force: bool = False) -> None:
+        self._record("remove_container", container=container, v=v, force=force)
+        with self.lock:
+            info = self._container(container)
+            if info["State"]["Status"] == "running" and not force:
+                raise APIError(409, "You cannot remove a running container", "DELETE", container)
+            if info["State"]["Status"] == "running":
+                info["State"].update(Status="exited", Running=False, ExitCode=137)
+                self._emit(info, "die", exitCode="137")
+            del self.containers_[info["Name"].lstrip("/")]
+            for network in self.networks_.values():
+                network["Containers"].pop(info["Id"], None)
+            self._emit(info, "destroy")
+
+    def remove_network(self, network: str) -> None:
+        self._record("remove_network", network=network)
+        with self.lock:
+            if network not in self.networks_:
+                raise NotFound(404, f"network {network} not found", "DELETE", network)
+            if self.networks_[network]["Containers"]:
+                raise APIError(403, f"error while removing network: network {network} has active endpoints", "DELETE", network)
+            del self.networks_[network]
+
+    def remove_volume(self, volume: str) -> None:
+        self._record("remove_volume", volume=volume)
+        with self.lock:
+            if volume not in self.volumes_:
+                raise NotFound(404, f"get {volume}: no such volume", "DELETE", volume)
+            del self.volumes_[volume]
+
+    def remove_image(self, image: str) -> None:
+        self._record("remove_image", image=image)
+        with self.lock:
+            self._image(image)
+            del self.images_[image]
+
+    # ---------------------------------------------------------------- observation
+
+    def top(self, container: str) -> dict[str, Any]:
+        self._record("top", container=container)
+        self._container(container)
+        return {"Titles": ["PID", "CMD"], "Processes": [["1", "sleep"]]}
+
+    def stats(self, container: str) -> dict[str, Any]:
+        self._record("stats", container=container)
+        self._container(container)
+        return {"pids_stats": {"current": 1}}
+
+    def logs(self, container: str, *, follow: bool = False, tail: int | str = "all", timestamps: bool = False,
+             since: When = None, until: When = None) -> Iterator[bytes]:
+        self._record("logs", container=container, follow=follow, tail=tail, since=since, until=until)
+        lines = self.logs_.get(self._container(container)["Name"].lstrip("/"), [])
+        if tail != "all":
+            lines = lines[-int(tail):] if int(tail) else []
+        return iter([(line + "\n").encode() for line in lines])
+
+    def events(self, filters: Filters | None = None, since: When = None, until: When = None) -> FakeStream:
+        self._record("events", filters=filters, since=since, until=until)
+        with self.lock:
+            backlog = []
+            if since is not None:
+                seconds, _, nanos = str(since).partition(".")
+                start = int(seconds) * 1_000_000_000 + int((nanos or "0").ljust(9, "0")[:9])
+                backlog = [e for e in self.history if e["timeNano"] >= start]
+            stream = FakeStream(self, filters, backlog)
+            self.streams.append(stream)
+        return stream
+
+    # ---------------------------------------------------------------- images
+
+    def pull(self, repository: str, tag: str | None = None, platform: str | None = None) -> Iterator[dict[str, Any]]:
+        self._record("pull", repository=repository, tag=tag, platform=platform)
+        reference = f"{repository}{'@' if tag and tag.startswith('sha256:') else ':'}{tag}" if tag else repository
+        if reference not in self.registry:
+            return iter([{"status": "Pulling"}, {"error": f"manifest for {reference} not found"}])
+        self.add_image(reference, self.registry[reference])
+        return iter([{"status": f"Pulling from {repository}"}, {"status": f"Downloaded newer image for {reference}"}])
+
+    def push(self, repository: str, tag: str, auth_config: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
+        self._record("push", repository=repository, tag=tag, auth_config=auth_config)
+        image = self._image(f"{repository}:{tag}")
+        return iter([{"status": "Pushed"}, {"aux": {"Tag": tag, "Digest": "sha256:" + image["Id"][-64:], "Size": 500}}])
+
+    def tag(self, image: str, repository: str, tag: str) -> None:
+        self._record("tag", image=image, repository=repository, tag=tag)
+        with self.lock:
+            self.images_[f"{repository}:{tag}"] = dict(self._image(image), RepoTags=[f"{repository}:{tag}"])
+
+    def build(self, options: BuildOptions) -> Iterator[dict[str, Any]]:
+        self._record("build", options=dict(options))
+        self.add_image(options["tag"])
+        return iter([{"stream": "Step 1/1 : FROM scratch\n"}, {"stream": f"Successfully tagged {options['tag']}\n"}])
+
+    # ---------------------------------------------------------------- archives
+
+    def archive_stat(self, container: str, path: str) -> PathStat | None:
+        self._record("archive_stat", container=container, path=path)
+        files = self.files.get(self._container(container)["Name"].lstrip("/"), {})
+        if path in files:
+            return {"name": path.rsplit("/", 1)[-1], "size": len(files[path]), "mode": 0o644, "linkTarget": ""}
+        if any(p.startswith(path.rstrip("/") + "/") for p in files) or path == "/":
+            return {"name": path.rsplit("/", 1)[-1], "size": 0, "mode": (1 << 31) | 0o755, "linkTarget": ""}
+        return None
+
+    def get_archive(self, container: str, path: str) -> tuple[Iterator[bytes], PathStat | None]:
+        self._record("get_archive", container=container, path=path)
+        files = self.files.get(self._container(container)["Name"].lstrip("/"), {})
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            for name, data in sorted(files.items()):
+                if name == path or name.startswith(path.rstrip("/") + "/"):
+                    info = tarfile.TarInfo(name.lstrip("/"))
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data))
+        return iter([buffer.getvalue()]), self.archive_stat(container, path)
+
+    def put_archive(self, container: str, path: str, data: bytes | BinaryIO, length: int | None = None,
+                    copy_uid_gid: bool = False) -> None:
+        raw = data if isinstance(data, bytes) else data.read(-1 if length is None else length)
+        self._record("put_archive", container=container, path=path, data=raw, copy_uid_gid=copy_uid_gid)
+        name = self._container(container)["Name"].lstrip("/")
+        with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+            for member in tar.getmembers():
+                if member.isfile():
+                    extracted = tar.extractfile(member)
+                    assert extracted is not None
+                    self.files.setdefault(name, {})["/" + "/".join(p for p in (path.strip("/"), member.name) if p)] = extracted.read()
+
+
+def fake_client(api: FakeEngineAPI | None = None) -> Engine:
+    """devenv's connected-engine object around a fake (what `connect()` returns for a real one)."""
+    return Engine(api or FakeEngineAPI(), "unix:///fake/docker.sock")
+
+
+def _implements(api: FakeEngineAPI) -> EngineAPI:
+    return api  # mypy checks that the fake has every method of the Protocol, with the same signatures
