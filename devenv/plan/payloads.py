@@ -98,9 +98,8 @@ class BuildImage(Payload):
         return listed or ((self.platform,) if self.platform else ())
 
     def to_dict(self) -> dict[str, Any]:
-        out = super().to_dict()
-        out["secrets"] = {k: {f: v for f, v in d.items() if f != "resolved"} for k, d in out["secrets"].items()}
-        return out
+        secrets = {k: {f: v for f, v in thaw(d).items() if f != "resolved"} for k, d in self.secrets.items()}  # never shown
+        return {"image": self.image, "platform": self.platform, "service": self.service, "build": thaw(self.build), "secrets": secrets}
 
 
 @dataclasses.dataclass(frozen=True)
