@@ -19,8 +19,9 @@ from devenv.engine.observe import observe
 from devenv.engine.operations import Context, logs_tail
 from devenv.errors import DevenvError
 from devenv.model import Project
-from devenv.plan import ObservedState, Op, Plan, images
+from devenv.plan import ObservedState, Op, Plan
 from devenv.plan.actions import GATES
+from devenv.plan.images import check_builds as check_build_actions
 from devenv.plan.payloads import CreateContainer
 from devenv.plan.phases import prune_satisfied_gates, split_image_phase
 
@@ -61,7 +62,7 @@ def check_builds(project: Project, plan: Plan) -> None:
     from devenv.engine.builders import detect
 
     builder = detect()
-    images.check_builds(project, builds, several_platforms=builder.kind == BUILDX, builder=builder.describe())
+    check_build_actions(project, builds, several_platforms=builder.kind == BUILDX, builder=builder.describe())
 
 
 def run_images(
