@@ -181,9 +181,9 @@ def plan_run(project: Project, observed: ObservedState, options: RunOptions) -> 
     return b.build()
 
 
-def _dependency_gates(b: PlanBuilder, project: Project, target: Service, dependencies: tuple[str, ...]) -> list[str]:
-    """The waits for the target's `service_healthy` / `service_completed_successfully` dependencies."""
-    out = []
+def _dependency_gates(b: PlanBuilder, project: Project, target: Service, dependencies: tuple[str, ...]) -> None:
+    """The waits for the target's `service_healthy` / `service_completed_successfully` dependencies
+    (a gate `up` already plans for another dependency is shared)."""
     for dep in target.depends_on:
         if dep.condition not in _GATES or dep.service not in dependencies:
             continue
@@ -193,12 +193,10 @@ def _dependency_gates(b: PlanBuilder, project: Project, target: Service, depende
             name = container_name(project.name, service, number)
             id = action_id(op, name)
             if id in b:
-                out.append(id)  # up's own gate (another dependency needs it too)
                 continue
             start = action_id(Op.START_CONTAINER, name)
-            out.append(b.add(op, name, f"{target.name} needs {dep.service}", after=[start] if start in b else [],
-                             payload=kind(None, dep.service, dep.required, (target.name,)), service=dep.service, id=id))
-    return out
+            b.add(op, name, f"{target.name} needs {dep.service}", after=[start] if start in b else [],
+                  payload=kind(service=dep.service, required=dep.required, dependents=(target.name,)), service=dep.service, id=id)
 
 
 def oneoff_container(plan: Plan) -> str:

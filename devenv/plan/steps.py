@@ -121,7 +121,7 @@ class Steps:
         if id not in self.b:
             self.b.add(
                 op, name, after=[progress.started.get(number)],
-                payload=_GATE_PAYLOAD[op](progress.ids.get(number), service, required),
+                payload=_GATE_PAYLOAD[op](container=progress.ids.get(number), service=service, required=required),
                 service=service, id=id,
             )
             self._gates[id] = (_GATE_WORD[op], service, [])
