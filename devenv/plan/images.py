@@ -1,4 +1,5 @@
-"""Images for `up`: pull or build per pull policy and flags; which image IDs the containers get."""
+"""Images: the one place pull and build actions are made (`up`, `run`, `build`, `pull`, `push`)
+and builds are checked; per pull policy and flags, which image IDs the containers get."""
 
 from __future__ import annotations
 
