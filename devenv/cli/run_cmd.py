@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from typing import Any
 
 import click
 
@@ -71,7 +72,7 @@ def run(g: Globals, remove: bool, detach: bool, env: tuple[str, ...], label: tup
     from devenv.engine.client import connect
     from devenv.plan.actions import Op
     from devenv.plan.containerspec import find_service
-    from devenv.plan.run import RunOptions, derive, oneoff_container, plan_run
+    from devenv.plan.run import ONE_OFF, RunOptions, derive, oneoff_container, plan_run
 
     labels = _split_pairs(label, "--label")
     from devenv.cli.common import local_options, show_laptop_differences
@@ -99,9 +100,14 @@ def run(g: Globals, remove: bool, detach: bool, env: tuple[str, ...], label: tup
         return 0
     client = connect()
     engine_settings(g)
-    hidden = {Op.PULL_IMAGE} if quiet_pull else set()
+    shown = progress(g, hidden={Op.PULL_IMAGE} if quiet_pull else set())
+
+    def listener(event: str, action: Any, outcome: Any) -> None:
+        if action.reason != ONE_OFF or (outcome is not None and outcome.status != "done"):  # as Compose: its own steps unsaid
+            shown(event, action, outcome)
+
     applied = apply(client, project, lambda observed: plan_run(project, observed, options),
-                    listener=progress(g, hidden=hidden), say=say, wait_timeout=wait_timeout)
+                    listener=listener, say=say, wait_timeout=wait_timeout)
     if applied.failures:
         from devenv.engine.apply import explain_failure
 

@@ -26,6 +26,8 @@ from devenv.plan.observed import ObservedState
 from devenv.plan.options import DEFAULT_PUBLISH_HOST, UpOptions
 from devenv.plan.planner import plan_up
 
+ONE_OFF = "one-off"  # the reason of the one-off container's own actions
+
 _GATES: dict[str, tuple[Op, type[payloads.Gate]]] = {
     "service_healthy": (Op.WAIT_HEALTHY, payloads.WaitHealthy),
     "service_completed_successfully": (Op.WAIT_COMPLETED, payloads.WaitCompleted),
@@ -166,7 +168,7 @@ def plan_run(project: Project, observed: ObservedState, options: RunOptions) -> 
     image = plan_images(b, project, observed, [original], pull=options.pull, build=options.build, no_build=False)[original.name]
     spec = oneoff_spec(derived, target, None if image.pending else image.current_id, options)
     needs = list(b.ids())  # as Compose: the dependencies done, the networks, volumes and image there
-    reason = "one-off"
+    reason = ONE_OFF
     create = b.add(Op.CREATE_CONTAINER, spec.name, reason, after=needs, payload=payloads.CreateContainer(spec, image.pending),
                    service=target.name)
     ready = [create]
