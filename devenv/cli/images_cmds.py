@@ -19,26 +19,23 @@ from devenv.errors import EXIT_FAILED
 
 
 def _run_actions(g: Globals, project, actions, fmt: str, quiet: bool = False) -> int:  # type: ignore[no-untyped-def]
+    from devenv.engine.apply import check_builds, run_images
     from devenv.engine.client import connect
-    from devenv.engine.executor import Executor
-    from devenv.engine.operations import Context
     from devenv.plan import Plan
 
     if not actions:
         say("nothing to do")
         return 0
+    plan = Plan("images", project.name, tuple(actions))
     if g.dry_run:
+        check_builds(project, plan)
         for action in actions:
             say(f"dry run: would {action.describe()}")
         return 0
     client = connect()
     engine_settings(g)
     show = fmt != "json" and not quiet and g.progress != "quiet"
-    outcomes = Executor(
-        Context(client, None, 0, lambda: False, lambda line: say(f"    {line}") if show else None),
-        Plan("images", project.name, tuple(actions)),
-        progress(g, fmt, quiet=quiet),
-    ).run()
+    outcomes = run_images(client, project, plan, progress(g, fmt, quiet=quiet), lambda line: say(f"    {line}") if show else None)
     failed = [o for o in outcomes if not o.ok]
     if fmt == "json":
         emit_json([{"image": o.action.target, "status": o.status, "detail": o.detail, "seconds": round(o.seconds, 3)} for o in outcomes])
@@ -63,10 +60,8 @@ def build(g: Globals, services: tuple[str, ...], no_cache: bool, pull: bool, bui
 
     if progress_mode:
         g = dataclasses.replace(g, progress=progress_mode)
-    from devenv.model import thaw
-    from devenv.plan import Action, Op
-    from devenv.plan.images import build_payload
-    from devenv.plan.naming import image_name
+    from devenv.plan import Op
+    from devenv.plan.images import image_action
 
     project = load(g.options, services)
     overrides = dict(p.split("=", 1) for p in env_pairs(build_args, "--build-arg", lookup={**dict(project.environment), **os.environ}))
@@ -74,15 +69,10 @@ def build(g: Globals, services: tuple[str, ...], no_cache: bool, pull: bool, bui
     for service in project.services.values():
         if (services and service.name not in services) or service.build is None:
             continue
-        reference = image_name(project.name, service)
-        if reference in seen:
-            continue
-        seen.add(reference)
-        config = thaw(service.build) | ({"no_cache": True} if no_cache else {}) | ({"pull": True} if pull else {})
-        if overrides:
-            config["args"] = {**(config.get("args") or {}), **overrides}
-        actions.append(Action(f"build_image:{reference}", Op.BUILD_IMAGE, reference, "devenv build", service=service.name,
-                              payload=build_payload(project, service, config)))
+        action = image_action(project, service, Op.BUILD_IMAGE, "devenv build", no_cache=no_cache, pull=pull, args=overrides)
+        if action.target not in seen:
+            seen.add(action.target)
+            actions.append(action)
     return _run_actions(g, project, actions, fmt, quiet=quiet)
 
 
@@ -93,7 +83,8 @@ def build(g: Globals, services: tuple[str, ...], no_cache: bool, pull: bool, bui
 @format_option()
 @click.pass_obj
 def pull(g: Globals, services: tuple[str, ...], ignore_buildable: bool, quiet: bool, fmt: str) -> int:
-    from devenv.plan import Action, Op
+    from devenv.plan import Op
+    from devenv.plan.images import image_action
 
     project = load(g.options, services)
     actions, seen = [], set()
@@ -102,9 +93,8 @@ def pull(g: Globals, services: tuple[str, ...], ignore_buildable: bool, quiet: b
             continue
         if ignore_buildable and service.build is not None:
             continue
-        if service.image in seen:
-            continue
-        seen.add(service.image)
-        actions.append(Action(f"pull_image:{service.image}", Op.PULL_IMAGE, service.image, "devenv pull", service=service.name,
-                              payload={"image": service.image, "platform": service.get("platform")}))
+        action = image_action(project, service, Op.PULL_IMAGE, "devenv pull")
+        if action.target not in seen:
+            seen.add(action.target)
+            actions.append(action)
     return _run_actions(g, project, actions, fmt, quiet=quiet)

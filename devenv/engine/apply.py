@@ -16,11 +16,14 @@ from devenv.engine.executor import Executor, Listener, Outcome
 from devenv.engine.healthgates import check_health_gates
 from devenv.engine.lock import project_lock
 from devenv.engine.observe import observe
-from devenv.engine.operations import Context, handle, logs_tail
+from devenv.engine.operations import Context, logs_tail
 from devenv.errors import DevenvError
 from devenv.model import Project
 from devenv.plan import ObservedState, Op, Plan
 from devenv.plan.actions import GATES
+from devenv.plan.images import check_builds as check_build_actions
+from devenv.plan.payloads import CreateContainer
+from devenv.plan.phases import prune_satisfied_gates, split_image_phase
 
 if TYPE_CHECKING:
     from devenv.engine.client import Engine
@@ -49,52 +52,33 @@ class Applied:
         return [o for o in self.outcomes if o.status == "skipped"]
 
 
-def _satisfied(action, observed: ObservedState) -> bool:  # type: ignore[no-untyped-def]
-    """A gate on a container that this plan does not touch and that already passes it."""
-    if action.op not in GATES or action.after:
-        return False
-    wanted = action.payload.get("container")
-    container = next((c for c in observed.project_containers() if (c.id == wanted if wanted else c.name == action.target)), None)
-    if container is None:
-        return False
-    if action.op == Op.WAIT_RUNNING:
-        return container.state == "running"
-    if action.op == Op.WAIT_HEALTHY:
-        return container.state == "running" and container.health == "healthy"
-    return container.state == "exited" and container.exit_code == 0
+def check_builds(project: Project, plan: Plan) -> None:
+    """The one check of a plan's builds, before anything runs (dry runs included): what the builder
+    found on this machine cannot build is refused in one line naming the service and the field."""
+    builds = plan.of(Op.BUILD_IMAGE)
+    if not builds:
+        return
+    from devenv.engine.buildcmd import BUILDX
+    from devenv.engine.builders import detect
+
+    builder = detect()
+    check_build_actions(project, builds, several_platforms=builder.kind == BUILDX, builder=builder.describe())
 
 
-def prune_satisfied_gates(plan: Plan, observed: ObservedState) -> Plan:
-    """The plan without the waits the observed state already satisfies (a no-op `up` is then empty)."""
-    drop = {a.id for a in plan.actions if _satisfied(a, observed)}
-    if not drop:
-        return plan
-    actions = tuple(
-        dataclasses.replace(a, after=tuple(x for x in a.after if x not in drop)) for a in plan.actions if a.id not in drop
-    )
-    return dataclasses.replace(plan, actions=actions)
-
-
-IMAGE_OPS = frozenset({Op.PULL_IMAGE, Op.BUILD_IMAGE})
-
-
-def split_image_phase(plan: Plan) -> tuple[Plan, Plan]:
-    """The plan's pulls and builds, and the rest (whose edges to them are then already satisfied)."""
-    images = tuple(a for a in plan.actions if a.op in IMAGE_OPS)
-    if not images:
-        return dataclasses.replace(plan, actions=()), plan
-    ids = {a.id for a in images}
-    rest = tuple(
-        dataclasses.replace(a, after=tuple(x for x in a.after if x not in ids)) for a in plan.actions if a.id not in ids
-    )
-    return dataclasses.replace(plan, actions=images), dataclasses.replace(plan, actions=rest)
+def run_images(
+    client: Engine, project: Project, plan: Plan, listener: Listener | None = None,
+    log: Callable[[str], None] = lambda _line: None,
+) -> list[Outcome]:
+    """Run a plan of pulls and builds only (`build`, `pull`), its builds checked first."""
+    check_builds(project, plan)
+    return Executor(Context(client, None, 0, lambda: False, log), plan, listener).run()
 
 
 def check_ports(client: Engine, plan: Plan) -> None:
     wanted, released = [], set()
     for action in plan.actions:
-        if action.op == Op.CREATE_CONTAINER:
-            spec = action.payload["spec"]
+        if isinstance(action.payload, CreateContainer):
+            spec = action.payload.spec
             wanted += ports.bindings_of(spec.create_body(), spec.name)
         elif action.op in (Op.REMOVE_CONTAINER, Op.STOP_CONTAINER):
             released.add(action.target)
@@ -124,6 +108,7 @@ def apply(
         try:
             observed = observe(client, project, images)
             plan = prune_satisfied_gates(make_plan(observed), observed)
+            check_builds(project, plan)
             if dry_run:
                 return Applied([plan], [], observed, time.monotonic() - started, started)
             check_ports(client, plan)
@@ -174,7 +159,7 @@ def explain_failure(client: Engine, outcome: Outcome) -> str:
     lines = [f"{action.service or action.target}: {action.describe()} failed: {outcome.detail}"]
     if action.op in (Op.WAIT_HEALTHY, Op.WAIT_COMPLETED, Op.WAIT_RUNNING, Op.START_CONTAINER):
         try:
-            info = client.api.inspect_container(handle(action))
+            info = client.api.inspect_container(action.handle)
         except Exception as exc:
             if explanation(exc) is None:
                 raise
@@ -184,7 +169,7 @@ def explain_failure(client: Engine, outcome: Outcome) -> str:
             lines.append("  last health checks:")
             lines += ["    " + h for h in health.splitlines()]
         ctx = Context(client, None, 0, lambda: False, lambda _l: None)
-        logs = logs_tail(ctx, handle(action), 10)
+        logs = logs_tail(ctx, action.handle, 10)
         if logs:
             lines.append(f"  last log lines of {action.target}:")
             lines += ["    " + line for line in logs.splitlines()[-10:]]

@@ -170,9 +170,7 @@ def command(
         args.append("--no-cache")
     if _truthy(config.get("pull")):
         args.append("--pull")
-    platforms = list(config.get("platforms") or ([platform] if platform else []))
-    if len(platforms) > 1 and not buildx:
-        raise refuse(service, f"build.platforms with {len(platforms)} platforms", builder)
+    platforms = list(config.get("platforms") or ([platform] if platform else []))  # several: checked by plan.images
     if platforms:
         args += ["--platform", ",".join(platforms)]
     allow = [str(e) for e in config.get("entitlements") or ()]
@@ -210,5 +208,3 @@ def check_classic(service: str, config: Mapping[str, Any], platform: str | None 
                 raise refuse(service, f"build.{key}", builder)
         elif value not in (None, "", [], {}, False):
             raise refuse(service, f"build.{key}", builder)
-    if len(config.get("platforms") or ()) > 1:
-        raise refuse(service, f"build.platforms with {len(config['platforms'])} platforms", builder)

@@ -23,7 +23,8 @@ from devenv.engine.background import Background, spawn
 from devenv.engine.events import WaitFailed
 from devenv.engine.operations import OPERATIONS, Context, handle
 from devenv.errors import EXIT_INTERRUPTED, DevenvError
-from devenv.plan.actions import GATES, Action, Op, Plan
+from devenv.plan.actions import Action, Op, Plan
+from devenv.plan.payloads import Gate, StopContainer
 
 MAX_WORKERS = 32
 CANCEL_GRACE = 1.5  # seconds the calls in flight get to end after Ctrl-C
@@ -128,7 +129,7 @@ class Executor:
         pending = []
         for action in actions:
             if action.op is Op.STOP_CONTAINER:
-                timeout = action.payload.get("timeout")
+                timeout = action.payload.timeout if isinstance(action.payload, StopContainer) else None
                 pending.append(f"stop:{handle(action)}:{10 if timeout is None else int(timeout)}")
             elif action.op is Op.REMOVE_CONTAINER:
                 pending.append(f"remove:{handle(action)}")
@@ -201,7 +202,7 @@ class Executor:
         except KeyboardInterrupt:
             return Outcome(action, "failed", "interrupted", time.monotonic() - started, time.monotonic())
         except Exception as exc:  # reported per action; the run goes on for independent branches
-            if action.op in GATES and action.payload.get("required") is False:
+            if isinstance(action.payload, Gate) and not action.payload.required:
                 detail = f"not ready ({_describe_error(exc)}); not required, going on"
                 return Outcome(action, "done", detail, time.monotonic() - started, time.monotonic())
             return Outcome(action, "failed", _describe_error(exc), time.monotonic() - started, time.monotonic())

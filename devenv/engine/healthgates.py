@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from devenv.model import Project
-from devenv.plan import Op, Plan
+from devenv.plan import Plan
+from devenv.plan.payloads import CreateContainer, WaitHealthy
 
 if TYPE_CHECKING:
     from devenv.engine.api import EngineAPI
@@ -24,19 +25,19 @@ def has_healthcheck(config: Mapping[str, Any] | None) -> bool:
 def check_health_gates(api: EngineAPI, project: Project, plan: Plan) -> None:
     """Raise a ManifestError for the first required `service_healthy` dependency on a service that
     will have no healthcheck: none in the file, none in the image (or in its existing container)."""
-    creates = {a.target: a.payload["spec"] for a in plan.actions if a.op is Op.CREATE_CONTAINER}
+    creates = {a.target: a.payload.spec for a in plan.actions if isinstance(a.payload, CreateContainer)}
     seen: dict[str, tuple[bool, str]] = {}  # image or container -> (has a healthcheck, where devenv looked)
     for action in plan.actions:
-        if action.op is not Op.WAIT_HEALTHY or not action.payload.get("required", True):
+        if not isinstance(action.payload, WaitHealthy) or not action.payload.required:
             continue
-        service = action.payload.get("service") or action.service
-        dependents = [d for d in action.payload.get("dependents") or () if d != "--wait"]
+        service = action.payload.service or action.service
+        dependents = [d for d in action.payload.dependents if d != "--wait"]
         if not dependents or _file_defines_test(project, service):
             continue
         spec = creates.get(action.target)
         key = (spec.image_id or spec.image) if spec is not None else action.target
         if key not in seen:
-            seen[key] = _healthcheck_of(api, action.target, spec, str(action.payload.get("container") or action.target))
+            seen[key] = _healthcheck_of(api, action.target, spec, action.handle)
         found, where = seen[key]
         if not found:
             dependent = dependents[0]

@@ -5,17 +5,21 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from devenv.engine.api import explanation, is_not_found
 from devenv.engine.background import Background
 from devenv.engine.events import FALLBACK_RECHECK, STABLE_FOR, EventWatch, completed_verdict, healthy_verdict, running_verdict, wait_for
 from devenv.errors import EngineError
+from devenv.model import thaw
+from devenv.plan import payloads
 from devenv.plan.actions import Action, Op
 
 if TYPE_CHECKING:
     from devenv.engine.api import EngineAPI
     from devenv.engine.client import Engine
+
+P = TypeVar("P", bound=payloads.Payload)
 
 
 class Context:
@@ -67,26 +71,33 @@ class Context:
 
 
 def handle(action: Action) -> str:
-    """What the engine is told to act on: an existing container's ID when the plan knows it (its
-    name may have changed since: `docker rename`), else the target's name."""
-    return str(action.payload.get("container") or action.target)
+    """What the engine is told to act on (`Action.handle`): the container's ID, else the target."""
+    return action.handle
+
+
+def _payload(action: Action, kind: type[P]) -> P:
+    """The action's payload, of the type its operation takes."""
+    payload = action.payload
+    assert isinstance(payload, kind), (action.id, type(payload).__name__)
+    return payload
 
 
 def create_network(ctx: Context, action: Action) -> str:
-    ctx.api.create_network(dict(action.payload["body"]))
+    ctx.api.create_network(thaw(_payload(action, payloads.CreateNetwork).body))
     return "created"
 
 
 def create_volume(ctx: Context, action: Action) -> str:
-    ctx.api.create_volume(dict(action.payload["body"]))
+    ctx.api.create_volume(thaw(_payload(action, payloads.CreateVolume).body))
     return "created"
 
 
 def pull_image(ctx: Context, action: Action) -> str:
-    image = action.payload.get("image") or action.target
+    payload = _payload(action, payloads.PullImage)
+    image = payload.image or action.target
     repository, tag = _split_reference(image)
     last_error = None
-    for chunk in ctx.api.pull(repository, tag=tag, platform=action.payload.get("platform")):
+    for chunk in ctx.api.pull(repository, tag=tag, platform=payload.platform):
         if ctx.cancelled():
             raise KeyboardInterrupt
         if "error" in chunk:
@@ -110,15 +121,16 @@ def _split_reference(image: str) -> tuple[str, str | None]:
 def build_image(ctx: Context, action: Action) -> str:
     from devenv.engine.build import build
 
-    payload = action.payload
-    build(ctx, payload["image"], payload["build"], payload.get("platform"),
-          service=payload.get("service") or action.service, secrets=payload.get("secrets"))
+    payload = _payload(action, payloads.BuildImage)
+    build(ctx, payload.image, thaw(payload.build), payload.platform, service=payload.service or action.service,
+          secrets=thaw(payload.secrets))
     return "built"
 
 
 def create_container(ctx: Context, action: Action) -> str:
-    spec = action.payload["spec"]
-    if action.payload.get("image_pending") or spec.image_id is None:
+    payload = _payload(action, payloads.CreateContainer)
+    spec = payload.spec
+    if payload.image_pending or spec.image_id is None:
         spec = spec.with_image_id(ctx.api.inspect_image(spec.image)["Id"])
     if spec.hash_refs:  # Compose's hash names the referenced containers by ID, known only now
         spec = spec.with_references({service: ctx.api.inspect_container(name)["Id"] for service, name in spec.hash_refs})
@@ -127,8 +139,9 @@ def create_container(ctx: Context, action: Action) -> str:
 
 
 def connect_network(ctx: Context, action: Action) -> str:
-    network = action.payload["network"]
-    ctx.api.connect_network(network, dict(action.payload["body"]))
+    payload = _payload(action, payloads.ConnectNetwork)
+    network = payload.network
+    ctx.api.connect_network(network, thaw(payload.body))
     return f"connected to {network}"
 
 
@@ -149,7 +162,7 @@ def stop_container(ctx: Context, action: Action) -> str:
     Ctrl-C does not cut this wait short: a stop that ends within the executor's grace period is
     reported (and the next command finds the container stopped); a longer one goes on on the
     engine's side while devenv leaves."""
-    timeout = action.payload.get("timeout")
+    timeout = _payload(action, payloads.StopContainer).timeout
     container = handle(action)
     seconds = 10 if timeout is None else int(timeout)
     watch = ctx.watch
@@ -188,7 +201,7 @@ def _gone_or(remove: Callable[[], None]) -> str:
 
 
 def remove_container(ctx: Context, action: Action) -> str:
-    volumes = bool(action.payload.get("volumes"))
+    volumes = _payload(action, payloads.RemoveContainer).volumes
     return _gone_or(lambda: ctx.api.remove_container(handle(action), v=volumes, force=True))
 
 
@@ -231,7 +244,7 @@ def _gate(verdict: Callable[[dict[str, Any]], bool | str], done: str) -> Callabl
         assert ctx.watch is not None, "waits need the event watch"
         deadline = time.monotonic() + ctx.wait_timeout
         check, stable_for = verdict, 0.0
-        if verdict is running_verdict and "--wait" in (action.payload.get("dependents") or ()):
+        if verdict is running_verdict and "--wait" in _payload(action, payloads.Gate).dependents:
             # `up` returns once ready: healthy when the image has a healthcheck, else up for a moment
             check, stable_for = ready_verdict, STABLE_FOR
         read = lambda: ctx.api.inspect_container(handle(action))  # noqa: E731
@@ -302,8 +315,9 @@ def put_files(api: EngineAPI, container: str, files: Any) -> None:
 
 
 def copy_files(ctx: Context, action: Action) -> str:
-    put_files(ctx.api, action.target, action.payload["files"])
-    return f"{len(action.payload['files'])} file(s) copied"
+    files = _payload(action, payloads.CopyFiles).files
+    put_files(ctx.api, action.target, files)
+    return f"{len(files)} file(s) copied"
 
 
 OPERATIONS[Op.COPY_FILES] = copy_files

@@ -39,6 +39,10 @@ _EXPORTS = {
     "StopOptions": "devenv.plan.options",
     "UpOptions": "devenv.plan.options",
     "plan_up": "devenv.plan.planner",
+    "RunOptions": "devenv.plan.run",
+    "plan_run": "devenv.plan.run",
+    "prune_satisfied_gates": "devenv.plan.phases",
+    "split_image_phase": "devenv.plan.phases",
 }
 
 
@@ -64,6 +68,7 @@ __all__ = [
     "Plan",
     "PlanError",
     "RestartOptions",
+    "RunOptions",
     "ServiceGraph",
     "StartOptions",
     "StopOptions",
@@ -72,7 +77,10 @@ __all__ = [
     "container_spec",
     "plan_down",
     "plan_restart",
+    "plan_run",
     "plan_start",
     "plan_stop",
     "plan_up",
+    "prune_satisfied_gates",
+    "split_image_phase",
 ]

@@ -5,11 +5,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-from collections.abc import Iterable, Iterator, Mapping
-from types import MappingProxyType
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from devenv.model import thaw
+from devenv.plan import payloads as P
 
 
 class Op(str, enum.Enum):
@@ -58,6 +57,26 @@ _PHRASES = {
 
 GATES = frozenset({Op.WAIT_HEALTHY, Op.WAIT_COMPLETED, Op.WAIT_RUNNING})
 
+# Each operation's payload type (devenv/plan/payloads.py).
+PAYLOAD_TYPES: dict[Op, type[P.Payload]] = {
+    Op.CREATE_NETWORK: P.CreateNetwork,
+    Op.CREATE_VOLUME: P.CreateVolume,
+    Op.PULL_IMAGE: P.PullImage,
+    Op.BUILD_IMAGE: P.BuildImage,
+    Op.CREATE_CONTAINER: P.CreateContainer,
+    Op.CONNECT_NETWORK: P.ConnectNetwork,
+    Op.COPY_FILES: P.CopyFiles,
+    Op.START_CONTAINER: P.StartContainer,
+    Op.UNPAUSE_CONTAINER: P.UnpauseContainer,
+    Op.WAIT_HEALTHY: P.WaitHealthy,
+    Op.WAIT_COMPLETED: P.WaitCompleted,
+    Op.WAIT_RUNNING: P.WaitRunning,
+    Op.STOP_CONTAINER: P.StopContainer,
+    Op.REMOVE_CONTAINER: P.RemoveContainer,
+    Op.REMOVE_NETWORK: P.RemoveNetwork,
+    Op.REMOVE_VOLUME: P.RemoveVolume,
+}
+
 
 def action_id(op: Op, target: str) -> str:
     return f"{op.value}:{target}"
@@ -69,16 +88,8 @@ class Action:
 
     `target`: the engine object's name (container, network, volume) or image reference.
     `after`: ids of the actions that must have succeeded first; everything else may run in parallel.
-    `payload`: what the executor needs. Per op:
-      create_network / create_volume: {"body": the create body}
-      pull_image: {"image", "platform"}; build_image: {"image", "service", "build", "platform"}
-      create_container: {"spec": ContainerSpec, "image_pending": bool} — when `image_pending`, the
-        executor calls `spec.with_image_id(<ID of the pulled/built image>)` before creating
-      connect_network: {"network", "body"}; start/unpause: {}
-      copy_files: {"files": tuple of InjectedFile} (contents hidden from describe/to_json)
-      wait_healthy / wait_completed / wait_running: {"service", "dependent", "required"}
-      stop_container: {"timeout": seconds or None}; remove_container: {"volumes": bool}
-      remove_network / remove_volume: {}
+    `payload`: what the executor needs, one frozen dataclass per op (PAYLOAD_TYPES; left out: the
+      op's payload with no fields set, for the ops that need none).
     `service`: the service concerned, if any.
     A remove_* whose object is already gone (404) has reached its goal: executors may count it done.
     """
@@ -88,13 +99,26 @@ class Action:
     target: str
     reason: str = ""
     after: tuple[str, ...] = ()
-    payload: Mapping[str, Any] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
+    payload: P.Payload = None  # type: ignore[assignment]  # None: the op's empty payload
     service: str | None = None
+
+    def __post_init__(self) -> None:
+        kind = PAYLOAD_TYPES[self.op]
+        if self.payload is None:
+            object.__setattr__(self, "payload", kind())
+        elif type(self.payload) is not kind:
+            raise TypeError(f"{self.op.value} takes a {kind.__name__} payload, not {type(self.payload).__name__}")
+
+    @property
+    def handle(self) -> str:
+        """What the engine is told to act on: an existing container's ID when the plan knows it (its
+        name may have changed since: `docker rename`), else the target's name."""
+        return P.container_handle(self.payload, self.target)
 
     def describe(self) -> str:
         target = self.target
-        if self.op == Op.CONNECT_NETWORK:
-            target = f"{self.target} to {self.payload.get('network', '?')}"
+        if isinstance(self.payload, P.ConnectNetwork):
+            target = f"{self.target} to {self.payload.network}"
         return f"{self.op.phrase} {target}" + (f" ({self.reason})" if self.reason else "")
 
     def to_dict(self) -> dict[str, Any]:
@@ -105,20 +129,8 @@ class Action:
             "service": self.service,
             "reason": self.reason,
             "after": list(self.after),
-            "payload": _jsonable(self.payload),
+            "payload": self.payload.to_dict(),
         }
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, enum.Enum):
-        return value.value
-    return thaw(value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -222,7 +234,7 @@ class PlanBuilder:
         reason: str = "",
         *,
         after: Iterable[str | None] = (),
-        payload: Mapping[str, Any] | None = None,
+        payload: P.Payload | None = None,
         service: str | None = None,
         id: str | None = None,
     ) -> str:
@@ -231,7 +243,7 @@ class PlanBuilder:
         if id in self._actions:
             self.after(id, *after)
             return id
-        self._actions[id] = Action(id, op, target, reason, (), MappingProxyType(dict(payload or {})), service)
+        self._actions[id] = Action(id, op, target, reason, (), payload if payload is not None else PAYLOAD_TYPES[op](), service)
         self.after(id, *after)
         return id
 
@@ -247,8 +259,6 @@ class PlanBuilder:
 
     def update(self, id: str, **changes: Any) -> None:
         """Change an action's reason or payload (gates learn all their dependents at the end)."""
-        if "payload" in changes:
-            changes["payload"] = MappingProxyType(dict(changes["payload"]))
         self._actions[id] = dataclasses.replace(self._actions[id], **changes)
 
     def ids(self) -> tuple[str, ...]:

@@ -1,4 +1,5 @@
-"""Images for `up`: pull or build per pull policy and flags; which image IDs the containers get."""
+"""Images: the one place pull and build actions are made (`up`, `run`, `build`, `pull`, `push`)
+and builds are checked; per pull policy and flags, which image IDs the containers get."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 
 from devenv.model import Project, Service, thaw
 from devenv.plan import naming
-from devenv.plan.actions import Op, PlanBuilder
+from devenv.plan.actions import Action, Op, PlanBuilder, action_id
 from devenv.plan.errors import PlanError
 from devenv.plan.observed import ObservedState
+from devenv.plan.payloads import BuildImage, PullImage
 from devenv.plan.support import PULL_POLICIES
 
 
@@ -51,11 +53,11 @@ def _decide(
     return Op.PULL_IMAGE, "missing locally"
 
 
-def build_payload(project: Project, service: Service, config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def build_payload(project: Project, service: Service, config: Mapping[str, Any] | None = None) -> BuildImage:
     """A build_image action's payload: the image, the canonical build mapping (`config` when a
     command overrides it, e.g. `build --no-cache`) with Compose's image labels added, and the
     project-level definitions of the secrets the build names."""
-    build_cfg = thaw(service.build) if config is None else dict(config)
+    build_cfg = thaw(service.build) if config is None else thaw(config)
     if isinstance(build_cfg, str):
         build_cfg = {"context": build_cfg}
     build_cfg["labels"] = {**(build_cfg.get("labels") or {}), **naming.image_labels(project.name, service.name)}
@@ -68,10 +70,53 @@ def build_payload(project: Project, service: Service, config: Mapping[str, Any] 
             if variable and variable in project.environment:  # what interpolation saw: the shell and .env
                 definition["resolved"] = project.environment[variable]
             secrets[source] = definition
-    return {
-        "image": naming.image_name(project.name, service), "platform": service.get("platform"),
-        "service": service.name, "build": build_cfg, "secrets": secrets,
-    }
+    return BuildImage(naming.image_name(project.name, service), service.name, build_cfg, service.get("platform"), secrets)
+
+
+def pull_payload(project: Project, service: Service) -> PullImage:
+    return PullImage(naming.image_name(project.name, service), service.get("platform"))
+
+
+def image_action(
+    project: Project, service: Service, op: Op, reason: str, *, no_cache: bool = False, pull: bool = False,
+    args: Mapping[str, str] | None = None,
+) -> Action:
+    """The one pull_image or build_image action for a service's image (`up`, `run`, `build`, `pull`):
+    `no_cache`, `pull` and `args` are `devenv build`'s overrides of the build section."""
+    if op is Op.PULL_IMAGE:
+        payload: PullImage | BuildImage = pull_payload(project, service)
+    else:
+        assert op is Op.BUILD_IMAGE and service.build is not None, (op, service.name)
+        config = thaw(service.build)
+        if isinstance(config, str):
+            config = {"context": config}
+        if no_cache:
+            config["no_cache"] = True
+        if pull:
+            config["pull"] = True
+        if args:
+            config["args"] = {**(config.get("args") or {}), **args}
+        payload = build_payload(project, service, config)
+    target = payload.image
+    return Action(action_id(op, target), op, target, reason, payload=payload, service=service.name)
+
+
+def check_builds(project: Project, actions: Iterable[Action], *, several_platforms: bool, builder: str) -> None:
+    """Refuse, before anything is built, a build the builder cannot make: one line naming the
+    service and the field. `several_platforms`: the builder can build for more than one platform
+    at once (buildx); `builder`: how to name it. One platform (the engine's, as a rule) builds
+    with any builder; the image is loaded into the engine's store, where containers run it."""
+    for action in actions:
+        if not isinstance(action.payload, BuildImage):
+            continue
+        payload = action.payload
+        listed = tuple(str(p) for p in payload.build.get("platforms") or ())
+        if len(listed) > 1 and not several_platforms:
+            raise project.field_error(
+                ("services", payload.service, "build", "platforms"),
+                f"{len(listed)} platforms ({', '.join(listed)}): building more than one at once needs buildx, "
+                f"and {builder} builds one (list only the engine's)",
+            )
 
 
 def plan_images(
@@ -88,11 +133,8 @@ def plan_images(
         if reference in by_reference:
             action = by_reference[reference] or None
         elif decision is not None:
-            op, reason = decision
-            payload: dict = {"image": reference, "platform": service.get("platform")}
-            if op == Op.BUILD_IMAGE:
-                payload = build_payload(project, service)
-            action = b.add(op, reference, reason, payload=payload, service=service.name)
+            made = image_action(project, service, *decision)
+            action = b.add(made.op, made.target, made.reason, payload=made.payload, service=made.service)
         by_reference.setdefault(reference, action or "")
         steps[service.name] = ImageStep(reference, current, action)
     return steps

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from devenv.model import Project, Service
-from devenv.plan import naming
+from devenv.plan import naming, payloads
 from devenv.plan.actions import Op, PlanBuilder
 from devenv.plan.containerspec import service_networks
 from devenv.plan.errors import PlanError
@@ -42,7 +42,7 @@ def plan_networks(b: PlanBuilder, project: Project, observed: ObservedState, key
             if found is None:
                 raise PlanError(f"network {name} is declared as external, but could not be found")
             continue
-        body = {"body": network_create_body(project, key)}
+        body = payloads.CreateNetwork(network_create_body(project, key))
         if found is None:
             ready[key] = b.add(Op.CREATE_NETWORK, name, "missing", payload=body)
             continue
@@ -80,7 +80,7 @@ def plan_volumes(b: PlanBuilder, project: Project, observed: ObservedState, keys
                 raise PlanError(f"external volume {name} not found")
             continue
         if found is None:
-            ready[key] = b.add(Op.CREATE_VOLUME, name, "missing", payload={"body": volume_create_body(project, key)})
+            ready[key] = b.add(Op.CREATE_VOLUME, name, "missing", payload=payloads.CreateVolume(volume_create_body(project, key)))
             continue
         if found.project != project.name:
             owner = f"for project {found.project}" if found.project else "by devenv or Compose"

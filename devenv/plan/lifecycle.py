@@ -21,6 +21,7 @@ from devenv.plan.errors import DependencyError
 from devenv.plan.graph import ServiceGraph
 from devenv.plan.observed import ObservedContainer, ObservedState, check_observed
 from devenv.plan.options import DownOptions, RestartOptions, StartOptions, StopOptions
+from devenv.plan.payloads import Gate
 from devenv.plan.steps import Steps
 
 _ANONYMOUS = re.compile(r"[0-9a-f]{64}")
@@ -194,8 +195,11 @@ def _name_ready_gates(b: PlanBuilder, steps: Steps, verb: str) -> None:
     """`start`/`restart` has no --wait flag: say what the readiness gates are for."""
     for id in b.ids():
         action = b.get(id)
-        dependents = tuple(action.payload.get("dependents") or ())
-        if action.op not in (Op.WAIT_HEALTHY, Op.WAIT_RUNNING) or READY not in dependents:
+        if action.op not in (Op.WAIT_HEALTHY, Op.WAIT_RUNNING):
+            continue
+        assert isinstance(action.payload, Gate)
+        dependents = action.payload.dependents
+        if READY not in dependents:
             continue
         word = "healthy" if action.op is Op.WAIT_HEALTHY else "ready"
         reason = f"{verb} returns once {action.service} is {word}"

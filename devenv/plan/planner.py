@@ -25,7 +25,7 @@ from typing import Any
 
 from devenv.errors import ManifestError, UsageError
 from devenv.model import Project
-from devenv.plan import composehash, naming
+from devenv.plan import composehash, naming, payloads
 from devenv.plan.actions import Op, Plan, PlanBuilder
 from devenv.plan.confighash import changed_fields
 from devenv.plan.containerspec import ContainerSpec, container_spec, find_service, service_networks
@@ -242,7 +242,7 @@ class _Up:
             spec.name,
             reason,
             after=[n for n in needs if n],
-            payload={"spec": spec, "image_pending": image.pending},
+            payload=payloads.CreateContainer(spec, image.pending),
             service=name,
         )
         ready = [create]
@@ -254,13 +254,13 @@ class _Up:
                     reason,
                     id=f"{Op.CONNECT_NETWORK.value}:{spec.name}@{attachment.network}",
                     after=[create, self.networks.get(attachment.key)],
-                    payload={"network": attachment.network, "body": attachment.connect_body(spec.name)},
+                    payload=payloads.ConnectNetwork(attachment.network, attachment.connect_body(spec.name)),
                     service=name,
                 )
             )
         if spec.files:
             ready.append(
-                self.b.add(Op.COPY_FILES, spec.name, reason, after=[create], payload={"files": spec.files}, service=name)
+                self.b.add(Op.COPY_FILES, spec.name, reason, after=[create], payload=payloads.CopyFiles(spec.files), service=name)
             )
         progress = self.steps.of(name)
         progress.created[number] = create
@@ -282,7 +282,7 @@ class _Up:
             why = f"restart {name}: {', '.join(restart)} recreated"
             self.steps.start(name, number, c.name, why, after=[self.steps.stop(c, why)], container=c.id)
         elif c.state == "paused":
-            self.b.add(Op.UNPAUSE_CONTAINER, c.name, "paused", service=name, payload={"container": c.id} if c.id else None)
+            self.b.add(Op.UNPAUSE_CONTAINER, c.name, "paused", service=name, payload=payloads.UnpauseContainer(c.id or None))
         elif c.state in ("created", "exited"):
             if c.state == "created":
                 why = "never started"

@@ -6,12 +6,15 @@ import dataclasses
 from collections.abc import Iterable
 
 from devenv.model import Project
-from devenv.plan import units
+from devenv.plan import payloads, units
 from devenv.plan.actions import Op, PlanBuilder, action_id
 from devenv.plan.graph import COMPLETED, HEALTHY, STARTED, ServiceGraph
 from devenv.plan.observed import ObservedContainer
 
 _GATE_FOR = {HEALTHY: Op.WAIT_HEALTHY, COMPLETED: Op.WAIT_COMPLETED}
+_GATE_PAYLOAD: dict[Op, type[payloads.Gate]] = {
+    Op.WAIT_HEALTHY: payloads.WaitHealthy, Op.WAIT_COMPLETED: payloads.WaitCompleted, Op.WAIT_RUNNING: payloads.WaitRunning,
+}
 _GATE_WORD = {Op.WAIT_HEALTHY: "healthy", Op.WAIT_COMPLETED: "completed successfully", Op.WAIT_RUNNING: "running"}
 
 
@@ -29,9 +32,9 @@ class ServiceProgress:
     recreated: bool = False  # a container of the service is replaced by this plan
 
 
-def _handle(container: ObservedContainer) -> dict[str, str]:
-    """The payload entry naming an existing container by ID: its name may have changed (`docker rename`)."""
-    return {"container": container.id} if container.id else {}
+def _handle(container: ObservedContainer) -> str | None:
+    """The payload's `container`: an existing container's ID (its name may have changed: `docker rename`)."""
+    return container.id or None
 
 
 class Steps:
@@ -63,7 +66,7 @@ class Steps:
             return None
         service = service or container.service
         id = self.b.add(
-            Op.STOP_CONTAINER, container.name, reason, payload={"timeout": self.stop_timeout(service), **_handle(container)},
+            Op.STOP_CONTAINER, container.name, reason, payload=payloads.StopContainer(_handle(container), self.stop_timeout(service)),
             service=service,
         )
         self.of(service).stops.append(id)
@@ -75,8 +78,8 @@ class Steps:
     ) -> str:
         service = service or container.service
         id = self.b.add(
-            Op.REMOVE_CONTAINER, container.name, reason, after=[a for a in after if a], payload={"volumes": volumes, **_handle(container)},
-            service=service,
+            Op.REMOVE_CONTAINER, container.name, reason, after=[a for a in after if a],
+            payload=payloads.RemoveContainer(_handle(container), volumes), service=service,
         )
         self.of(service).removes.append(id)
         return id
@@ -88,7 +91,7 @@ class Steps:
         (`container`: the ID of an existing one, which the engine is then told, not the name)."""
         id = self.b.add(
             Op.START_CONTAINER, name, reason, after=[a for a in after if a] + self.start_gates(service), service=service,
-            payload={"container": container} if container else None,
+            payload=payloads.StartContainer(container or None),
         )
         self.of(service).started[number] = id
         return id
@@ -118,10 +121,7 @@ class Steps:
         if id not in self.b:
             self.b.add(
                 op, name, after=[progress.started.get(number)],
-                payload={
-                    "service": service, "required": required,
-                    **({"container": progress.ids[number]} if number in progress.ids else {}),
-                },
+                payload=_GATE_PAYLOAD[op](container=progress.ids.get(number), service=service, required=required),
                 service=service, id=id,
             )
             self._gates[id] = (_GATE_WORD[op], service, [])
@@ -134,9 +134,11 @@ class Steps:
         """Name each gate's dependents in its reason, and order teardowns along the dependency edges."""
         for id, (word, service, dependents) in self._gates.items():
             who = ", ".join(sorted(dependents))
+            gate = self.b.get(id).payload
+            assert isinstance(gate, payloads.Gate)
             self.b.update(
                 id, reason=f"{who} need{'s' if len(dependents) == 1 else ''} {service} {word}",
-                payload={**self.b.get(id).payload, "dependents": sorted(dependents)},
+                payload=dataclasses.replace(gate, dependents=tuple(sorted(dependents))),
             )
         for edge in self.graph.edges:
             dependent, dependency = self.progress.get(edge.service), self.progress.get(edge.on)

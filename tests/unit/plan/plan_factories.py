@@ -96,7 +96,7 @@ def simulate(plan: Plan, state: ObservedState, *, built: Mapping[str, str] | Non
         assert not missing, f"{action.id} runs before {missing}"
         p = action.payload
         if action.op == Op.CREATE_NETWORK:
-            body = p["body"]
+            body = p.body
             assert body["Name"] not in networks, f"network {body['Name']} exists"
             networks[body["Name"]] = ObservedNetwork(
                 id="net-" + body["Name"],
@@ -110,15 +110,15 @@ def simulate(plan: Plan, state: ObservedState, *, built: Mapping[str, str] | Non
                 ipam_config=tuple(MappingProxyType(c) for c in (body.get("IPAM") or {}).get("Config") or ()),
             )
         elif action.op == Op.CREATE_VOLUME:
-            body = p["body"]
+            body = p.body
             volumes[body["Name"]] = ObservedVolume(
                 body["Name"], body["Driver"], MappingProxyType(dict(body.get("DriverOpts") or {})), MappingProxyType(dict(body["Labels"]))
             )
         elif action.op in (Op.PULL_IMAGE, Op.BUILD_IMAGE):
             images[action.target] = (built or {}).get(action.target, NEW_IMAGE_ID)
         elif action.op == Op.CREATE_CONTAINER:
-            spec = p["spec"]
-            if p["image_pending"]:
+            spec = p.spec
+            if p.image_pending:
                 spec = spec.with_image_id(images[spec.image])
             assert spec.image_id, f"{spec.name} created without an image ID"
             assert spec.name not in containers, f"container {spec.name} exists"
@@ -146,8 +146,8 @@ def simulate(plan: Plan, state: ObservedState, *, built: Mapping[str, str] | Non
             containers[spec.name] = dataclasses.replace(containers[spec.name], health="starting" if body.get("Healthcheck", {}).get("Test", ["NONE"]) != ["NONE"] else "none")
         elif action.op == Op.CONNECT_NETWORK:
             c = containers[action.target]
-            assert p["network"] in networks, f"network {p['network']} missing"
-            containers[c.name] = dataclasses.replace(c, networks=MappingProxyType({**c.networks, p["network"]: networks[p["network"]].id}))
+            assert p.network in networks, f"network {p.network} missing"
+            containers[c.name] = dataclasses.replace(c, networks=MappingProxyType({**c.networks, p.network: networks[p.network].id}))
         elif action.op in (Op.START_CONTAINER, Op.UNPAUSE_CONTAINER):
             c = containers[action.target]
             containers[c.name] = dataclasses.replace(c, state="running", exit_code=None, health="healthy" if c.health != "none" else "none")

@@ -145,7 +145,7 @@ def test_rm_takes_stopped_non_oneoff_ones_and_with_stop_stops_dependents_first(s
     plan = plan_rm(project, observed, RmOptions(stop=True, volumes=True))
     by_target = {(a.op, a.target): a for a in plan.actions}
     assert by_target[(Op.STOP_CONTAINER, "p-web-1")].id in by_target[(Op.STOP_CONTAINER, "p-db-1")].after
-    assert by_target[(Op.REMOVE_CONTAINER, "p-web-2")].payload["volumes"] is True
+    assert by_target[(Op.REMOVE_CONTAINER, "p-web-2")].payload.volumes is True
     assert (Op.STOP_CONTAINER, "p-web-2") not in by_target  # already stopped
     assert [a.target for a in plan_rm(project, observed).actions] == ["p-web-2"]
 

@@ -51,7 +51,7 @@ def test_down_stops_dependents_first_and_removes_everything_of_the_project() -> 
     for independent in ("cron", "shared", "web"):
         assert plan.get(f"stop_container:demo-{independent}-1").after == ()
     assert plan.get("remove_container:demo-db-1").after == ("stop_container:demo-db-1",)
-    assert plan.get("remove_container:demo-db-1").payload == {"volumes": False, "container": "id-demo-db-1"}
+    assert plan.get("remove_container:demo-db-1").payload.to_dict() == {"volumes": False, "container": "id-demo-db-1"}
     assert plan.targets(Op.REMOVE_NETWORK) == ("demo_default", "demo_front")  # not the external one
     assert set(plan.get("remove_network:demo_default").after) == {a.id for a in plan.of(Op.REMOVE_CONTAINER)}
     assert plan.of(Op.REMOVE_VOLUME) == ()
@@ -123,8 +123,8 @@ def test_down_removes_stopped_containers_without_stopping_them_and_one_offs_too(
 def test_down_honours_timeout_and_grace_period() -> None:
     project = make_project({"web": svc(stop_grace_period="20s")})
     state = simulate(plan_up(project, empty_state(project)), empty_state(project))
-    assert plan_down(project, state).get("stop_container:demo-web-1").payload == {"timeout": 20, "container": "id-demo-web-1"}
-    assert plan_down(project, state, DownOptions(timeout=0)).get("stop_container:demo-web-1").payload ["timeout"] == 0
+    assert plan_down(project, state).get("stop_container:demo-web-1").payload.to_dict() == {"timeout": 20, "container": "id-demo-web-1"}
+    assert plan_down(project, state, DownOptions(timeout=0)).get("stop_container:demo-web-1").payload.timeout == 0
 
 
 def test_down_works_even_if_a_dependency_is_broken() -> None:
@@ -138,7 +138,7 @@ def test_stop_named_or_all_services_dependents_first() -> None:
     assert plan_stop(PROJECT, state, StopOptions(services=("cron",))).ids() == ("stop_container:demo-cron-1",)
     everything = plan_stop(PROJECT, state, StopOptions(timeout=5))
     assert len(everything) == 5 and everything.get("stop_container:demo-db-1").after == ("stop_container:demo-api-1",)
-    assert everything.get("stop_container:demo-db-1").payload == {"timeout": 5, "container": "id-demo-db-1"}
+    assert everything.get("stop_container:demo-db-1").payload.to_dict() == {"timeout": 5, "container": "id-demo-db-1"}
     with pytest.raises(DevenvError, match="no such service: nope"):
         plan_stop(PROJECT, state, StopOptions(services=("nope",)))
 
@@ -180,7 +180,7 @@ def test_start_and_restart_end_once_what_they_started_is_ready() -> None:
     ]
     gate = plan.get("wait_running:demo-web-1")
     assert gate.after == ("start_container:demo-web-1",)
-    assert list(gate.payload["dependents"]) == ["--wait"]  # the engine layer's "ready" rule, as for `up`
+    assert list(gate.payload.dependents) == ["--wait"]  # the engine layer's "ready" rule, as for `up`
     assert plan_start(PROJECT, running()).ids() == ()  # nothing started, nothing to wait for
     restart = plan_restart(PROJECT, running(), RestartOptions(services=("db",)))
     assert restart.get("wait_healthy:demo-db-1").reason == "restart returns once db is healthy"  # the file's healthcheck

@@ -75,8 +75,8 @@ def test_an_empty_plan_says_so() -> None:
 
 def test_builder_merges_duplicate_actions_and_orders_by_edges() -> None:
     b = PlanBuilder("up", "demo")
-    second = b.add(Op.START_CONTAINER, "demo-a-1", "x", after=["create_container:demo-a-1"])
-    first = b.add(Op.CREATE_CONTAINER, "demo-a-1", "x")
+    second = b.add(Op.START_CONTAINER, "demo-a-1", "x", after=["create_network:demo_a"])
+    first = b.add(Op.CREATE_NETWORK, "demo_a", "x")
     assert b.add(Op.START_CONTAINER, "demo-a-1", "ignored", after=[None, second]) == second  # merged; self-edge ignored
     plan = b.build()
     assert plan.ids() == (first, second)

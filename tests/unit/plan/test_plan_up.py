@@ -93,8 +93,8 @@ def test_up_twice_does_nothing() -> None:
 def test_create_payload_carries_the_spec() -> None:
     plan = up(WEB_DB, empty_state(WEB_DB))
     payload = plan.get("create_container:demo-web-1").payload
-    assert payload["image_pending"] is False
-    assert payload["spec"].name == "demo-web-1" and payload["spec"].image_id == IMAGE_ID
+    assert payload.image_pending is False
+    assert payload.spec.name == "demo-web-1" and payload.spec.image_id == IMAGE_ID
 
 
 # -- changes
@@ -129,7 +129,7 @@ def test_a_new_image_id_recreates_the_containers_using_it() -> None:
     plan = up(WEB_DB, state)
     assert sorted(plan.targets(Op.CREATE_CONTAINER)) == ["demo-db-1", "demo-web-1"]
     assert plan.get("create_container:demo-db-1").reason == "recreate db: image id changed"
-    assert plan.get("create_container:demo-web-1").payload["spec"].image_id == NEW_IMAGE_ID
+    assert plan.get("create_container:demo-web-1").payload.spec.image_id == NEW_IMAGE_ID
 
 
 def test_a_container_made_by_another_tool_is_recreated_once() -> None:
@@ -308,7 +308,7 @@ def test_gates_per_condition() -> None:
         "wait_completed:demo-migrate-1",
     }
     assert plan.get("wait_healthy:demo-db-1").reason == "migrate, web need db healthy"
-    assert plan.get("wait_healthy:demo-db-1").payload == {"service": "db", "required": True, "dependents": ["migrate", "web"]}
+    assert plan.get("wait_healthy:demo-db-1").payload.to_dict() == {"service": "db", "required": True, "dependents": ["migrate", "web"]}
     assert plan.get("wait_completed:demo-migrate-1").after == ("start_container:demo-migrate-1",)
     assert plan.get("wait_completed:demo-migrate-1").reason == "web needs migrate completed successfully"
     assert len(plan.of(Op.WAIT_HEALTHY)) == 1  # shared
@@ -337,14 +337,14 @@ def test_no_gate_when_the_dependent_does_not_start() -> None:
 def test_an_optional_dependency_gate_does_not_fail_the_plan() -> None:
     project = make_project({"db": svc(), "web": svc(depends_on={"db": dep("service_healthy", required=False)})})
     plan = up(project, empty_state(project))
-    assert plan.get("wait_healthy:demo-db-1@optional").payload["required"] is False
+    assert plan.get("wait_healthy:demo-db-1@optional").payload.required is False
 
 
 def test_an_optional_gate_is_not_shared_with_the_wait_for_readiness() -> None:
     project = make_project({"db": svc(healthcheck={"test": ["CMD", "true"]}), "web": svc(depends_on={"db": dep("service_healthy", required=False)})})
     plan = up(project, empty_state(project), wait=True)
-    assert plan.get("wait_healthy:demo-db-1").payload["required"] is True
-    assert plan.get("wait_healthy:demo-db-1@optional").payload["required"] is False
+    assert plan.get("wait_healthy:demo-db-1").payload.required is True
+    assert plan.get("wait_healthy:demo-db-1@optional").payload.required is False
     assert "wait_healthy:demo-db-1" not in plan.get("start_container:demo-web-1").after
 
 
@@ -492,8 +492,8 @@ def test_extra_networks_are_connected_before_start() -> None:
     plan = up(project, empty_state(project))
     connect = plan.get("connect_network:demo-web-1@demo_front")
     assert connect.after == ("create_network:demo_front", "create_container:demo-web-1")
-    assert connect.payload["network"] == "demo_front"
-    assert connect.payload["body"]["EndpointConfig"]["Aliases"] == ["demo-web-1", "web", "www"]
+    assert connect.payload.network == "demo_front"
+    assert list(connect.payload.body["EndpointConfig"]["Aliases"]) == ["demo-web-1", "web", "www"]
     assert "connect_network:demo-web-1@demo_front" in plan.get("start_container:demo-web-1").after
     assert connect.describe() == "connect demo-web-1 to demo_front (new)"
 
@@ -506,7 +506,7 @@ def test_pull_policy_missing() -> None:
     plan = up(project, empty_state(project, images={}))
     assert plan.of(Op.PULL_IMAGE)[0].describe() == "pull image redis:7 (missing locally)"
     assert len(plan.of(Op.PULL_IMAGE)) == 1  # one pull for both
-    assert plan.get("create_container:demo-web-1").payload["image_pending"] is True
+    assert plan.get("create_container:demo-web-1").payload.image_pending is True
     assert "pull_image:redis:7" in plan.get("create_container:demo-db-1").after
     assert up(project, empty_state(project, images={"redis:7": IMAGE_ID})).of(Op.PULL_IMAGE) == ()
 
@@ -540,14 +540,14 @@ def test_build_when_missing_and_on_request() -> None:
     build = plan.get("build_image:demo-app")
     assert build.reason == "missing locally"
     compose_labels = {"com.docker.compose.project": "demo", "com.docker.compose.service": "app", "com.docker.compose.version": "2.40.3"}
-    assert build.payload == {
+    assert build.payload.to_dict() == {
         "image": "demo-app",
         "platform": None,
         "service": "app",
         "build": {"context": "/src/app", "dockerfile": "Dockerfile", "args": {"X": "1"}, "labels": compose_labels},
         "secrets": {},
     }
-    assert plan.get("create_container:demo-app-1").payload["image_pending"] is True
+    assert plan.get("create_container:demo-app-1").payload.image_pending is True
     state = simulate(plan, empty_state(BUILT, images={}))
     assert container(state, "demo-app-1").labels[naming.IMAGE_LABEL] == NEW_IMAGE_ID
     assert up(BUILT, state).is_empty
@@ -582,19 +582,19 @@ def test_a_rebuilt_image_recreates_its_containers() -> None:
 def test_stop_timeout_is_the_grace_period_or_the_flag() -> None:
     project = make_project({"web": svc(stop_grace_period="1m30s")})
     state = running(project)
-    assert up(project, state, force_recreate=True).get("stop_container:demo-web-1").payload["timeout"] == 90
-    assert up(project, state, force_recreate=True, timeout=3).get("stop_container:demo-web-1").payload["timeout"] == 3
-    assert up(WEB_DB, running(WEB_DB), force_recreate=True).get("stop_container:demo-web-1").payload["timeout"] is None
+    assert up(project, state, force_recreate=True).get("stop_container:demo-web-1").payload.timeout == 90
+    assert up(project, state, force_recreate=True, timeout=3).get("stop_container:demo-web-1").payload.timeout == 3
+    assert up(WEB_DB, running(WEB_DB), force_recreate=True).get("stop_container:demo-web-1").payload.timeout is None
 
 
 def test_recreate_reuses_anonymous_volumes_unless_renewed() -> None:
     project = make_project({"db": svc(volumes=[{"type": "volume", "target": "/var/lib/db", "volume": {}}])})
     state = running(project)
     anon = container(state, "demo-db-1").mounts[0].name
-    spec = up(project, state, force_recreate=True).get("create_container:demo-db-1").payload["spec"]
+    spec = up(project, state, force_recreate=True).get("create_container:demo-db-1").payload.spec
     assert spec.body["HostConfig"]["Mounts"] == ({"Type": "volume", "Source": anon, "Target": "/var/lib/db"},)
     assert spec.labels[naming.REPLACE_LABEL] == "db-1"
-    renewed = up(project, state, force_recreate=True, renew_anon_volumes=True).get("create_container:demo-db-1").payload["spec"]
+    renewed = up(project, state, force_recreate=True, renew_anon_volumes=True).get("create_container:demo-db-1").payload.spec
     assert renewed.body["HostConfig"]["Mounts"] == ({"Type": "volume", "Target": "/var/lib/db"},)
 
 
@@ -623,7 +623,7 @@ def test_unsupported_settings_stop_the_plan() -> None:
 
 def test_publish_host_reaches_the_ports() -> None:
     plan = up(WEB_DB, empty_state(WEB_DB), publish_host="0.0.0.0")
-    spec = plan.get("create_container:demo-web-1").payload["spec"]
+    spec = plan.get("create_container:demo-web-1").payload.spec
     assert spec.body["HostConfig"]["PortBindings"]["80/tcp"][0]["HostIp"] == ""  # every interface, as Compose sends it
     assert up(WEB_DB, running(WEB_DB), publish_host="0.0.0.0").get("create_container:demo-web-1").reason == "recreate web: publish_host changed"
 
