@@ -21,6 +21,8 @@
 set -euo pipefail
 DEVENV_LOG_TAG=remote-engine
 . "$(dirname "$0")/lib.sh"
+# The container runs on the local engine, whatever engine the caller's shell points at.
+unset DOCKER_HOST DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH DOCKER_TLS
 
 IMAGE=devenv/remote-engine:2
 RECIPE=2

@@ -188,5 +188,15 @@ def say(message: str) -> None:
     echo(message, err=True)
 
 
+def say_engine(engine: Engine) -> None:
+    """`engine: ADDRESS (how)` on stderr when it is not the default local socket (where Compose's
+    output is kept identical)."""
+    from devenv.engine.client import engine_line
+
+    line = engine_line(engine)
+    if line:
+        say(line)
+
+
 def emit_json(data: Any) -> None:
     echo(json.dumps(data, indent=2, sort_keys=False))
