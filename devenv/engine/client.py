@@ -324,7 +324,7 @@ def _ssh_said(sdk: Any) -> str:
     from devenv.engine import sshtransport
 
     said = sshtransport.failure(sdk)
-    return f"ssh: {said}" if said else ""
+    return "" if not said else said if said.startswith("ssh:") else f"ssh: {said}"
 
 
 def _ssl_reason(exc: BaseException) -> str:
