@@ -68,6 +68,7 @@ gen_material() {
     command -v ssh-keygen >/dev/null || apt_ensure openssh-client
     rm -rf "$STATE"
     mkdir -p "$STATE_ROOT" && chmod 0700 "$STATE_ROOT"
+    [ -O "$STATE_ROOT" ] || die "$STATE_ROOT belongs to someone else; set DEVENV_REMOTE_STATE"
     mkdir -m 0700 "$STATE" "$STATE/setup" "$STATE/client" "$STATE/bin"
     local s=$STATE
     (

@@ -46,6 +46,8 @@ def normalize_host(address: str, source: str = "-H") -> str:
     if not address.startswith((*SCHEMES, "http://", "https://")) or address.endswith("://"):
         raise UsageError(f"{source}: bad engine address {address!r} (unix:///path, tcp://host:port, ssh://[user@]host[:port])")
     return address
+
+
 def _reason(exc: BaseException, timeout: float = CONNECT_TIMEOUT) -> str:
     text = str(exc)
     lowered = text.lower()
