@@ -92,6 +92,7 @@ def main() -> int:
     args = parser.parse_args()
 
     compose = compose_binary()
+    load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     remote = start(NAME)
     start_seconds = time.perf_counter() - t0
@@ -121,6 +122,8 @@ def main() -> int:
         if not args.keep_engine:
             stop(NAME)
 
+    load_after = os.getloadavg()[0]
+
     def median(name: str, scenario: str) -> float:
         return statistics.median(samples[(name, scenario)])
 
@@ -147,7 +150,9 @@ def main() -> int:
         "",
         "All samples (s): " + "; ".join(f"{n} {s}: {', '.join(f'{x:.2f}' for x in v)}" for (n, s), v in samples.items()),
         "",
-        f"Starting the remote engine took {start_seconds:.1f}s (image already built; a first build adds about half a minute).",
+        f"Starting the remote engine took {start_seconds:.1f}s (image already built; a first build adds about half a minute). "
+        f"Load average (1 min) {load_before:.1f} before, {load_after:.1f} after: the machine is shared, so the "
+        "figures carry that noise.",
         "",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
