@@ -4,7 +4,8 @@
 # that was not shipped shows up empty there.
 #
 #   scripts/remote-engine.sh start [NAME]      build the image if needed, start (idempotent), load base images
-#   scripts/remote-engine.sh env [NAME] [tls|ssh]   print `export` lines to reach it (default tls)
+#   scripts/remote-engine.sh env [NAME] [tls|ssh]   print `export` lines to reach it (default tls):
+#                                              eval "$(scripts/remote-engine.sh env ssh)"
 #   scripts/remote-engine.sh stop [NAME]       remove the container and its state folder
 #   scripts/remote-engine.sh build             (re)build the image only
 #
@@ -31,6 +32,10 @@ umask 077
 
 cmd=${1:-}
 NAME=${2:-devenv-remote}
+MODE=${3:-tls}
+if [ "$cmd" = env ] && { [ "$NAME" = tls ] || [ "$NAME" = ssh ]; }; then  # env tls|ssh: the default NAME
+    MODE=$NAME NAME=devenv-remote
+fi
 case "$NAME" in
     *[!A-Za-z0-9_.-]*|"") die "bad NAME '$NAME' (letters, digits, _ . -)" ;;
 esac
@@ -212,7 +217,7 @@ stop() {
 case "$cmd" in
     start) start ;;
     stop) stop ;;
-    env) print_env "${3:-tls}" ;;
+    env) print_env "$MODE" ;;
     build) build_image ;;
     *) die "usage: $0 start|stop|env|build [NAME] (env: [tls|ssh])" ;;
 esac
