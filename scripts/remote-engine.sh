@@ -171,7 +171,8 @@ start() {
         log "starting $NAME"
         # Capabilities instead of --privileged (refused here): dockerd needs to mount, make
         # devices, set up networks and namespaces; seccomp/apparmor would block mount & co.
-        docker run -d --name "$NAME" --hostname "$NAME" \
+        # --init: dockerd is not an init; the shims reparented to PID 1 must be reaped by one.
+        docker run -d --init --name "$NAME" --hostname "$NAME" \
             --label io.devenv.remote-engine="$NAME" \
             --cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add MKNOD --cap-add SYS_PTRACE \
             --cap-add NET_RAW --cap-add SYS_MODULE --cap-add AUDIT_WRITE \
