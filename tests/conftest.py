@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests import remote_engine as remote
 from tests.engine_helpers import cleanup_project, compose_binary
 from tests.images import BUSYBOX_IMAGE, PYTHON_IMAGE
 
@@ -33,15 +34,61 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if _session_remote:  # DEVENV_TEST_ENGINE: the engine this session started
+        remote.stop(_session_remote[0].name)
     folder = os.environ.get("XDG_CACHE_HOME", "")
     if os.path.basename(folder).startswith(_CACHE_PREFIX):
         shutil.rmtree(folder, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    uses_engine = False
     for item in items:
         if "engine" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.engine)
+            uses_engine = True
+    if uses_engine and remote.mode():
+        _start_session_remote()
+
+
+_session_remote: list[remote.RemoteEngine] = []  # the DEVENV_TEST_ENGINE engine, once started
+
+
+def _start_session_remote() -> None:
+    """DEVENV_TEST_ENGINE=tls|ssh: start a remote engine for this session and point os.environ
+    (so every devenv and Compose subprocess) at it; stopped at the end of the session."""
+    how = remote.mode()
+    assert how is not None
+    try:
+        found = remote.start(remote.unique_name())
+    except (RuntimeError, OSError) as exc:
+        pytest.exit(f"{remote.MODE_ENV}={how}: {exc}", returncode=1)
+    _session_remote.append(found)
+    for key in remote.ENGINE_VARS:
+        os.environ.pop(key, None)
+    os.environ.update(found.env(how))
+
+
+@pytest.fixture(scope="session")
+def remote_engine() -> Iterator[remote.RemoteEngine]:
+    """A remote engine (dockerd with its own filesystem, TLS and ssh; tests/remote_engine.py):
+    the session's under DEVENV_TEST_ENGINE, else one started now and removed at the end."""
+    if _session_remote:
+        yield _session_remote[0]
+        return
+    name = remote.unique_name()
+    problem = ""
+    try:
+        found = remote.start(name)
+    except (RuntimeError, OSError) as exc:
+        problem = str(exc)
+    if problem:
+        remote.stop(name)
+        pytest.fail(f"the remote test engine did not start: {problem}", pytrace=False)
+    try:
+        yield found
+    finally:
+        remote.stop(name)
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +98,7 @@ def engine() -> Iterator[docker.DockerClient]:
 
     problem = ""  # fail outside `except`: the report is then one line, not a traceback chain
     try:
-        client = docker.from_env()
+        client = _session_remote[0].client() if _session_remote else docker.from_env()
         client.ping()
     except (docker.errors.DockerException, OSError) as exc:
         problem = str(exc)

@@ -19,7 +19,7 @@ PROJECT_LABEL = "com.docker.compose.project"
 COMPOSE_TIMEOUT = 300.0
 # What Compose sees of the caller's environment; every other variable (COMPOSE_*, DOCKER_*,
 # and anything a developer's shell would leak into interpolation) is dropped.
-KEPT_ENV = ("PATH", "HOME", "DOCKER_HOST")
+KEPT_ENV = ("PATH", "HOME", "DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
 
 
 def compose_binary() -> str:
@@ -35,7 +35,7 @@ def compose_binary() -> str:
 
 
 def compose_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """A clean environment for Compose: PATH, HOME and DOCKER_HOST (if set), then `env`."""
+    """A clean environment for Compose: PATH, HOME and the engine (DOCKER_HOST, its TLS), then `env`."""
     clean = {key: os.environ[key] for key in KEPT_ENV if key in os.environ}
     clean.update(env or {})
     return clean

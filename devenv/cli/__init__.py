@@ -127,6 +127,9 @@ class LazyGroup(click.Group):
 @click.option("--env-file", "env_files", multiple=True, metavar="FILE", help="Environment file (repeatable).")
 @click.option("--env", "env", metavar="NAME", shell_complete=complete_environments,
               help="Environment (dev, stage, prod...): its overlay devenv.NAME.yaml and x-devenv settings (or DEVENV_ENV).")
+@click.option("-H", "--host", "host", metavar="ADDR",
+              help="Engine to talk to: unix:///path, tcp://host:port, ssh://[user@]host[:port] (over --context and DOCKER_HOST).")
+@click.option("--context", "context", metavar="NAME", help="Docker context to use (over DOCKER_HOST, DOCKER_CONTEXT).")
 @click.option("--dry-run", is_flag=True, help="Print what would be done; change nothing.")
 @click.option("--ansi", type=click.Choice(("never", "always", "auto")), default="auto", show_default=True,
               help="When to print ANSI colours.")
@@ -136,7 +139,11 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, "--version", prog_name="devenv", message="%(prog)s, version %(version)s",
                       help="Show the version and exit.")
 @click.pass_context
-def cli(ctx: click.Context, dry_run: bool, ansi: str, progress: str, parallel: int, **_: Any) -> None:
+def cli(ctx: click.Context, dry_run: bool, ansi: str, progress: str, parallel: int, host: str | None,
+        context: str | None, **_: Any) -> None:
+    from devenv.engine.client import choose
+
+    choose(host, context)  # -H/--context: above an --env's engine and docker's variables
     if ansi != "auto":
         from devenv.cli import output
 

@@ -117,10 +117,13 @@ def environment_endpoint(project: Project, options: ProjectOptions) -> Endpoint 
     """The engine of the project's environment: its `host`, or its docker `context`; None (the
     local engine: DOCKER_HOST or the socket) under --local or when it declares neither. The
     environment's engine wins over DOCKER_HOST: the user chose --env."""
+    import dataclasses
+
     from devenv.engine.contexts import endpoint_of
     from devenv.manifest.environments import settings
 
-    return None if options.local is True else endpoint_of(settings(project))
+    endpoint = None if options.local is True else endpoint_of(settings(project))
+    return dataclasses.replace(endpoint, origin=f"environment {project.env}") if endpoint else None
 
 
 def local_options(options: ProjectOptions, local: bool) -> ProjectOptions:
@@ -186,6 +189,16 @@ def echo(message: str = "", err: bool = False, nl: bool = True) -> None:
 
 def say(message: str) -> None:
     echo(message, err=True)
+
+
+def say_engine(engine: Engine) -> None:
+    """`engine: ADDRESS (how)` on stderr when it is not the default local socket (where Compose's
+    output is kept identical)."""
+    from devenv.engine.client import engine_line
+
+    line = engine_line(engine)
+    if line:
+        say(line)
 
 
 def emit_json(data: Any) -> None:

@@ -44,13 +44,16 @@ def name_matches(name: str, patterns: list[str]) -> bool:
 @format_option()
 @click.pass_obj
 def ls(g: Globals, show_all: bool, quiet: bool, filters: tuple[str, ...], fmt: str) -> int:
-    from devenv.cli.common import echo
+    from devenv.cli.common import echo, say_engine
     from devenv.cli.dockerfmt import tabulate
     from devenv.engine.client import connect
     from devenv.engine.labelled import list_stacks
 
     wanted = parse_filters(filters)
-    found = [s for s in list_stacks(connect(), all=show_all) if "name" not in wanted or name_matches(s.name, wanted["name"])]
+    client = connect()
+    if not quiet:
+        say_engine(client)
+    found = [s for s in list_stacks(client, all=show_all) if "name" not in wanted or name_matches(s.name, wanted["name"])]
     if quiet:
         for stack in found:
             echo(stack.name)

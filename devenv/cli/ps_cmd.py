@@ -42,6 +42,7 @@ def _statuses(status: tuple[str, ...], filters: str | None) -> list[str]:
 @click.pass_obj
 def ps(g: Globals, services: tuple[str, ...], show_all: bool, quiet: bool, only_services: bool, status: tuple[str, ...],
        filters: str | None, fmt: str, no_trunc: bool, orphans: bool) -> int:
+    from devenv.cli.common import say_engine
     from devenv.cli.psformat import Template, render
     from devenv.engine.queries import project_summaries
 
@@ -52,6 +53,8 @@ def ps(g: Globals, services: tuple[str, ...], show_all: bool, quiet: bool, only_
         source = fmt[len("table"):].strip() if fmt.startswith("table") else fmt
         Template(unescape(source), HEADERS)  # a bad template is a usage error before any work
     project, client = load_and_connect(g.options, services)
+    if not (quiet or only_services):
+        say_engine(client)
     declared = set(project.services) | set(project.disabled_services)
     every = show_all or bool(wanted)
     summaries = []

@@ -158,12 +158,11 @@ class StepLog:
 
 
 def _cli_environment(extra: Mapping[str, str]) -> dict[str, str]:
-    """The CLI talks to devenv's engine: DOCKER_HOST set to it, no docker context to override it."""
-    from devenv.engine.client import engine_address
+    """The CLI talks to devenv's engine: DOCKER_HOST set to it (a context's TLS as DOCKER_CERT_PATH),
+    no docker context to override it."""
+    from devenv.engine.client import cli_environment
 
-    env = dict(os.environ)
-    env.pop("DOCKER_CONTEXT", None)
-    env["DOCKER_HOST"] = engine_address()
+    env = cli_environment()
     env.update(extra)
     return env
 

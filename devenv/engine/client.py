@@ -1,6 +1,9 @@
-"""Connecting to the engine: the local socket, `DOCKER_HOST` (tcp with TLS verified, ssh), with a
-short answer when nobody is there, naming the address tried. TLS that is not verified is refused
-unless DEVENV_INSECURE_TLS=1; plain tcp:// is used with a warning naming the risk."""
+"""Connecting to the engine, chosen as the docker CLI chooses it: `-H`/`--context` (the command
+line), else the --env environment's declared engine, else DOCKER_HOST, DOCKER_CONTEXT, the docker
+CLI config's currentContext, else the local socket. tcp:// with TLS verified (the engine's own CA,
+never REQUESTS_CA_BUNDLE), ssh:// through the system's ssh client. A short answer when nobody is
+there, naming the address tried. TLS that is not verified is refused unless DEVENV_INSECURE_TLS=1;
+plain tcp:// is used with a warning naming the risk."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from devenv.errors import EngineError
+from devenv.errors import EngineError, UsageError
 
 if TYPE_CHECKING:
     from devenv.engine.api import EngineAPI
@@ -28,10 +31,24 @@ def quick_timeout() -> float:
         return QUICK_TIMEOUT
     return value if 0 < value < 86400 else QUICK_TIMEOUT
 DEFAULT_HOST = "unix:///var/run/docker.sock"
+SCHEMES = ("unix://", "tcp://", "ssh://")
+MACHINE_ENV = "DOCKER_MACHINE_NAME"
 
 
 def engine_address() -> str:
-    return os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+    """The address of the engine this command talks to (`selected()`)."""
+    return selected().address
+
+
+def normalize_host(address: str, source: str = "-H") -> str:
+    """An engine address as the docker CLI takes it: `host:port` is tcp://; unix://, tcp://, ssh://
+    (and http(s):// for the SDK) kept; anything else a UsageError naming `source`."""
+    address = address.strip()
+    if "://" not in address and address:
+        address = f"tcp://{address}"
+    if not address.startswith((*SCHEMES, "http://", "https://")) or address.endswith("://"):
+        raise UsageError(f"{source}: bad engine address {address!r} (unix:///path, tcp://host:port, ssh://[user@]host[:port])")
+    return address
 
 
 def _reason(exc: BaseException, timeout: float = CONNECT_TIMEOUT) -> str:
@@ -51,11 +68,13 @@ def _reason(exc: BaseException, timeout: float = CONNECT_TIMEOUT) -> str:
 
 
 class Engine:
-    """A connected engine: `api` makes the calls (`devenv.engine.api.EngineAPI`), `address` names it."""
+    """A connected engine: `api` makes the calls (`devenv.engine.api.EngineAPI`), `address` names it;
+    `endpoint`: how it was chosen (for `describe`)."""
 
-    def __init__(self, api: EngineAPI, address: str) -> None:
+    def __init__(self, api: EngineAPI, address: str, endpoint: Endpoint | None = None) -> None:
         self.api = api
         self.address = address
+        self.endpoint = endpoint or Endpoint(address)
 
 
 INSECURE_TLS_ENV = "DEVENV_INSECURE_TLS"  # =1: accept TLS that is not verified (explicit opt-in)
@@ -102,26 +121,127 @@ def plain_tcp_warning(address: str) -> str:
 class Endpoint:
     """Where an engine is and how to talk TLS to it. `tls` is a docker context's material;
     `environment_tls`: whether DOCKER_TLS_VERIFY / DOCKER_CERT_PATH apply (an address given as
-    DOCKER_HOST would be) rather than `tls` alone (a context says all)."""
+    DOCKER_HOST would be) rather than `tls` alone (a context says all). `origin`: who chose it
+    (`-H`, `context NAME`, `DOCKER_HOST`, `environment prod`...), for messages."""
 
     address: str
     tls: TLSSettings | None = None
     environment_tls: bool = True
+    origin: str = ""
 
 
 _selected: Endpoint | None = None
+_command_line: tuple[str | None, str | None] = (None, None)  # (-H, --context)
 
 
 def select(endpoint: Endpoint | None) -> None:
     """The engine `connect()` uses when given no address, for the rest of this command (the
-    --env environment's engine, chosen once the project is loaded); None: the environment's."""
+    --env environment's engine, chosen once the project is loaded); None: the environment's.
+    -H/--context still win (`choose`)."""
     global _selected
     _selected = endpoint
 
 
+def choose(host: str | None = None, context: str | None = None) -> None:
+    """The command line's engine (-H ADDR or --context NAME), above every other choice; resolved
+    when first used. Both at once is a UsageError, as with the docker CLI."""
+    global _command_line
+    if host and context:
+        raise UsageError("conflicting options: either specify --host or --context, not both")
+    _command_line = (normalize_host(host) if host else None, context or None)
+
+
+def _context(name: str, origin: str, environ: Mapping[str, str]) -> Endpoint:
+    from devenv.engine import contexts
+
+    known = contexts.names(environ)
+    if name not in known:
+        raise EngineError(f'context "{name}" not found ({origin}; contexts: {", ".join(known)})')
+    return dataclasses.replace(contexts.resolve(name, environ), origin=f"context {name}")
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> Endpoint:
+    """The engine docker's variables and config choose: DOCKER_HOST, else DOCKER_CONTEXT, else the
+    config's currentContext, else the local socket. An unknown context is an EngineError."""
+    environ = os.environ if environ is None else environ
+    host = environ.get("DOCKER_HOST")
+    if host:
+        return Endpoint(normalize_host(host, "DOCKER_HOST"), origin="DOCKER_HOST")
+    name = environ.get("DOCKER_CONTEXT")
+    if name:
+        return _context(name, "DOCKER_CONTEXT", environ)
+    from devenv.engine import contexts
+
+    name, path = contexts.current_context(environ)
+    if name and name != contexts.DEFAULT:
+        return _context(name, f"currentContext of {path}", environ)
+    return Endpoint(DEFAULT_HOST)
+
+
 def selected() -> Endpoint:
-    """The engine `connect()` reaches without an address: the selected one, else DOCKER_HOST or the socket."""
-    return _selected or Endpoint(engine_address())
+    """The engine `connect()` reaches without an address: -H/--context, else the selected one
+    (an --env environment's), else `from_environment()`."""
+    host, context = _command_line
+    if host:
+        return Endpoint(host, origin="-H")
+    if context:
+        return _context(context, "--context", os.environ)
+    return _selected or from_environment()
+
+
+def describe(endpoint: Endpoint, environ: Mapping[str, str] | None = None) -> str | None:
+    """One line naming the engine and how it is reached, e.g. `tcp://127.0.0.1:23760 (TLS,
+    context remote)`; None for the default local socket (nothing to say there)."""
+    environ = os.environ if environ is None else environ
+    address = endpoint.address
+    if address == DEFAULT_HOST and endpoint.origin in ("", "DOCKER_HOST"):
+        return None
+    notes = []
+    if address.startswith(("tcp://", "https://")):
+        tls = endpoint.tls
+        if tls is None and endpoint.environment_tls:
+            try:
+                tls = tls_settings(address, environ)
+            except EngineError:
+                tls = None
+        notes.append("plain TCP, no TLS" if tls is None else "TLS" if tls.verify else "TLS not verified")
+    if endpoint.origin:
+        notes.append(endpoint.origin)
+    machine = environ.get(MACHINE_ENV)
+    if machine and endpoint.origin == "DOCKER_HOST":
+        notes.append(f"docker-machine {machine}")
+    return f"{address} ({', '.join(notes)})" if notes else address
+
+
+def engine_line(engine: Engine) -> str | None:
+    """`engine: ADDRESS (how)` for `ls` / `ps`, None on the default local socket."""
+    text = describe(engine.endpoint)
+    return f"engine: {text}" if text else None
+
+
+def cli_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`base` (default os.environ) for a docker CLI child talking to the selected engine:
+    DOCKER_HOST set to it, no DOCKER_CONTEXT, a context's TLS material as DOCKER_CERT_PATH."""
+    env = dict(os.environ if base is None else base)
+    endpoint = selected()
+    env.pop("DOCKER_CONTEXT", None)
+    env["DOCKER_HOST"] = endpoint.address
+    if not endpoint.environment_tls:
+        for key in ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_TLS"):
+            env.pop(key, None)
+        tls = endpoint.tls
+        if tls is not None and (tls.ca or tls.client_cert):
+            env["DOCKER_CERT_PATH"] = os.path.dirname(tls.ca or tls.client_cert[0])  # type: ignore[index]
+            if tls.verify:
+                env["DOCKER_TLS_VERIFY"] = "1"
+            else:
+                env["DOCKER_TLS"] = "1"
+    return env
+
+
+def _machine(endpoint: Endpoint) -> str:
+    machine = os.environ.get(MACHINE_ENV)
+    return f" (docker-machine {machine})" if machine and endpoint.origin == "DOCKER_HOST" else ""
 
 
 def connect(address: str | Endpoint | None = None) -> Engine:
@@ -137,8 +257,8 @@ def connect(address: str | Endpoint | None = None) -> Engine:
         try:
             api.ping()
         except OSError as exc:
-            raise EngineError(f"cannot reach the Docker engine at {address}: {_reason(exc, first)}") from None
-        return Engine(api, address)
+            raise EngineError(f"cannot reach the Docker engine at {address}{_machine(endpoint)}: {_reason(exc, first)}") from None
+        return Engine(api, address, endpoint)
     return _connect_sdk(endpoint)
 
 
@@ -151,8 +271,10 @@ def _sdk_client(address: str, tls: TLSSettings | None = None, environment_tls: b
 
     from devenv.engine.api import API_VERSION
 
-    if address.startswith("ssh://"):  # the system's ssh client (keys, agent, known_hosts)
-        return docker.APIClient(base_url=address, version=API_VERSION, timeout=int(CONNECT_TIMEOUT), use_ssh_client=True), None
+    if address.startswith("ssh://"):  # the system's ssh client (keys, agent, known_hosts); no paramiko
+        from devenv.engine import sshtransport
+
+        return sshtransport.api_client(address, API_VERSION, int(CONNECT_TIMEOUT)), None
     if tls is None and environment_tls:
         tls = tls_settings(address, os.environ)
     if tls is None:
@@ -185,18 +307,29 @@ def _connect_sdk(endpoint: Endpoint) -> Engine:
     from devenv.engine.api import RemoteAPI
 
     address = endpoint.address
+    where = f"{address}{_machine(endpoint)}"
+    sdk: Any = None
     try:
         sdk, warning = _sdk_client(address, endpoint.tls, endpoint.environment_tls)
         sdk.ping()
     except requests.exceptions.SSLError as exc:
-        raise EngineError(f"cannot reach the Docker engine at {address}: TLS verification failed: "
+        raise EngineError(f"cannot reach the Docker engine at {where}: TLS verification failed: "
                           f"{_ssl_reason(exc)}") from None
     except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
-        raise EngineError(f"cannot reach the Docker engine at {address}: {_reason(exc)}") from None
+        raise EngineError(f"cannot reach the Docker engine at {where}: {_ssh_said(sdk) or _reason(exc)}") from None
     if warning:
         sys.stderr.write(f"devenv: warning: {warning}\n")
     sdk.timeout = API_TIMEOUT
-    return Engine(RemoteAPI(sdk), address)
+    return Engine(RemoteAPI(sdk), address, endpoint)
+
+
+def _ssh_said(sdk: Any) -> str:
+    if sdk is None:
+        return ""
+    from devenv.engine import sshtransport
+
+    said = sshtransport.failure(sdk)
+    return "" if not said else said if said.startswith("ssh:") else f"ssh: {said}"
 
 
 def _ssl_reason(exc: BaseException) -> str:

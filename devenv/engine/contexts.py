@@ -25,6 +25,21 @@ def config_dir(environ: Mapping[str, str] | None = None) -> str:
     return environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
 
 
+def current_context(environ: Mapping[str, str] | None = None) -> tuple[str | None, str]:
+    """The docker CLI config's `currentContext` (None when unset or there is no config) and the
+    config file's path."""
+    path = os.path.join(config_dir(environ), "config.json")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        return None, path
+    except (OSError, ValueError) as exc:
+        raise EngineError(f"cannot read the docker CLI config {path}: {exc}") from None
+    name = data.get("currentContext") if isinstance(data, dict) else None
+    return (name if isinstance(name, str) and name else None), path
+
+
 def _key(name: str) -> str:
     return hashlib.sha256(name.encode("utf-8")).hexdigest()
 

@@ -15,6 +15,7 @@ import docker.errors
 import pytest
 
 from tests.images import REGISTRY
+from tests.remote_engine import skip_if_remote
 from tests.integration.test_engine_support import (
     BUSYBOX, FAST_HEALTH, FOREVER, containers, devenv, devenv_env, forever_after, ids, inspect, names, ok,
     output, started_at, finished_at, first_healthy_at, states, up, write_compose,
@@ -173,6 +174,7 @@ def test_build_makes_the_services_image_from_its_dockerfile(tmp_path: Path, proj
 def test_pull_fetches_the_services_image_from_the_local_registry(
     tmp_path: Path, project_name: str, engine: docker.DockerClient
 ) -> None:
+    skip_if_remote(f"the registry on this machine's {REGISTRY} is not on the remote engine's loopback")
     p = project_name
     repository, tag = f"{REGISTRY}/devenv/busybox", "test"
     reference = f"{repository}:{tag}"

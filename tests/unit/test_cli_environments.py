@@ -51,7 +51,8 @@ def project(env: str | None, settings: dict | None) -> Project:
 
 def test_the_engine_of_an_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     options = ProjectOptions(env="prod")
-    assert environment_endpoint(project("prod", {"host": "tcp://prod:2376"}), options) == Endpoint("tcp://prod:2376")
+    assert environment_endpoint(project("prod", {"host": "tcp://prod:2376"}), options) == Endpoint(
+        "tcp://prod:2376", origin="environment prod")
     assert environment_endpoint(project("prod", {}), options) is None  # no engine declared: the local one
     local = dataclasses.replace(options, local=True)
     assert environment_endpoint(project("prod", {"host": "tcp://prod:2376"}), local) is None
