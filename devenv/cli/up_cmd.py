@@ -178,6 +178,11 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
         checked = declared if declared is not None and set(declared.services) >= set(project.services) else project
         warn_if_stale(checked, client.api, services, no_deps=no_deps)
     engine_settings(g)
+    shipping = _shipping(client, project, services, no_deps)
+    if shipping is not None:
+        import dataclasses
+
+        up_options = dataclasses.replace(up_options, shipped=shipping.mounts)
     follower = None
     if attached and not dry_run:
         from devenv.cli.logs_cmd import Follower, LogView
@@ -194,6 +199,7 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
             client, project, lambda observed: plan_up(project, observed, up_options),
             listener=progress(g, fmt, quiet=dry_run, hidden=hidden), say=say, wait_timeout=wait_timeout,
             dry_run=dry_run, log=(lambda _line: None) if quiet_build else (lambda line: say(f"    {line}")),  # build output
+            before_containers=None if shipping is None else (lambda: shipping.ship(say)),
         )
         if dry_run:
             print_plan(applied.plans[0], fmt)
@@ -205,6 +211,18 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
     finally:
         if follower is not None:
             follower.close()
+
+
+def _shipping(client: Any, project: Any, services: tuple[str, ...], no_deps: bool) -> Any:
+    """The local files to ship to a remote engine (engine/shipping.py), or None."""
+    from devenv.engine.shipping import Shipping, wanted
+
+    if not wanted(client.address):
+        return None
+    from devenv.plan.graph import ServiceGraph
+
+    graph = ServiceGraph.build(project, enable=[n for n in services if n in project.disabled_services])
+    return Shipping.prepare(client.api, project, graph.select(services, with_dependencies=not no_deps))
 
 
 def _attached(g: Globals, client: Any, project: Any, follower: Any, since: float, abort_exit: bool, abort_failure: bool,

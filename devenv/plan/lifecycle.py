@@ -21,6 +21,7 @@ from devenv.plan.errors import DependencyError
 from devenv.plan.graph import ServiceGraph
 from devenv.plan.observed import ObservedContainer, ObservedState, check_observed
 from devenv.plan.options import DownOptions, RestartOptions, StartOptions, StopOptions
+from devenv.plan.shipping import is_shipped_volume
 from devenv.plan.steps import Steps
 
 _ANONYMOUS = re.compile(r"[0-9a-f]{64}")
@@ -79,6 +80,9 @@ def plan_down(project: Project, observed: ObservedState, options: DownOptions = 
             b.warnings.append(f"network {name} is still used by {len(users)} other container(s); left in place")
             continue
         b.add(Op.REMOVE_NETWORK, name, "down", after=removed)
+    for volume in observed.volumes:  # copies of local files for a remote engine: not the user's data
+        if volume.project == project.name and is_shipped_volume(volume.labels):
+            b.add(Op.REMOVE_VOLUME, volume.name, "down: files shipped to the engine", after=removed)
     if options.volumes:
         for key in sorted(project.volumes):
             cfg = project.volumes[key]
