@@ -178,7 +178,9 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
         checked = declared if declared is not None and set(declared.services) >= set(project.services) else project
         warn_if_stale(checked, client.api, services, no_deps=no_deps)
     engine_settings(g)
-    shipping = _shipping(client, project, services, no_deps)
+    from devenv.engine.shipping import for_up
+
+    shipping = for_up(client, project, services, no_deps=no_deps)
     if shipping is not None:
         import dataclasses
 
@@ -211,18 +213,6 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
     finally:
         if follower is not None:
             follower.close()
-
-
-def _shipping(client: Any, project: Any, services: tuple[str, ...], no_deps: bool) -> Any:
-    """The local files to ship to a remote engine (engine/shipping.py), or None."""
-    from devenv.engine.shipping import Shipping, wanted
-
-    if not wanted(client.address):
-        return None
-    from devenv.plan.graph import ServiceGraph
-
-    graph = ServiceGraph.build(project, enable=[n for n in services if n in project.disabled_services])
-    return Shipping.prepare(client.api, project, graph.select(services, with_dependencies=not no_deps))
 
 
 def _attached(g: Globals, client: Any, project: Any, follower: Any, since: float, abort_exit: bool, abort_failure: bool,

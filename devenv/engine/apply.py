@@ -114,7 +114,7 @@ def apply(
     dry_run: bool = False,
     log: Callable[[str], None] = lambda _line: None,
     images: bool = True,  # the plan looks at local images (up, run); down, stop... do not
-    before_containers: Callable[[], None] | None = None,
+    before_containers: Callable[[], object] | None = None,
 ) -> Applied:
     """Plan against what is there and run it; replan once if the plan asks (images it built/pulled).
     `before_containers` runs once the images are there, before anything else (shipping files)."""

@@ -37,6 +37,16 @@ def wanted(address: str, env: Mapping[str, str] | None = None) -> bool:
     return rules.should_ship(address, os.environ if env is None else env)
 
 
+def for_up(client: Any, project: Project, services: Sequence[str], *, no_deps: bool = False) -> Shipping | None:
+    """What `up`/`create` of `services` ship to the client's engine, or None when nothing is shipped there."""
+    if not wanted(str(client.address)):
+        return None
+    from devenv.plan.graph import ServiceGraph
+
+    graph = ServiceGraph.build(project, enable=[n for n in services if n in project.disabled_services])
+    return Shipping.prepare(client.api, project, graph.select(tuple(services), with_dependencies=not no_deps))
+
+
 def _file_digest(path: str) -> str:
     from devenv.shipfiles import _sha_file
 

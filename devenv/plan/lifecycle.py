@@ -80,9 +80,9 @@ def plan_down(project: Project, observed: ObservedState, options: DownOptions = 
             b.warnings.append(f"network {name} is still used by {len(users)} other container(s); left in place")
             continue
         b.add(Op.REMOVE_NETWORK, name, "down", after=removed)
-    for volume in observed.volumes:  # copies of local files for a remote engine: not the user's data
-        if volume.project == project.name and is_shipped_volume(volume.labels):
-            b.add(Op.REMOVE_VOLUME, volume.name, "down: files shipped to the engine", after=removed)
+    for copy in observed.volumes:  # copies of local files for a remote engine: not the user's data
+        if copy.project == project.name and is_shipped_volume(copy.labels):
+            b.add(Op.REMOVE_VOLUME, copy.name, "down: files shipped to the engine", after=removed)
     if options.volumes:
         for key in sorted(project.volumes):
             cfg = project.volumes[key]
