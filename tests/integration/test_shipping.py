@@ -161,6 +161,15 @@ def test_files_reach_the_remote_container_edits_ship_alone_and_down_keeps_named_
     assert s.volumes() == {f"{s.project}_data"}  # the copies went, the named volume stayed
 
 
+def test_files_reach_the_remote_container_over_ssh(remote_engine: RemoteEngine, remote_session: Session) -> None:
+    s = remote_session
+    s.env = remote_engine.environ("ssh")
+    assert set(s.shipped_lines()) == {"./src", "./app.conf", "./pw.txt"}
+    assert s.cat("/app/sub/b.txt", "/run/secrets/pw") == "beta\ns3cret\n"
+    s.devenv("down", "-t", "1")
+    assert s.volumes() == {f"{s.project}_data"}
+
+
 def test_the_remote_host_names_the_published_ports(remote_session: Session) -> None:
     s = remote_session
     (s.folder / "compose.yaml").write_text(f"""
