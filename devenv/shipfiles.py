@@ -80,12 +80,13 @@ def scan(path: str, label: str, previous: Mapping[str, Entry] | None = None, *, 
         except OSError as exc:
             raise ShipError(f"cannot read {ignore}: {exc.strerror or exc}") from None
         found = _walk(path, excludes)
+        found["."] = ("dir", os.stat(path))  # the folder itself: its owner and mode become the volume root's
     files = sum(1 for kind, _ in found.values() if kind != "dir")
     check_limits(label, files, sum(st.st_size for kind, st in found.values() if kind == "file"), max_files, max_bytes)
     out: dict[str, Entry] = {}
     for rel, (kind, st) in sorted(found.items()):
         entry = _entry(st, kind)
-        full = os.path.join(path, rel) if os.path.isdir(path) else path
+        full = os.path.join(path, rel) if os.path.isdir(path) and rel != "." else path
         old = previous.get(rel)
         if kind == "file":
             sha = old.sha256 if old is not None and entry.same_stat(old) and old.sha256 else _sha_file(full)
@@ -97,15 +98,17 @@ def scan(path: str, label: str, previous: Mapping[str, Entry] | None = None, *, 
     return out
 
 
-def write_tar(out: IO[bytes], path: str, names: Iterable[str], manifest: Manifest) -> None:
-    """A tar of the entries `names` of the local source `path` (as `scan` named them), owners and
-    modes as they are here; a file that changed since the scan is sent as it is now."""
+def write_tar(out: IO[bytes], path: str, names: Iterable[str], manifest: Manifest, prefix: str = "") -> None:
+    """A tar of the entries `names` of the local source `path` (as `scan` named them, `.` the folder
+    itself), under `prefix/`, owners and modes as they are here; a file that changed since the scan
+    is sent as it is now."""
     is_dir = os.path.isdir(path)
     with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for rel in names:
-            full = os.path.join(path, rel) if is_dir else os.path.realpath(path)
+            full = (path if rel == "." else os.path.join(path, rel)) if is_dir else os.path.realpath(path)
+            arcname = (prefix if rel == "." else f"{prefix}/{rel}") if prefix else rel
             try:
-                info = tar.gettarinfo(full, arcname=rel)
+                info = tar.gettarinfo(full, arcname=arcname)
                 info.mode = manifest[rel].mode
                 info.uname = info.gname = ""
                 if info.isreg():

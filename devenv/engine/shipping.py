@@ -113,7 +113,7 @@ class Shipping:
 
                 new = scan(s.path, label, previous)
                 changes = rules.diff(previous or {}, new)
-                delete += [f"{BASE}/{volume}/{p}" for p in changes.delete if _safe(p)]
+                delete += [f"{BASE}/{volume}/{p}" for p in changes.delete if _safe(p) and p != "."]
                 plans.append((s, volume, new, changes))
             failed = self._delete(image, volumes, clear, delete, say)
             for s, volume, new, changes in plans:
@@ -246,7 +246,8 @@ def _put_file(api: Any, helper: str, path: str, build: Callable[[Any], None]) ->
 def _send(api: Any, helper: str, source: str, volume: str, names: Sequence[str], manifest: Mapping[str, rules.Entry]) -> None:
     from devenv.shipfiles import write_tar
 
-    _put_file(api, helper, f"{BASE}/{volume}", lambda out: write_tar(out, source, names, manifest))
+    # at `/`, under the volume's mount point: a `.` entry sets the volume root's owner and mode
+    _put_file(api, helper, "/", lambda out: write_tar(out, source, names, manifest, prefix=f"{BASE.lstrip('/')}/{volume}"))
 
 
 def _write_manifests(api: Any, helper: str, manifests: Mapping[str, tuple[str, Mapping[str, rules.Entry]]]) -> None:

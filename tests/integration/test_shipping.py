@@ -54,6 +54,7 @@ def write_project(folder: Path) -> None:
     (folder / "app.conf").write_text("conf=1\n")
     (folder / "pw.txt").write_text("s3cret\n")
     (folder / "pw.txt").chmod(0o600)
+    (folder / "src").chmod(0o750)
     (folder / "compose.yaml").write_text(COMPOSE)
 
 
@@ -126,6 +127,8 @@ def test_files_reach_the_remote_container_edits_ship_alone_and_down_keeps_named_
     assert sorted(out.decode().split()) == [".devenvignore", "a.txt", "sub"]  # debug.log excluded
     code, out = s.container().exec_run(["stat", "-c", "%a", "/run/secrets/pw"])
     assert out.decode().strip() == "600"  # the mode kept
+    code, out = s.container().exec_run(["stat", "-c", "%a", "/app"])
+    assert out.decode().strip() == "750"  # the folder's own mode too
     code, _ = s.container().exec_run(["sh", "-c", "echo x > /etc/app.conf"])
     assert code != 0  # read-only kept
     s.container().exec_run(["sh", "-c", "echo kept > /data/marker"])

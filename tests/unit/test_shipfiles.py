@@ -31,7 +31,7 @@ def tree(root: Path) -> Path:
 
 def test_a_folder_is_scanned_after_its_devenvignore_links_kept_as_links(tmp_path: Path) -> None:
     manifest = scan(str(tree(tmp_path / "src")), "./src")
-    assert sorted(manifest) == [".devenvignore", "a.txt", "link", "sub", "sub/b.txt"]
+    assert sorted(manifest) == [".", ".devenvignore", "a.txt", "link", "sub", "sub/b.txt"]  # `.`: the folder itself
     assert manifest["a.txt"].sha256 == hashlib.sha256(b"hello").hexdigest() and manifest["a.txt"].size == 5
     assert manifest["link"].kind == "link" and manifest["link"].sha256 == hashlib.sha256(b"a.txt").hexdigest()
     assert manifest["sub"].kind == "dir"
@@ -71,11 +71,14 @@ def test_the_tar_holds_the_entries_asked_for_with_their_modes(tmp_path: Path) ->
     (root / "sub" / "b.txt").chmod(0o600)
     manifest = scan(str(root), "./src")
     out = io.BytesIO()
-    write_tar(out, str(root), ["sub", "sub/b.txt", "link"], manifest)
+    root.chmod(0o750)
+    manifest = scan(str(root), "./src")
+    write_tar(out, str(root), [".", "sub", "sub/b.txt", "link"], manifest, prefix="devenv-ship/vol")
     with tarfile.open(fileobj=io.BytesIO(out.getvalue())) as tar:
-        members = {m.name: m for m in tar.getmembers()}
-        assert sorted(members) == ["link", "sub", "sub/b.txt"]
-        assert members["sub/b.txt"].mode == 0o600 and tar.extractfile("sub/b.txt").read() == b"deep"  # type: ignore[union-attr]
+        members = {m.name.removeprefix("devenv-ship/vol/"): m for m in tar.getmembers()}
+        assert sorted(members) == ["devenv-ship/vol", "link", "sub", "sub/b.txt"]
+        assert members["devenv-ship/vol"].isdir() and members["devenv-ship/vol"].mode == 0o750
+        assert members["sub/b.txt"].mode == 0o600 and tar.extractfile(members["sub/b.txt"]).read() == b"deep"  # type: ignore[union-attr]
         assert members["link"].issym() and members["link"].linkname == "a.txt"
         assert members["sub/b.txt"].uid == os.getuid()
 
