@@ -207,6 +207,11 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
             print_plan(applied.plans[0], fmt)
             return 0
         code = print_applied(client, project, applied, fmt, verb="up")
+        from devenv.engine.shipping import loopback_warning
+
+        unreachable = loopback_warning(client, project.name)
+        if unreachable:
+            say(f"warning: {unreachable}")
         if code != 0 or follower is None:
             return code
         return _attached(g, client, project, follower, since, abort_exit, abort_failure, exit_code_from, timeout)

@@ -47,6 +47,17 @@ def for_up(client: Any, project: Project, services: Sequence[str], *, no_deps: b
     return Shipping.prepare(client.api, project, graph.select(tuple(services), with_dependencies=not no_deps))
 
 
+def loopback_warning(client: Any, project: str) -> str | None:
+    """A warning when a remote engine publishes the project's ports on its own loopback only."""
+    from devenv.engine.status import list_rows
+
+    host = rules.remote_host(str(client.address))
+    if host is None:
+        return None
+    rows = list_rows(client, project, all=False)
+    return rules.loopback_warning(host, [p.host_port for r in rows for p in r.ports if p.host_port and p.host_ip == "127.0.0.1"])
+
+
 def _file_digest(path: str) -> str:
     from devenv.shipfiles import _sha_file
 

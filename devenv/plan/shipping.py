@@ -82,6 +82,18 @@ def remote_host(address: str) -> str | None:
     return host or None
 
 
+def loopback_warning(host: str | None, loopback_ports: Iterable[int]) -> str | None:
+    """The warning for ports a remote engine publishes on its own loopback only (devenv's default
+    publish_host): its URLs name the engine's host, which does not answer there."""
+    ports = sorted(set(loopback_ports))
+    if host is None or not ports or host in ("127.0.0.1", "localhost", "::1"):
+        return None
+    return (f"port{'s' if len(ports) > 1 else ''} {', '.join(map(str, ports))} "
+            f"{'are' if len(ports) > 1 else 'is'} published on 127.0.0.1 of the engine at {host}: "
+            f"reachable from {host} itself only; set x-devenv publish_host (or DEVENV_PUBLISH_HOST) "
+            f"to 0.0.0.0 to reach it over the network, or tunnel with `ssh -L`")
+
+
 def volume_name(project: str, path: str) -> str:
     return f"{project}_shipped-{hashlib.sha256(path.encode()).hexdigest()[:12]}"
 

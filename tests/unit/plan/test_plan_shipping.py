@@ -223,3 +223,11 @@ def test_the_report_line() -> None:
     assert ship.report_line("./src", ["web"], 3, 12_400, 1204, 0) == "shipped ./src to web: 3 files, 12.4 kB (1,204 unchanged)"
     assert ship.report_line("./pw.txt", ["web", "api"], 1, 7, 0, 2) == "shipped ./pw.txt to web, api: 1 file, 7 B (2 removed)"
     assert ship.shown_path("/src/demo/src", "/src/demo") == "./src" and ship.shown_path("/etc/x", "/src/demo") == "/etc/x"
+
+
+def test_ports_on_a_remote_engines_loopback_are_warned_about() -> None:
+    assert ship.loopback_warning("build.example", [8080, 8080]) == (
+        "port 8080 is published on 127.0.0.1 of the engine at build.example: reachable from build.example itself only; "
+        "set x-devenv publish_host (or DEVENV_PUBLISH_HOST) to 0.0.0.0 to reach it over the network, or tunnel with `ssh -L`")
+    assert ship.loopback_warning(None, [8080]) is None and ship.loopback_warning("build.example", []) is None
+    assert ship.loopback_warning("127.0.0.1", [8080]) is None  # a remote engine on this machine (tests)
