@@ -205,6 +205,8 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
         )
         if dry_run:
             print_plan(applied.plans[0], fmt)
+            for line in shipping.describe() if shipping is not None and fmt != "json" else ():
+                say(line)
             return 0
         code = print_applied(client, project, applied, fmt, verb="up")
         from devenv.engine.shipping import loopback_warning

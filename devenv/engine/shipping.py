@@ -85,6 +85,10 @@ class Shipping:
             mounts[s.path] = rules.Shipped(s.path, volume, s.is_dir, mountpoint, "" if s.is_dir else _file_digest(s.path))
         return cls(api, project, found, mounts)
 
+    def describe(self) -> list[str]:
+        """`would ship ./src to web (volume demo_shipped-...)` per source, for --dry-run."""
+        return [f"would ship {self.label(s)} to {', '.join(s.services)} (volume {s.volume(self.project.name)})" for s in self.sources]
+
     def label(self, source: rules.Source) -> str:
         return rules.shown_path(source.path, self.project.working_dir)
 
