@@ -57,19 +57,17 @@ def _walk(root: str, excludes: Excludes) -> dict[str, tuple[str, os.stat_result]
     return found
 
 
-def scan(path: str, label: str, previous: Mapping[str, Entry] | None = None, *, max_files: int = MAX_FILES,
-         max_bytes: int = MAX_BYTES) -> dict[str, Entry]:
-    """The manifest of the local `path` (a folder: its tree after `.devenvignore`; a file: itself
-    under its own name; missing: empty). Files whose size and mtime match `previous` keep its
-    digest unread. ShipError over the limits (before anything is hashed)."""
-    previous = previous or {}
+Listing = dict[str, tuple[str, os.stat_result]]  # rel path -> (kind, stat)
+
+
+def listing(path: str, label: str, *, max_files: int | None = None, max_bytes: int | None = None) -> Listing:
+    """What `scan` will read of the local `path` (a folder: its tree after `.devenvignore` and `.`
+    itself; a file: itself under its own name; missing: nothing), nothing read yet; ShipError over
+    the limits."""
     if not os.path.lexists(path):
         return {}
     if not os.path.isdir(path):
-        st = os.stat(path)
-        name = os.path.basename(path)
-        found = {name: ("file", st)}
-        excludes = Excludes()
+        found: Listing = {os.path.basename(path): ("file", os.stat(path))}
     else:
         ignore = os.path.join(path, IGNORE_FILE)
         try:
@@ -82,11 +80,19 @@ def scan(path: str, label: str, previous: Mapping[str, Entry] | None = None, *, 
         found = _walk(path, excludes)
         found["."] = ("dir", os.stat(path))  # the folder itself: its owner and mode become the volume root's
     files = sum(1 for kind, _ in found.values() if kind != "dir")
-    check_limits(label, files, sum(st.st_size for kind, st in found.values() if kind == "file"), max_files, max_bytes)
+    size = sum(st.st_size for kind, st in found.values() if kind == "file")
+    check_limits(label, files, size, MAX_FILES if max_files is None else max_files, MAX_BYTES if max_bytes is None else max_bytes)
+    return found
+
+
+def manifest(path: str, found: Listing, previous: Mapping[str, Entry] | None = None) -> dict[str, Entry]:
+    """The manifest of a listing: files whose size and mtime match `previous` keep its digest unread."""
+    previous = previous or {}
+    is_dir = os.path.isdir(path)
     out: dict[str, Entry] = {}
     for rel, (kind, st) in sorted(found.items()):
         entry = _entry(st, kind)
-        full = os.path.join(path, rel) if os.path.isdir(path) and rel != "." else path
+        full = os.path.join(path, rel) if is_dir and rel != "." else path
         old = previous.get(rel)
         if kind == "file":
             sha = old.sha256 if old is not None and entry.same_stat(old) and old.sha256 else _sha_file(full)
@@ -96,6 +102,13 @@ def scan(path: str, label: str, previous: Mapping[str, Entry] | None = None, *, 
             sha = ""
         out[rel] = Entry(entry.kind, entry.size, entry.mtime_ns, entry.mode, sha)
     return out
+
+
+def scan(path: str, label: str, previous: Mapping[str, Entry] | None = None, *, max_files: int | None = None,
+         max_bytes: int | None = None) -> dict[str, Entry]:
+    """The manifest of the local `path`: `listing` (the limits checked before anything is read), then
+    `manifest`."""
+    return manifest(path, listing(path, label, max_files=max_files, max_bytes=max_bytes), previous)
 
 
 def write_tar(out: IO[bytes], path: str, names: Iterable[str], manifest: Manifest, prefix: str = "") -> None:

@@ -96,7 +96,10 @@ class Shipping:
         """Bring every shipped volume to what is here now; the report lines (also said)."""
         if not self.sources:
             return []
+        from devenv.shipfiles import listing, manifest
+
         api, name = self.api, self.project.name
+        found = {s.path: listing(s.path, self.label(s)) for s in self.sources}  # the limits, before any change
         image = self._helper_image()
         if inspect_volume(api, rules.manifests_volume(name)) is None:
             create_volume(api, {"Name": rules.manifests_volume(name), "Labels": rules.manifests_labels(name)})
@@ -123,10 +126,7 @@ class Shipping:
                 previous = None if volume in fresh else stored.get(volume)
                 if previous is None and volume not in fresh:
                     clear.append(volume)  # contents unknown (an interrupted first ship): start again
-                label = self.label(s)
-                from devenv.shipfiles import scan
-
-                new = scan(s.path, label, previous)
+                new = manifest(s.path, found[s.path], previous)
                 changes = rules.diff(previous or {}, new)
                 delete += [f"{BASE}/{volume}/{p}" for p in changes.delete if _safe(p) and p != "."]
                 plans.append((s, volume, new, changes))

@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from devenv.engine.shipping import Shipping, for_up, wanted
 from devenv.model import Project
+from devenv.plan.shipping import ShipError
 
 
 class FakeAPI:
@@ -65,3 +68,17 @@ def test_for_up_follows_the_dependencies_and_the_engine_address(tmp_path: Path, 
     assert alone is not None and str(tmp_path / "db") not in alone.mounts
     monkeypatch.setenv("DEVENV_SHIP_FILES", "never")
     assert not wanted("tcp://build.example:2376")
+
+
+def test_a_source_over_the_limits_stops_shipping_before_the_engine_is_touched(tmp_path: Path, monkeypatch: Any) -> None:
+    import devenv.shipfiles
+
+    p = project(tmp_path)
+    for n in range(3):
+        (tmp_path / "src" / f"f{n}").write_text("x")
+    shipping = Shipping.prepare(FakeAPI(), p, ["web"])
+    shipping.api = FakeAPI()  # it would fail on any call but info()
+    monkeypatch.setattr(devenv.shipfiles, "MAX_FILES", 2)
+    with pytest.raises(ShipError, match=r"^cannot ship \./src to the remote engine: 3 B in 3 files is over the limit"):
+        shipping.ship(lambda _line: None)
+    assert shipping.api.calls == []
