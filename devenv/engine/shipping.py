@@ -75,6 +75,10 @@ class Shipping:
     def prepare(cls, api: Any, project: Project, services: Iterable[str]) -> Shipping:
         """The shipped mounts of the services' local paths; nothing changes on the engine."""
         found = rules.sources(project, services)
+        from devenv.shipfiles import listing
+
+        for s in found:  # a source over the limits stops `up` before any pull or build
+            listing(s.path, rules.shown_path(s.path, project.working_dir))
         root = ""
         if any(not s.is_dir for s in found):
             root = str((api.info() or {}).get("DockerRootDir") or "/var/lib/docker")

@@ -364,7 +364,7 @@ class Excludes:
 def check_limits(label: str, files: int, size: int, max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES) -> None:
     if files > max_files or size > max_bytes:
         raise ShipError(
-            f"cannot ship {label} to the remote engine: {human_size(size)} in {files:,} files is over the limit "
+            f"cannot ship {label} to the engine: {human_size(size)} in {files:,} files is over the limit "
             f"({human_size(max_bytes)} or {max_files:,} files); exclude what the containers do not need in "
             f"{posixpath.join(label, IGNORE_FILE)} (.dockerignore syntax), or put the data in a named volume"
         )

@@ -60,7 +60,7 @@ def test_a_file_is_its_own_manifest_and_a_missing_path_an_empty_one(tmp_path: Pa
 def test_the_limits_stop_before_anything_is_read(tmp_path: Path) -> None:
     root = tree(tmp_path / "src")
     (root / "a.txt").chmod(0)  # unreadable (as root too the limit comes first)
-    with pytest.raises(ShipError, match=r"cannot ship \./src to the remote engine: .* in 4 files is over the limit"):
+    with pytest.raises(ShipError, match=r"cannot ship \./src to the engine: .* in 4 files is over the limit"):
         scan(str(root), "./src", max_files=3)
     with pytest.raises(ShipError, match="over the limit"):
         scan(str(root), "./src", max_bytes=10)

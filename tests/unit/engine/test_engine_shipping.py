@@ -79,6 +79,6 @@ def test_a_source_over_the_limits_stops_shipping_before_the_engine_is_touched(tm
     shipping = Shipping.prepare(FakeAPI(), p, ["web"])
     shipping.api = FakeAPI()  # it would fail on any call but info()
     monkeypatch.setattr(devenv.shipfiles, "MAX_FILES", 2)
-    with pytest.raises(ShipError, match=r"^cannot ship \./src to the remote engine: 3 B in 3 files is over the limit"):
+    with pytest.raises(ShipError, match=r"^cannot ship \./src to the engine: 3 B in 3 files is over the limit"):
         shipping.ship(lambda _line: None)
     assert shipping.api.calls == []

@@ -212,7 +212,7 @@ def test_the_limit_message_names_the_source_and_how_to_exclude() -> None:
     with pytest.raises(ship.ShipError) as caught:
         ship.check_limits("./data", 140_000, 2_300_000_000)
     assert str(caught.value) == (
-        "cannot ship ./data to the remote engine: 2.3 GB in 140,000 files is over the limit (1 GiB or 100,000 files); "
+        "cannot ship ./data to the engine: 2.3 GB in 140,000 files is over the limit (1 GiB or 100,000 files); "
         "exclude what the containers do not need in ./data/.devenvignore (.dockerignore syntax), or put the data in a named volume"
     )
     with pytest.raises(ship.ShipError):
