@@ -123,6 +123,7 @@ class Shipping:
         volumes = [s.volume(name) for s in self.sources]
         with _helper(api, name, image, volumes) as helper:
             stored = _read_manifests(api, helper)
+            before = dict(stored)
             plans = []
             clear, delete = [], []
             for s in self.sources:
@@ -144,7 +145,8 @@ class Shipping:
                 stored[volume] = kept
                 lines.append(rules.report_line(self.label(s), s.services, rules.sent_files(changes, new), changes.bytes,
                                                changes.unchanged, len(changes.delete)))
-            _write_manifests(api, helper, {s.volume(name): (s.path, stored[s.volume(name)]) for s in self.sources})
+            if any(stored[v] != before.get(v) for v in volumes):  # a no-op `up` writes nothing
+                _write_manifests(api, helper, {s.volume(name): (s.path, stored[s.volume(name)]) for s in self.sources})
         for line in lines:
             say(line)
         return lines
