@@ -167,10 +167,11 @@ class Shipping:
 
     def _delete(self, image: str, volumes: Sequence[str], clear: Sequence[str], paths: Sequence[str],
                 say: Callable[[str], None]) -> set[str]:
-        """Delete `paths` and the contents of the volumes `clear` with a started helper of `image`;
+        """Delete `paths` and the contents of the volumes `clear` with a started helper of `image` (its
+        `rm` and `find`, as `volumedata.empty_volume`);
         the volumes whose deletion failed (said in one warning)."""
         failed: set[str] = set()
-        commands = [["find", f"{BASE}/{v}", "-mindepth", "1", "-delete"] for v in clear]
+        commands = [["find", f"{BASE}/{v}", "-mindepth", "1", "-maxdepth", "1", "-exec", "rm", "-rf", "{}", "+"] for v in clear]
         commands += [["rm", "-rf", "--", *paths[i : i + RM_BATCH]] for i in range(0, len(paths), RM_BATCH)]
         for argv in commands:
             problem = _run(self.api, self.project.name, image, volumes, argv)

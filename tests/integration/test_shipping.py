@@ -200,5 +200,13 @@ def test_shipping_forced_on_the_local_engine(local_session: Session) -> None:
     (s.folder / "src" / "new.txt").write_text("new\n")
     assert s.shipped_lines()["./src"] == "shipped ./src to web: 1 file, 4 B (3 unchanged)"
     assert s.cat("/app/new.txt") == "new\n"
+
+    # the manifests lost (pruned, or a first ship interrupted): the copy is emptied and shipped again whole
+    s.client.volumes.get(f"{s.project}_shipped-manifests").remove()
+    (s.folder / "src" / "a.txt").unlink()
+    assert s.shipped_lines()["./src"] == "shipped ./src to web: 3 files, 15 B"
+    code, out = s.container().exec_run(["ls", "-A", "/app"])
+    assert sorted(out.decode().split()) == [".devenvignore", "new.txt", "sub"]
+
     s.devenv("down", "-t", "1")
     assert s.volumes() == {f"{s.project}_data"}
