@@ -210,3 +210,36 @@ def test_shipping_forced_on_the_local_engine(local_session: Session) -> None:
 
     s.devenv("down", "-t", "1")
     assert s.volumes() == {f"{s.project}_data"}
+
+
+def test_a_deletion_the_image_cannot_run_is_a_warning_and_is_tried_again(local_session: Session) -> None:
+    """An image without `rm` (here: an empty one) still receives files (the archive API needs no
+    tool in the image); a file removed here then stays there, said in a warning each `up` until
+    it can be deleted, and `down` removes the copy."""
+    import io
+    import tarfile
+
+    s = local_session
+    empty = io.BytesIO()
+    with tarfile.open(fileobj=empty, mode="w") as tar:
+        info = tarfile.TarInfo("tmp")
+        info.type = tarfile.DIRTYPE
+        tar.addfile(info)
+    image = f"{s.project}/empty:1"
+    s.client.api.import_image_from_data(empty.getvalue(), repository=f"{s.project}/empty", tag="1")
+    (s.folder / "compose.yaml").write_text(f"""
+services:
+  files:
+    image: {image}
+    command: ["/nothing"]
+    volumes: ["./src:/app"]
+""")
+    first = s.devenv("create").stderr
+    assert "shipped ./src to files: 3 files, 17 B" in first
+    (s.folder / "src" / "a.txt").unlink()
+    for _ in range(2):
+        err = s.devenv("create").stderr
+        assert re.search(rf"warning: could not delete files removed here from {s.project}_shipped-\w+ on the engine "
+                         rf"\(image {re.escape(image)} cannot run `rm`: .*\); `devenv down` removes those copies", err), err
+    s.devenv("down")
+    assert not {v for v in s.volumes() if "_shipped-" in v}
