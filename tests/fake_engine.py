@@ -246,6 +246,10 @@ class FakeEngineAPI:
         self._record("version")
         return {"Version": "20.10.24", "ApiVersion": "1.41", "Os": "linux", "Arch": "amd64"}
 
+    def info(self) -> dict[str, Any]:
+        self._record("info")
+        return {"DockerRootDir": "/var/lib/docker", "Driver": "overlay2", "Swarm": {"LocalNodeState": "inactive"}}
+
     # ---------------------------------------------------------------- lists and inspects
 
     def containers(self, all: bool = False, filters: Filters | None = None) -> list[dict[str, Any]]:

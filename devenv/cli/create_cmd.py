@@ -61,9 +61,17 @@ def create(
 
     confirm_risks(project, yes, dry_run=g.dry_run)
     client = engine.result()
+    from devenv.engine.shipping import for_up
+
+    shipping = for_up(client, project, services)  # local files for a remote engine
+    if shipping is not None:
+        import dataclasses
+
+        options = dataclasses.replace(options, shipped=shipping.mounts)
     applied = apply(
         client, project, lambda observed: plan_up(project, observed, options),
         listener=Progress(quiet=fmt == "json" or g.dry_run), say=say, wait_timeout=0, dry_run=g.dry_run,
+        before_containers=None if shipping is None else (lambda: shipping.ship(say)),
     )
     if g.dry_run:
         print_plan(applied.plans[0], fmt)

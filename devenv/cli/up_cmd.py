@@ -178,6 +178,13 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
         checked = declared if declared is not None and set(declared.services) >= set(project.services) else project
         warn_if_stale(checked, client, services, no_deps=no_deps)
     engine_settings(g)
+    from devenv.engine.shipping import for_up
+
+    shipping = for_up(client, project, services, no_deps=no_deps)
+    if shipping is not None:
+        import dataclasses
+
+        up_options = dataclasses.replace(up_options, shipped=shipping.mounts)
     follower = None
     if attached and not dry_run:
         from devenv.cli.logs_cmd import Follower, LogView
@@ -194,11 +201,19 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
             client, project, lambda observed: plan_up(project, observed, up_options),
             listener=progress(g, fmt, quiet=dry_run, hidden=hidden), say=say, wait_timeout=wait_timeout,
             dry_run=dry_run, log=(lambda _line: None) if quiet_build else (lambda line: say(f"    {line}")),  # build output
+            before_containers=None if shipping is None else (lambda: shipping.ship(say)),
         )
         if dry_run:
             print_plan(applied.plans[0], fmt)
+            for line in shipping.describe() if shipping is not None and fmt != "json" else ():
+                say(line)
             return 0
         code = print_applied(client, project, applied, fmt, verb="up")
+        from devenv.engine.shipping import loopback_warning
+
+        unreachable = loopback_warning(client, project.name)
+        if unreachable:
+            say(f"warning: {unreachable}")
         if code != 0 or follower is None:
             return code
         return _attached(g, client, project, follower, since, abort_exit, abort_failure, exit_code_from, timeout)

@@ -226,6 +226,7 @@ class EngineAPI(Protocol):
     # the engine
     def ping(self) -> bool: ...
     def version(self) -> JSON: ...  # GET /version: Version, ApiVersion, Os, Arch...
+    def info(self) -> JSON: ...  # GET /info: DockerRootDir, Swarm, Driver...
 
     # lists (summaries) and inspects
     def containers(self, all: bool = False, filters: Filters | None = None) -> list[JSON]: ...
@@ -426,6 +427,9 @@ class LocalAPI:
     def version(self) -> JSON:
         return dict(self._call("GET", "/version") or {})
 
+    def info(self) -> JSON:
+        return dict(self._call("GET", "/info") or {})
+
     # ------------------------------------------------------------ lists and inspects
 
     def containers(self, all: bool = False, filters: Filters | None = None) -> list[JSON]:
@@ -624,6 +628,9 @@ class RemoteAPI:
 
     def version(self) -> JSON:
         return dict(self._sdk.version())
+
+    def info(self) -> JSON:
+        return dict(self._sdk.info())
 
     # lists and inspects
     def containers(self, all: bool = False, filters: Filters | None = None) -> list[JSON]:

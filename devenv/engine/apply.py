@@ -98,8 +98,10 @@ def apply(
     dry_run: bool = False,
     log: Callable[[str], None] = lambda _line: None,
     images: bool = True,  # the plan looks at local images (up, run); down, stop... do not
+    before_containers: Callable[[], object] | None = None,
 ) -> Applied:
-    """Plan against what is there and run it; replan once if the plan asks (images it built/pulled)."""
+    """Plan against what is there and run it; replan once if the plan asks (images it built/pulled).
+    `before_containers` runs once the images are there, before anything else (shipping files)."""
     started = time.monotonic()
     with project_lock(engine_address(), project.name, LOCK_WAIT, say):
         # Subscribed while we observe and plan: most plans wait on events (gates, stops), and the
@@ -122,6 +124,8 @@ def apply(
                 if any(o.status != "done" for o in outcomes):
                     return Applied(plans, outcomes, observed, time.monotonic() - started, started)
             check_health_gates(client.api, project, rest)  # before anything is created or started
+            if before_containers is not None:
+                before_containers()
             outcomes += Executor(ctx, rest, listener).run()
             if plan.recheck and not any(o.status != "done" for o in outcomes):
                 observed = observe(client, project, images)

@@ -20,19 +20,23 @@ class PortMapping:
     host_port: int | None
     container_port: int
     protocol: str
+    engine_host: str | None = None  # a remote engine's host: its ports are there, not here
 
     @property
     def url(self) -> str:
         if self.host_port is None:
             return f"{self.container_port}/{self.protocol}"
-        host = "localhost" if self.host_ip in ("0.0.0.0", "::", "127.0.0.1", "") else self.host_ip
+        local = "localhost" if self.engine_host is None else self.engine_host
+        host = local if self.host_ip in ("0.0.0.0", "::", "127.0.0.1", "") else self.host_ip
         host = f"[{host}]" if ":" in host else host
         if self.protocol == "tcp":
             return f"http://{host}:{self.host_port}"
         return f"{self.protocol}://{host}:{self.host_port}"
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self) | {"url": self.url if self.host_port else None}
+        out = dataclasses.asdict(self)
+        out.pop("engine_host")
+        return out | {"url": self.url if self.host_port else None}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,7 +106,12 @@ def row(summary: Mapping[str, Any]) -> ContainerRow:
 
 
 def list_rows(client: Engine, project: str, *, all: bool = True) -> list[ContainerRow]:
+    from devenv.plan.shipping import remote_host
+
     rows = [row(c) for c in client.api.containers(all=all, filters=project_filter(project))]
+    host = remote_host(str(getattr(client, "address", "") or ""))
+    if host is not None:  # a published port of a remote engine is on that host
+        rows = [dataclasses.replace(r, ports=tuple(dataclasses.replace(p, engine_host=host) for p in r.ports)) for r in rows]
     return sorted(rows, key=lambda r: (r.service, r.oneoff, r.number, r.name))
 
 

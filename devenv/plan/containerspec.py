@@ -15,7 +15,7 @@ from typing import Any
 
 from devenv.errors import ManifestError
 from devenv.model import Project, Service, freeze, thaw
-from devenv.plan import composehash, confighash, fileobjects, naming, units
+from devenv.plan import composehash, confighash, fileobjects, naming, shipping, units
 from devenv.plan.options import DEFAULT_PUBLISH_HOST
 from devenv.plan.support import bind_needs_mount_api, check_service, networks_by_priority, volume_needs_mount_api
 
@@ -134,6 +134,7 @@ def container_spec(
     use_aliases: bool = True,
     version: str = naming.COMPOSE_VERSION,
     references: Mapping[str, str] | None = None,
+    shipped: Mapping[str, shipping.Shipped] | None = None,
 ) -> ContainerSpec:
     """The create body of container `number` of `service`.
 
@@ -145,7 +146,8 @@ def container_spec(
     anonymous volumes, reused so that recreating keeps their data (as Compose does).
     `references`: service -> ID of its first container, for the services this one names
     (volumes_from, `service:` namespaces); those not given are resolved when the container is
-    created (`hash_refs`).
+    created (`hash_refs`). `shipped`: local path -> its copy on a remote engine (plan/shipping.py),
+    mounted instead of the bind.
     """
     if isinstance(service, str):
         service = find_service(project, service)
@@ -195,7 +197,8 @@ def container_spec(
         config["StopTimeout"] = units.duration_seconds(cfg["stop_grace_period"])
 
     links = _links(project, service, scales)
-    host = _host_config(project, service, publish_host, links, dict(inherit_volumes or {}), oneoff)
+    shipped = dict(shipped or {})
+    host = _host_config(project, service, publish_host, links, dict(inherit_volumes or {}), oneoff, shipped)
     config["HostConfig"] = host
     networking, connect = _networking(project, service, name, links, use_aliases)
     if networking is not None:
@@ -209,6 +212,9 @@ def container_spec(
     if sources:  # a changed file path or content recreates the container (contents only as digests)
         definitions = [{k: v for k, v in d.items() if k != "content"} for d in sources]
         hashes["file_objects"] = confighash.digest_of([*definitions, fileobjects.digests(files)])
+    used = [(target, shipped[source]) for source, target in shipping.targets(project, service) if source in shipped]
+    if used:  # where the copies are, and a shipped file's content (a bound file is replaced, not edited)
+        hashes["shipped"] = confighash.digest_of(shipping.hash_field(used))
     hashes = confighash.with_image(hashes, image_id)
     known = dict(references or {})
     pending = tuple(
@@ -404,7 +410,9 @@ def _bind_string(source: str, mount: Mapping[str, Any]) -> str:
     return f"{source}:{mount['target']}:{','.join(options)}"
 
 
-def _mounts(project: Project, service: Service, inherit: dict[str, str]) -> tuple[list[str], list[dict[str, Any]]]:
+def _mounts(
+    project: Project, service: Service, inherit: dict[str, str], shipped: Mapping[str, shipping.Shipped]
+) -> tuple[list[str], list[dict[str, Any]]]:
     """Compose's split: plain binds and named volumes as `Binds` strings (a bind then creates a missing
     host path), anything needing options the strings lack (tmpfs, anonymous volumes, nocopy,
     propagation, create_host_path: false) as `Mounts`."""
@@ -418,6 +426,13 @@ def _mounts(project: Project, service: Service, inherit: dict[str, str]) -> tupl
         entry: dict[str, Any] = {"Type": kind}
         if kind == "bind":
             source = str(mount["source"])
+            if source in shipped:  # a copy on the remote engine
+                copy = shipped[source]
+                if copy.is_dir:
+                    mounts.append(shipping.folder_mount(copy, target, read_only))
+                else:
+                    binds.append(shipping.file_bind(copy, target, read_only))
+                continue
             if not bind_needs_mount_api(mount):
                 binds.append(_bind_string(source, mount))
                 continue
@@ -531,12 +546,20 @@ def _resources(service: Service, host: dict[str, Any]) -> None:
 
 
 def _host_config(
-    project: Project, service: Service, publish_host: str, links: list[str], inherit: dict[str, str], oneoff: bool
+    project: Project, service: Service, publish_host: str, links: list[str], inherit: dict[str, str], oneoff: bool,
+    shipped: Mapping[str, shipping.Shipped],
 ) -> dict[str, Any]:
     cfg = service.config
     host: dict[str, Any] = {}
-    binds, mounts = _mounts(project, service, inherit)
-    binds += fileobjects.file_binds(project, service)
+    binds, mounts = _mounts(project, service, inherit, shipped)
+    for source, target in fileobjects.file_sources(project, service):  # read-only, as Compose binds them
+        copy = shipped.get(source)
+        if copy is None:
+            binds.append(f"{source}:{target}:ro")
+        elif copy.is_dir:
+            mounts.append(shipping.folder_mount(copy, target, True))
+        else:
+            binds.append(shipping.file_bind(copy, target, True))
     if binds:
         host["Binds"] = binds
     if mounts:

@@ -79,15 +79,20 @@ def _definition(project: Project, service: Service, kind: str, reference: Mappin
     return definition
 
 
-def file_binds(project: Project, service: Service) -> list[str]:
-    """`source:target:ro` bind strings for the `file:` secrets and configs of the service."""
-    binds = []
+def file_sources(project: Project, service: Service) -> list[tuple[str, str]]:
+    """(local file, target) of the `file:` secrets and configs of the service."""
+    out = []
     for kind in ("secrets", "configs"):
         for reference in service.get(kind) or ():
             definition = _definition(project, service, kind, reference)
             if definition.get("file"):
-                binds.append(f"{definition['file']}:{_target(kind, reference)}:ro")
-    return binds
+                out.append((str(definition["file"]), _target(kind, reference)))
+    return out
+
+
+def file_binds(project: Project, service: Service) -> list[str]:
+    """`source:target:ro` bind strings for the `file:` secrets and configs of the service."""
+    return [f"{source}:{target}:ro" for source, target in file_sources(project, service)]
 
 
 def injected_files(project: Project, service: Service) -> tuple[InjectedFile, ...]:

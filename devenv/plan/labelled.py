@@ -15,6 +15,7 @@ from typing import Any
 
 from devenv.model import Project, Service, freeze
 from devenv.plan import naming
+from devenv.plan.shipping import is_shipped_volume
 
 OBSERVED_EXTENSION = "x-devenv-observed"  # marks a project built from labels, not from a file
 CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
@@ -65,7 +66,7 @@ def project_from_labels(
     nothing on the engine carries its label. Objects of other projects are ignored."""
     mine = [c for c in containers if _labels(c).get(naming.PROJECT_LABEL) == name]
     nets = [n for n in networks if _labels(n).get(naming.PROJECT_LABEL) == name]
-    vols = [v for v in volumes if _labels(v).get(naming.PROJECT_LABEL) == name]
+    vols = [v for v in volumes if _labels(v).get(naming.PROJECT_LABEL) == name and not is_shipped_volume(_labels(v))]
     if not (mine or nets or vols):
         return None
     # The service's config from its lowest-numbered regular container (one-offs only if nothing else).

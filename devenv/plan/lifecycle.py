@@ -22,6 +22,7 @@ from devenv.plan.graph import ServiceGraph
 from devenv.plan.observed import ObservedContainer, ObservedState, check_observed
 from devenv.plan.options import DownOptions, RestartOptions, StartOptions, StopOptions
 from devenv.plan.payloads import Gate
+from devenv.plan.shipping import is_shipped_volume
 from devenv.plan.steps import Steps
 
 _ANONYMOUS = re.compile(r"[0-9a-f]{64}")
@@ -80,6 +81,9 @@ def plan_down(project: Project, observed: ObservedState, options: DownOptions = 
             b.warnings.append(f"network {name} is still used by {len(users)} other container(s); left in place")
             continue
         b.add(Op.REMOVE_NETWORK, name, "down", after=removed)
+    for copy in observed.volumes:  # copies of local files for a remote engine: not the user's data
+        if copy.project == project.name and is_shipped_volume(copy.labels):
+            b.add(Op.REMOVE_VOLUME, copy.name, "down: files shipped to the engine", after=removed)
     if options.volumes:
         for key in sorted(project.volumes):
             cfg = project.volumes[key]

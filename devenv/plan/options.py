@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 from devenv.errors import UsageError
 
@@ -34,6 +35,8 @@ class UpOptions:
     renew_anon_volumes: bool = False  # do not reuse the anonymous volumes of replaced containers
     publish_host: str = DEFAULT_PUBLISH_HOST  # host IP of published ports that name none
     env_files: tuple[str, ...] = ()  # the --env-file paths, recorded in a label
+    # local path -> its copy on a remote engine (plan/shipping.Shipped), mounted instead of the bind
+    shipped: Mapping[str, Any] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
         if self.pull is not None and self.pull not in PULL_CHOICES:

@@ -113,6 +113,7 @@ class _Up:
             publish_host=self.options.publish_host,
             scales=self.scales,
             env_files=self.options.env_files,
+            shipped=self.options.shipped,
             **extra,
         )
 
