@@ -667,3 +667,53 @@ def with_ids(spec: Mapping[str, Any], secret_ids: Mapping[str, str], config_ids:
         ref["ConfigID"] = config_ids[ref["ConfigName"]]
     return out
 
+
+
+# ------------------------------------------------------------------ convergence
+
+FAILED_STATES = frozenset({"failed", "rejected", "orphaned"})
+UPDATE_FAILED = frozenset({"paused", "rollback_started", "rollback_paused", "rollback_completed"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """A swarm task, as `deploy` follows it."""
+
+    id: str
+    service: str  # the service's swarm name
+    slot: int | None  # None in global mode
+    node: str  # the node's hostname (its ID when unknown)
+    desired: str  # running | shutdown | ...
+    state: str  # new, pending, assigned, preparing, starting, running, complete, failed, rejected...
+    error: str = ""
+
+    @property
+    def name(self) -> str:
+        """As `docker service ps` names it: `<service>.<slot>`, or `<service>.<node>` in global mode."""
+        return f"{self.service}.{self.slot if self.slot is not None else self.node}"
+
+    def failure_line(self) -> str:
+        what = self.error or self.state
+        return f"{self.service}: task {self.name} ({self.id[:12]}) on node {self.node or '-'}: {self.state}: {what}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Convergence:
+    done: bool
+    running: int
+    wanted: int | None  # None: global mode (one per eligible node)
+    failed: str = ""  # why the service will not converge (its update paused or rolled back)
+
+
+def convergence(service: ServiceObject, tasks: list[Task] | tuple[Task, ...], update_state: str | None,
+                update_message: str = "") -> Convergence:
+    """Whether `service` has converged: as many tasks running as wanted (a healthchecked task is
+    `running` only once healthy), none still on its way, and its last update completed."""
+    live = [t for t in tasks if t.desired == "running"]
+    running = sum(1 for t in live if t.state == "running")
+    wanted = service.replicas
+    if update_state in UPDATE_FAILED:
+        return Convergence(False, running, wanted, f"update {update_state.replace('_', ' ')}: {update_message}".rstrip(": "))
+    settled = update_state in (None, "", "completed")
+    enough = running == wanted if wanted is not None else running >= 1
+    return Convergence(settled and enough and running == len(live), running, wanted)
