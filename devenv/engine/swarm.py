@@ -7,6 +7,7 @@ the swarm, makes the calls in the plan's order and follows the tasks until the s
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -28,6 +29,7 @@ from devenv.plan.stack import (
     with_ids,
 )
 
+STABLE = 1.0  # seconds a service's tasks must stay running to count as converged
 POLL = 0.5  # seconds between two looks at the tasks (swarm 20.10 sends no task events)
 GONE_TIMEOUT = 60.0  # seconds `--rm` waits for the stack's containers and networks to go
 
@@ -187,9 +189,12 @@ def wait_converged(swarm: Swarm, services: Iterable[ServiceObject], timeout: flo
                    say: Callable[[str], None], clock: Callable[[], float] = time.monotonic,
                    sleep: Callable[[float], None] = time.sleep) -> dict[str, Convergence]:
     """Follow the services' tasks until each has converged or `timeout` seconds have passed; one
-    line (`say`) per task that fails. The last convergence of each service."""
+    line (`say`) per task that fails. A service counts as converged once the same tasks have
+    stayed running for STABLE seconds (a task that crashes at once is `running` for a moment).
+    The last convergence of each service."""
     pending = {s.name: s for s in services}
     state: dict[str, Convergence] = {}
+    steady: dict[str, tuple[frozenset[str], float]] = {}  # service -> (its running tasks, since when)
     deadline = clock() + timeout
     nodes = swarm.nodes()
     while pending:
@@ -202,8 +207,13 @@ def wait_converged(swarm: Swarm, services: Iterable[ServiceObject], timeout: flo
                         nodes = swarm.nodes()
                     say(task.failure_line())
             update_state, message = swarm.update_status(name)
-            state[name] = convergence(service, tasks, update_state, message)
-            if state[name].done or state[name].failed:
+            now = convergence(service, tasks, update_state, message)
+            running = frozenset(t.id for t in tasks if t.desired == "running" and t.state == "running")
+            if not now.done or steady.get(name, (None, 0.0))[0] != running:
+                steady[name] = (running, clock())
+            held = now.done and clock() - steady[name][1] >= STABLE
+            state[name] = now if held or not now.done else dataclasses.replace(now, done=False)
+            if held or now.failed:
                 del pending[name]
         if not pending or clock() >= deadline:
             break
