@@ -120,6 +120,16 @@ def _deploy(g: Globals, swarm: Any, project: Any, address: str, fmt: str, report
                           "running": states[s.name].running if s.name in states else None,
                           "replicas": s.replicas} for s in stack.services],
         })
-    elif not stuck and not detach:
-        echo(f"stack {stack.project}: {len(stack.services)} service(s) converged")
+    else:
+        from devenv.cli.output import table
+
+        results = {c.name: DONE[c.action] for c in done if c.kind == "service"}
+        rows = []
+        for s in stack.services:
+            state = states.get(s.name)
+            wanted = "global" if s.replicas is None else str(s.replicas)
+            running = "-" if state is None else str(state.running)
+            converged = "-" if state is None else "yes" if state.done else "no"
+            rows.append([s.name, results.get(s.name, ""), f"{running}/{wanted}", converged])
+        echo(table(["service", "result", "replicas", "converged"], rows))
     return EXIT_FAILED if stuck else 0
