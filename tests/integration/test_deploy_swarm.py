@@ -223,3 +223,27 @@ services:
         assert client.services.list(filters=label) == [] and client.networks.list(filters=label) == []
     finally:
         client.close()
+
+
+def test_deploy_and_remove_over_ssh(swarm: remote.RemoteEngine, stack: str, tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(f"""
+name: {stack}
+services:
+  web:
+    image: {BUSYBOX_IMAGE}
+    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done"]
+    deploy: {{replicas: 2}}
+""", encoding="utf-8")
+    env = swarm.environ("ssh")
+    run = [sys.executable, "-m", "devenv", "deploy"]
+    deployed = subprocess.run(run, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False)
+    assert deployed.returncode == 0, deployed.stderr
+    assert f"engine: {swarm.ssh_address}" in deployed.stderr
+    assert [f"{stack}_web", "created", "2/2", "yes"] in [line.split() for line in deployed.stdout.splitlines()]
+    removed = subprocess.run([*run, "--rm"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False)
+    assert removed.returncode == 0, removed.stderr
+    client = swarm.client()
+    try:
+        assert client.services.list(filters={"label": f"{NAMESPACE}={stack}"}) == []
+    finally:
+        client.close()
