@@ -126,10 +126,10 @@ def _deploy(g: Globals, swarm: Any, project: Any, address: str, fmt: str, report
         results = {c.name: DONE[c.action] for c in done if c.kind == "service"}
         rows = []
         for s in stack.services:
-            seen = states.get(s.name)
+            last = states.get(s.name)
             wanted = "global" if s.replicas is None else str(s.replicas)
-            running = "-" if seen is None else str(seen.running)
-            converged = "-" if seen is None else "yes" if seen.done else "no"
+            running = "-" if last is None else str(last.running)
+            converged = "-" if last is None else "yes" if last.done else "no"
             rows.append([s.name, results.get(s.name, ""), f"{running}/{wanted}", converged])
         echo(table(["service", "result", "replicas", "converged"], rows))
     return EXIT_FAILED if stuck else 0
