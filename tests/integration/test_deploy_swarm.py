@@ -90,10 +90,10 @@ services:
     depends_on: [db]
   db:
     image: {BUSYBOX_IMAGE}
-    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done"]
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 2; touch /tmp/ready; while :; do sleep 0.2; done"]
     stop_grace_period: 1s
     networks: [back]
-    healthcheck: {{test: ["CMD", "true"], interval: 1s}}
+    healthcheck: {{test: ["CMD", "test", "-f", "/tmp/ready"], interval: 1s, start_period: 120s}}
 networks:
   back: {{}}
 volumes:
@@ -141,6 +141,8 @@ def test_deploy_update_and_remove_a_stack(swarm: remote.RemoteEngine, stack: str
         db_version, db_tasks = service_state(client, db)
         assert [t["Status"]["State"] for t in web_tasks] == ["running", "running"]
         assert [t["Status"]["State"] for t in db_tasks] == ["running"]
+        # deploy returned once db's healthcheck passed (a swarm task is `running` only once healthy)
+        assert task_container(client, db).attrs["State"]["Health"]["Status"] == "healthy"
         # the secret and the config are readable in the task's container
         container = task_container(client, web)
         assert container.exec_run(["cat", "/run/secrets/token"]).output == b"s3cr3t-1\n"
