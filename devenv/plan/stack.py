@@ -605,7 +605,8 @@ def plan(stack: Stack, existing: Existing) -> tuple[Change, ...]:
     """The changes, in the order to make them: networks, secrets and configs to create; services
     to create or update (an unchanged spec hash: no call); then what the stack no longer has:
     its services, then its secrets, configs and networks. StackError before anything changes when
-    an external object is missing or a network changed (a swarm cannot update one)."""
+    an external object is missing or a network devenv made changed (a swarm cannot update one; a
+    network without devenv's hash, made by `docker stack deploy`, is taken as it is)."""
     changes: list[Change] = []
     for network in stack.networks:
         found = existing.networks.get(network.name)
@@ -614,7 +615,7 @@ def plan(stack: Stack, existing: Existing) -> tuple[Change, ...]:
                 raise StackError(f"external network {network.name} (networks.{network.key}) does not exist on the swarm")
         elif found is None:
             changes.append(Change("network", network.name, "create"))
-        elif found.labels.get(SPEC_HASH_LABEL) != network.hash:
+        elif found.labels.get(SPEC_HASH_LABEL, network.hash) != network.hash:  # docker stack deploy's: no hash, kept
             raise StackError(f"network {network.name} exists with another configuration and a swarm cannot update a "
                              f"network: remove the stack first (devenv deploy --rm)")
         else:

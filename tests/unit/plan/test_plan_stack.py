@@ -345,6 +345,8 @@ def test_a_changed_network_or_a_missing_external_object_stops_before_anything(tm
     changed = {"shop_default": Observed("shop_default", "n1", {NAMESPACE_LABEL: "shop", SPEC_HASH_LABEL: "old"})}
     with pytest.raises(StackError, match="shop_default exists with another configuration"):
         plan(stack, Existing({}, changed, {}, {}))
+    made_by_docker = {"shop_default": Observed("shop_default", "n1", {NAMESPACE_LABEL: "shop"})}
+    assert actions(plan(stack, Existing({}, made_by_docker, {}, {})))[0] == ("network", "shop_default", "unchanged")
     external = stack_of(tmp_path, "name: shop\nservices:\n  web: {image: x, secrets: [s]}\nsecrets:\n  s: {external: true}\n")
     with pytest.raises(StackError, match="external secret s"):
         plan(external, existing_from(stack))
