@@ -26,6 +26,7 @@ from devenv.plan.stack import (
     Stack,
     Task,
     convergence,
+    engine_time,
     with_ids,
 )
 
@@ -101,8 +102,14 @@ class Swarm:
                 id=str(raw.get("ID") or ""), service=service, slot=int(slot) if slot else None,
                 node=nodes.get(node, node), desired=str(raw.get("DesiredState") or ""),
                 state=str(status.get("State") or ""), error=str(status.get("Err") or ""),
+                since=engine_time(status.get("Timestamp")),
             ))
         return out
+
+    def clock_offset(self) -> float:
+        """The engine's clock minus ours (seconds), to read its task timestamps."""
+        now = engine_time(self._call("docker info", self.sdk.info).get("SystemTime"))
+        return 0.0 if now is None else now - time.time()
 
     def update_status(self, service: str) -> tuple[str | None, str]:
         status = self._call(f"inspect service {service}", self.sdk.inspect_service, service).get("UpdateStatus") or {}
@@ -190,13 +197,15 @@ def wait_converged(swarm: Swarm, services: Iterable[ServiceObject], timeout: flo
                    sleep: Callable[[float], None] = time.sleep) -> dict[str, Convergence]:
     """Follow the services' tasks until each has converged or `timeout` seconds have passed; one
     line (`say`) per task that fails. A service counts as converged once the same tasks have
-    stayed running for STABLE seconds (a task that crashes at once is `running` for a moment).
+    stayed running for STABLE seconds (a task that crashes at once is `running` for a moment):
+    watched here, or told by the tasks' own timestamps (an unchanged service is not waited for).
     The last convergence of each service."""
     pending = {s.name: s for s in services}
     state: dict[str, Convergence] = {}
     steady: dict[str, tuple[frozenset[str], float]] = {}  # service -> (its running tasks, since when)
     deadline = clock() + timeout
     nodes = swarm.nodes()
+    offset = swarm.clock_offset()
     while pending:
         for name, service in list(pending.items()):
             tasks = swarm.tasks(name, nodes)
@@ -211,7 +220,10 @@ def wait_converged(swarm: Swarm, services: Iterable[ServiceObject], timeout: flo
             running = frozenset(t.id for t in tasks if t.desired == "running" and t.state == "running")
             if not now.done or steady.get(name, (None, 0.0))[0] != running:
                 steady[name] = (running, clock())
-            held = now.done and clock() - steady[name][1] >= STABLE
+            engine_now = time.time() + offset
+            settled = all(t.since is not None and engine_now - t.since >= STABLE
+                          for t in tasks if t.desired == "running" and t.state == "running")
+            held = now.done and (settled or clock() - steady[name][1] >= STABLE)
             state[name] = now if held or not now.done else dataclasses.replace(now, done=False)
             if held or now.failed:
                 del pending[name]

@@ -687,6 +687,7 @@ class Task:
     desired: str  # running | shutdown | ...
     state: str  # new, pending, assigned, preparing, starting, running, complete, failed, rejected...
     error: str = ""
+    since: float | None = None  # when it entered its state (the engine's clock, seconds since the epoch)
 
     @property
     def name(self) -> str:
@@ -718,3 +719,17 @@ def convergence(service: ServiceObject, tasks: list[Task] | tuple[Task, ...], up
     settled = update_state in (None, "", "completed")
     enough = running == wanted if wanted is not None else running >= 1
     return Convergence(settled and enough and running == len(live), running, wanted)
+
+
+def engine_time(value: str | None) -> float | None:
+    """An engine timestamp (`2026-12-02T13:21:07.140615135Z`, RFC 3339 with nanoseconds) in
+    seconds since the epoch; None when absent or unreadable."""
+    import datetime as dt
+    import re
+
+    match = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", value or "")
+    if not match:
+        return None
+    zone = "+00:00" if match.group(3) == "Z" else match.group(3)
+    whole = dt.datetime.fromisoformat(match.group(1) + zone).timestamp()
+    return whole + float(f"0.{match.group(2) or 0}")

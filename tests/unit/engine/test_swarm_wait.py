@@ -42,6 +42,9 @@ class ScriptedSwarm:
         self.update = update
         self.calls: list[tuple[str, str]] = []
 
+    def clock_offset(self) -> float:
+        return 0.0
+
     def nodes(self) -> dict[str, str]:
         return {"n1": "node-1"}
 
@@ -83,6 +86,22 @@ def test_a_service_converges_once_its_task_stays_running() -> None:
     state, said, clock = wait(ScriptedSwarm([[task("a", "preparing")], [task("a", "starting")], [task("a", "running")]]))
     assert state.done and said == []
     assert clock.now >= swarm_module.STABLE
+
+
+def test_tasks_running_for_long_enough_by_the_engines_clock_need_no_wait() -> None:
+    import time
+
+    old = Task(id="a", service="s_web", slot=1, node="node-1", desired="running", state="running", since=time.time() - 60)
+    state, _, clock = wait(ScriptedSwarm([[old]]))
+    assert state.done and clock.now == 0
+
+
+def test_engine_timestamps_are_read_to_the_nanosecond() -> None:
+    from devenv.plan.stack import engine_time
+
+    assert engine_time("1970-01-01T00:00:01.5Z") == 1.5
+    assert engine_time("1970-01-01T01:00:00.250000000+01:00") == 0.25
+    assert engine_time("0001-01-01T00:00:00Z") is not None and engine_time("") is None and engine_time("nonsense") is None
 
 
 def test_a_crash_loop_is_not_converged_and_each_failure_is_said_once() -> None:
