@@ -15,6 +15,7 @@ from typing import Any
 from devenv.engine.client import Engine, sdk_client
 from devenv.errors import EngineError
 from devenv.plan.stack import (
+    FAILED_STATES,
     NAMESPACE_LABEL,
     Change,
     Convergence,
@@ -53,7 +54,7 @@ class Swarm:
 
         try:
             return method(*args, **kwargs)
-        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
             raise EngineError(f"{what}: {_error(exc)}") from None
 
     def check_manager(self) -> None:
@@ -189,7 +190,7 @@ def apply(swarm: Swarm, stack: Stack, changes: Iterable[Change], existing: Exist
 def failed_before(swarm: Swarm, services: Iterable[ServiceObject]) -> set[str]:
     """The IDs of the tasks that had already failed: not this deploy's to report."""
     nodes = swarm.nodes()
-    return {t.id for s in services for t in swarm.tasks(s.name, nodes) if t.state in ("failed", "rejected", "orphaned")}
+    return {t.id for s in services for t in swarm.tasks(s.name, nodes) if t.state in FAILED_STATES}
 
 
 def wait_converged(swarm: Swarm, services: Iterable[ServiceObject], timeout: float, seen: set[str],
@@ -210,7 +211,7 @@ def wait_converged(swarm: Swarm, services: Iterable[ServiceObject], timeout: flo
         for name, service in list(pending.items()):
             tasks = swarm.tasks(name, nodes)
             for task in tasks:
-                if task.id not in seen and task.state in ("failed", "rejected", "orphaned"):
+                if task.id not in seen and task.state in FAILED_STATES:
                     seen.add(task.id)
                     if task.node not in nodes.values():
                         nodes = swarm.nodes()
