@@ -50,6 +50,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "push": ("devenv.cli.push_cmd:push", "Push the services' images to the environment's registry; record their digests."),
     "diff": ("devenv.cli.diff_cmd:diff", "Compare two environments, a lock file or an engine; exit 1 on drift."),
     "export": ("devenv.cli.export_cmd:export", "Export the manifest to another format (kubernetes)."),
+    "deploy": ("devenv.cli.deploy_cmd:deploy", "Deploy the manifest to a Docker swarm as a stack; --rm removes it."),
 }
 
 DESCRIPTION = "devenv: a production-identical environment from a Compose file, in one command."
