@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
+from types import MappingProxyType
 from typing import Any
 
 import click
@@ -107,8 +109,16 @@ def run(g: Globals, remove: bool, detach: bool, env: tuple[str, ...], label: tup
         if action.reason != ONE_OFF or (outcome is not None and outcome.status != "done"):  # as Compose: its own steps unsaid
             shown(event, action, outcome)
 
+    from devenv.engine.shipping import for_up
+
+    derived, target = derive(project, find_service(project, service), options)  # with its -v binds
+    with_target = dataclasses.replace(derived, services=MappingProxyType({**derived.services, service: target}))
+    shipping = for_up(client, with_target, (service,), no_deps=no_deps)  # local files for a remote engine
+    if shipping is not None:
+        options = dataclasses.replace(options, shipped=shipping.mounts)
     applied = apply(client, project, lambda observed: plan_run(project, observed, options),
-                    listener=listener, say=say, wait_timeout=wait_timeout)
+                    listener=listener, say=say, wait_timeout=wait_timeout,
+                    before_containers=None if shipping is None else (lambda: shipping.ship(say)))
     if applied.failures:
         from devenv.engine.apply import explain_failure
 

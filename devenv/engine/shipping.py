@@ -44,7 +44,7 @@ def for_up(client: Any, project: Project, services: Sequence[str], *, no_deps: b
     from devenv.plan.graph import ServiceGraph
 
     graph = ServiceGraph.build(project, enable=[n for n in services if n in project.disabled_services])
-    return Shipping.prepare(client.api, project, graph.select(tuple(services), with_dependencies=not no_deps))
+    return Shipping.prepare(client, project, graph.select(tuple(services), with_dependencies=not no_deps))
 
 
 def loopback_warning(client: Any, project: str) -> str | None:
@@ -66,13 +66,17 @@ def _file_digest(path: str) -> str:
 
 @dataclasses.dataclass
 class Shipping:
-    api: Any
+    client: Any  # the Engine (volumedata's functions take it); its `api` for the calls made here
     project: Project
     sources: tuple[rules.Source, ...]
     mounts: dict[str, rules.Shipped]
 
+    @property
+    def api(self) -> Any:
+        return self.client.api
+
     @classmethod
-    def prepare(cls, api: Any, project: Project, services: Iterable[str]) -> Shipping:
+    def prepare(cls, client: Any, project: Project, services: Iterable[str]) -> Shipping:
         """The shipped mounts of the services' local paths; nothing changes on the engine."""
         found = rules.sources(project, services)
         from devenv.shipfiles import listing
@@ -81,13 +85,13 @@ class Shipping:
             listing(s.path, rules.shown_path(s.path, project.working_dir))
         root = ""
         if any(not s.is_dir for s in found):
-            root = str((api.info() or {}).get("DockerRootDir") or "/var/lib/docker")
+            root = str((client.api.info() or {}).get("DockerRootDir") or "/var/lib/docker")
         mounts = {}
         for s in found:
             volume = s.volume(project.name)
             mountpoint = "" if s.is_dir else rules.mountpoint_of(root, volume)
             mounts[s.path] = rules.Shipped(s.path, volume, s.is_dir, mountpoint, "" if s.is_dir else _file_digest(s.path))
-        return cls(api, project, found, mounts)
+        return cls(client, project, found, mounts)
 
     def describe(self) -> list[str]:
         """`would ship ./src to web (volume demo_shipped-...)` per source, for --dry-run."""
@@ -102,18 +106,18 @@ class Shipping:
             return []
         from devenv.shipfiles import listing, manifest
 
-        api, name = self.api, self.project.name
+        client, api, name = self.client, self.api, self.project.name
         found = {s.path: listing(s.path, self.label(s)) for s in self.sources}  # the limits, before any change
         image = self._helper_image()
-        if inspect_volume(api, rules.manifests_volume(name)) is None:
-            create_volume(api, {"Name": rules.manifests_volume(name), "Labels": rules.manifests_labels(name)})
+        if inspect_volume(client, rules.manifests_volume(name)) is None:
+            create_volume(client, {"Name": rules.manifests_volume(name), "Labels": rules.manifests_labels(name)})
         fresh = set()
         for s in self.sources:
             volume = s.volume(name)
-            info = inspect_volume(api, volume)
+            info = inspect_volume(client, volume)
             if info is None:
-                create_volume(api, {"Name": volume, "Driver": "local", "Labels": rules.volume_labels(name, s.path)})
-                info = inspect_volume(api, volume) or {}
+                create_volume(client, {"Name": volume, "Driver": "local", "Labels": rules.volume_labels(name, s.path)})
+                info = inspect_volume(client, volume) or {}
                 fresh.add(volume)
             expected = self.mounts[s.path].mountpoint
             if expected and str(info.get("Mountpoint") or "") != expected:
@@ -122,7 +126,7 @@ class Shipping:
         lines = []
         volumes = [s.volume(name) for s in self.sources]
         with _helper(api, name, image, volumes) as helper:
-            stored = _read_manifests(api, helper)
+            stored = _read_manifests(client, helper)
             before = dict(stored)
             plans = []
             clear, delete = [], []
@@ -138,7 +142,7 @@ class Shipping:
             failed = self._delete(image, volumes, clear, delete, say)
             for s, volume, new, changes in plans:
                 if changes.send:
-                    _send(api, helper, s.path, volume, changes.send, new)
+                    _send(client, helper, s.path, volume, changes.send, new)
                 kept = dict(new)
                 if volume in failed:  # what could not be deleted is deleted next time
                     kept.update({p: e for p, e in (stored.get(volume) or {}).items() if p not in kept})
@@ -146,7 +150,7 @@ class Shipping:
                 lines.append(rules.report_line(self.label(s), s.services, rules.sent_files(changes, new), changes.bytes,
                                                changes.unchanged, len(changes.delete)))
             if any(stored[v] != before.get(v) for v in volumes):  # a no-op `up` writes nothing
-                _write_manifests(api, helper, {s.volume(name): (s.path, stored[s.volume(name)]) for s in self.sources})
+                _write_manifests(client, helper, {s.volume(name): (s.path, stored[s.volume(name)]) for s in self.sources})
         for line in lines:
             say(line)
         return lines
@@ -157,7 +161,7 @@ class Shipping:
         services = {n for s in self.sources for n in s.services}
         candidates = [naming.image_name(self.project.name, self.project.services[n]) for n in sorted(services)
                       if n in self.project.services]
-        found = first_local_image(self.api, candidates)
+        found = first_local_image(self.client, candidates)
         if found is None:
             images = [t for i in self.api.images() or () for t in i.get("RepoTags") or () if t != "<none>:<none>"]
             found = images[0] if images else None
@@ -232,12 +236,12 @@ def _run(api: Any, project: str, image: str, volumes: Sequence[str], argv: list[
         return None if code == 0 else f"`{argv[0]}` in image {image} exited {code}"
 
 
-def _read_manifests(api: Any, helper: str) -> dict[str, dict[str, rules.Entry]]:
+def _read_manifests(client: Any, helper: str) -> dict[str, dict[str, rules.Entry]]:
     """volume -> its manifest, from the manifests volume (damaged ones left out)."""
     from devenv.snapshotfile import ChunkReader
 
     out: dict[str, dict[str, rules.Entry]] = {}
-    chunks = archive_chunks(api, helper, MANIFESTS)
+    chunks = archive_chunks(client, helper, MANIFESTS)
     try:
         with tarfile.open(fileobj=ChunkReader(chunks), mode="r|") as tar:  # type: ignore[call-overload]
             for member in tar:
@@ -257,22 +261,22 @@ def _read_manifests(api: Any, helper: str) -> dict[str, dict[str, rules.Entry]]:
     return out
 
 
-def _put_file(api: Any, helper: str, path: str, build: Callable[[Any], None]) -> None:
+def _put_file(client: Any, helper: str, path: str, build: Callable[[Any], None]) -> None:
     with tempfile.TemporaryFile() as out:  # private (unlinked at once)
         build(out)
         length = out.tell()
         out.seek(0)
-        put_archive(api, helper, out, length, path=path)
+        put_archive(client, helper, out, length, path=path)
 
 
-def _send(api: Any, helper: str, source: str, volume: str, names: Sequence[str], manifest: Mapping[str, rules.Entry]) -> None:
+def _send(client: Any, helper: str, source: str, volume: str, names: Sequence[str], manifest: Mapping[str, rules.Entry]) -> None:
     from devenv.shipfiles import write_tar
 
     # at `/`, under the volume's mount point: a `.` entry sets the volume root's owner and mode
-    _put_file(api, helper, "/", lambda out: write_tar(out, source, names, manifest, prefix=f"{BASE.lstrip('/')}/{volume}"))
+    _put_file(client, helper, "/", lambda out: write_tar(out, source, names, manifest, prefix=f"{BASE.lstrip('/')}/{volume}"))
 
 
-def _write_manifests(api: Any, helper: str, manifests: Mapping[str, tuple[str, Mapping[str, rules.Entry]]]) -> None:
+def _write_manifests(client: Any, helper: str, manifests: Mapping[str, tuple[str, Mapping[str, rules.Entry]]]) -> None:
     def build(out: Any) -> None:
         with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
             for volume, (source, manifest) in sorted(manifests.items()):
@@ -281,7 +285,7 @@ def _write_manifests(api: Any, helper: str, manifests: Mapping[str, tuple[str, M
                 info.size, info.mode = len(data), 0o600
                 tar.addfile(info, io.BytesIO(data))
 
-    _put_file(api, helper, MANIFESTS, build)
+    _put_file(client, helper, MANIFESTS, build)
 
 
 def remove_shipped(api: Any, project: str) -> list[str]:

@@ -13,6 +13,7 @@ import dataclasses
 import os
 import shlex
 from collections.abc import Mapping
+from typing import Any
 
 from devenv.errors import UsageError
 from devenv.model import Project, Service, freeze, thaw
@@ -63,6 +64,7 @@ class RunOptions:
     remove_orphans: bool = False
     publish_host: str = DEFAULT_PUBLISH_HOST
     env_files: tuple[str, ...] = ()
+    shipped: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # local path -> its copy on a remote engine
 
 
 def derive(project: Project, target: Service, options: RunOptions) -> tuple[Project, Service]:
@@ -134,7 +136,7 @@ def oneoff_spec(project: Project, service: Service, image_id: str | None, option
     """The one-off container: the derived service's spec with what `run` sets on top (a terminal,
     stdin, no restart policy, AutoRemove for --rm --detach, the --name)."""
     spec = container_spec(project, service, None, image_id=image_id, publish_host=options.publish_host, slug=options.slug,
-                          env_files=options.env_files, use_aliases=options.use_aliases)
+                          env_files=options.env_files, use_aliases=options.use_aliases, shipped=options.shipped)
     body = spec.create_body()
     interactive = options.interactive and not options.detach
     body.update(Tty=options.tty, OpenStdin=interactive, StdinOnce=interactive, AttachStdin=interactive,
@@ -154,7 +156,8 @@ def plan_run(project: Project, observed: ObservedState, options: RunOptions) -> 
     b = PlanBuilder("run", project.name)
     if dependencies:
         up = plan_up(project, observed, UpOptions(services=dependencies, wait=False, publish_host=options.publish_host,
-                                                  remove_orphans=options.remove_orphans, env_files=options.env_files))
+                                                  remove_orphans=options.remove_orphans, env_files=options.env_files,
+                                                  shipped=options.shipped))
         for action in up.actions:
             b.add(action.op, action.target, action.reason, after=action.after, payload=action.payload,
                   service=action.service, id=action.id)

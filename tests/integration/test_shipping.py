@@ -243,3 +243,18 @@ services:
                          rf"\(image {re.escape(image)} cannot run `rm`: .*\); `devenv down` removes those copies", err), err
     s.devenv("down")
     assert not {v for v in s.volumes() if "_shipped-" in v}
+
+
+def test_a_one_off_run_gets_the_shipped_files_too(local_session: Session) -> None:
+    """`run` ships as `up` does: the service's own binds, configs and secrets, and a `-v` bind of
+    the command line, reach the one-off container as copies (never this machine's folder)."""
+    s = local_session
+    (s.folder / "extra").mkdir()
+    (s.folder / "extra" / "x.txt").write_text("extra\n")
+    result = s.devenv("run", "--rm", "-T", "-v", "./extra:/extra", "web", "cat", "/app/a.txt", "/etc/cfg.conf", "/run/secrets/pw",
+                      "/extra/x.txt")
+    assert result.stdout == "alpha\nconf=1\ns3cret\nextra\n", result.stderr
+    assert "shipped ./extra to web" in result.stderr
+    assert f"{s.project}_shipped-" in " ".join(s.volumes())
+    s.devenv("down", "-t", "1")
+    assert s.volumes() == {f"{s.project}_data"}

@@ -22,8 +22,8 @@ class FakeAPI:
 
 
 class FakeClient:
-    def __init__(self, address: str) -> None:
-        self.address, self.api = address, FakeAPI()
+    def __init__(self, address: str, api: FakeAPI | None = None) -> None:
+        self.address, self.api = address, api or FakeAPI()
 
 
 def project(folder: Path) -> Project:
@@ -45,7 +45,7 @@ def project(folder: Path) -> Project:
 def test_prepare_names_the_mounts_without_changing_the_engine(tmp_path: Path) -> None:
     p = project(tmp_path)
     api = FakeAPI()
-    shipping = Shipping.prepare(api, p, ["web", "db"])
+    shipping = Shipping.prepare(FakeClient("tcp://h:2376", api), p, ["web", "db"])
     assert api.calls == ["info"]  # the engine's root folder only: nothing created
     pw = shipping.mounts[str(tmp_path / "pw.txt")]
     assert pw.mountpoint == f"/data/docker/volumes/{pw.volume}/_data" and not pw.is_dir and len(pw.digest) == 64
@@ -76,8 +76,8 @@ def test_a_source_over_the_limits_stops_shipping_before_the_engine_is_touched(tm
     p = project(tmp_path)
     for n in range(3):
         (tmp_path / "src" / f"f{n}").write_text("x")
-    shipping = Shipping.prepare(FakeAPI(), p, ["web"])
-    shipping.api = FakeAPI()  # it would fail on any call but info()
+    shipping = Shipping.prepare(FakeClient("tcp://h:2376"), p, ["web"])
+    shipping.client = FakeClient("tcp://h:2376")  # it would fail on any call but info()
     monkeypatch.setattr(devenv.shipfiles, "MAX_FILES", 2)
     with pytest.raises(ShipError, match=r"^cannot ship \./src to the engine: 3 B in 3 files is over the limit"):
         shipping.ship(lambda _line: None)
