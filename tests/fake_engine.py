@@ -121,6 +121,12 @@ class FakeEngineAPI:
         self.hooks: dict[str, list[Callable[[Call], None]]] = {}
         self.healthchecked: set[str] = set()  # IDs of the containers with a healthcheck (service's or image's)
         self._nano = time.time_ns()
+        self.swarm: dict[str, Any] = {"LocalNodeState": "inactive"}  # info()'s Swarm; `make_manager()`
+        self.services_: dict[str, dict[str, Any]] = {}  # swarm: name -> inspect JSON (ID, Version, Spec)
+        self.tasks_: list[dict[str, Any]] = []  # what `tasks()` lists; the test's to write (`add_task`)
+        self.nodes_: list[dict[str, Any]] = [{"ID": "node-id-1", "Description": {"Hostname": "fake-node"}}]
+        self.secrets_: dict[str, dict[str, Any]] = {}  # name -> {ID, Spec: {Name, Labels}, Data (base64)}
+        self.configs_: dict[str, dict[str, Any]] = {}
         for reference, image_id in (images or {}).items():
             self.add_image(reference, image_id)
 
@@ -170,6 +176,19 @@ class FakeEngineAPI:
             streams, self.streams = self.streams, []
         for stream in streams:
             stream.end()
+
+    def make_manager(self) -> None:
+        """The engine is an active swarm's manager (`info()` says so)."""
+        self.swarm = {"LocalNodeState": "active", "ControlAvailable": True, "NodeID": self.nodes_[0]["ID"]}
+
+    def add_task(self, service: str, state: str, desired: str = "running", error: str = "", slot: int = 1) -> str:
+        """A task of the service (name or ID) in `state`; its ID."""
+        with self.lock:
+            found = self._service(service)
+            task_id = _new_id()[-25:]
+            self.tasks_.append({"ID": task_id, "ServiceID": found["ID"], "Slot": slot, "NodeID": self.nodes_[0]["ID"],
+                                "DesiredState": desired, "Status": {"State": state, "Err": error, "Timestamp": _now()}})
+            return task_id
 
     def called(self, method: str) -> list[Call]:
         with self.lock:
@@ -248,7 +267,7 @@ class FakeEngineAPI:
 
     def info(self) -> dict[str, Any]:
         self._record("info")
-        return {"DockerRootDir": "/var/lib/docker", "Driver": "overlay2", "Swarm": {"LocalNodeState": "inactive"}}
+        return {"DockerRootDir": "/var/lib/docker", "Driver": "overlay2", "Swarm": dict(self.swarm), "SystemTime": _now()}
 
     # ---------------------------------------------------------------- lists and inspects
 
@@ -453,6 +472,7 @@ class FakeEngineAPI:
     def remove_network(self, network: str) -> None:
         self._record("remove_network", network=network)
         with self.lock:
+            network = next((name for name, n in self.networks_.items() if n["Id"] == network), network)  # by ID too
             if network not in self.networks_:
                 raise NotFound(404, f"network {network} not found", "DELETE", network)
             if self.networks_[network]["Containers"]:
@@ -563,6 +583,120 @@ class FakeEngineAPI:
                     extracted = tar.extractfile(member)
                     assert extracted is not None
                     self.files.setdefault(name, {})["/" + "/".join(p for p in (path.strip("/"), member.name) if p)] = extracted.read()
+
+    # ---------------------------------------------------------------- swarm (minimal: objects kept, calls recorded)
+
+    def _service(self, ref: str) -> dict[str, Any]:
+        with self.lock:
+            for name, info in self.services_.items():
+                if ref in (name, info["ID"]):
+                    return info
+        raise NotFound(404, f"service {ref} not found", "GET", ref)
+
+    @staticmethod
+    def _swarm_matches(spec: dict[str, Any], item_id: str, filters: Filters | None) -> bool:
+        for key, value in (filters or {}).items():
+            wanted = _as_list(value)
+            if key == "label" and not _labels_match(spec.get("Labels") or {}, wanted):
+                return False
+            if key == "name" and not any(w in spec.get("Name", "") for w in wanted):
+                return False
+            if key == "id" and not any(item_id.startswith(w) for w in wanted):
+                return False
+        return True
+
+    def services(self, filters: Filters | None = None) -> list[dict[str, Any]]:
+        self._record("services", filters=filters)
+        with self.lock:
+            return [dict(s) for s in self.services_.values() if self._swarm_matches(s["Spec"], s["ID"], filters)]
+
+    def inspect_service(self, service: str) -> dict[str, Any]:
+        self._record("inspect_service", service=service)
+        return dict(self._service(service))
+
+    def create_service(self, spec: dict[str, Any], auth: dict[str, str] | None = None) -> dict[str, Any]:
+        self._record("create_service", spec=spec, auth=auth)
+        with self.lock:
+            if spec["Name"] in self.services_:
+                raise APIError(409, f"name conflicts with an existing object: service {spec['Name']}", "POST", "/services/create")
+            service_id = _new_id()[-25:]
+            self.services_[spec["Name"]] = {"ID": service_id, "Version": {"Index": 1}, "Spec": spec, "UpdateStatus": {}}
+            return {"ID": service_id}
+
+    def update_service(self, service: str, version: int, spec: dict[str, Any],
+                       auth: dict[str, str] | None = None) -> dict[str, Any]:
+        self._record("update_service", service=service, version=version, spec=spec, auth=auth)
+        with self.lock:
+            info = self._service(service)
+            if info["Version"]["Index"] != version:
+                raise APIError(500, "update out of sequence", "POST", "/services/update")
+            info.update(Spec=spec, Version={"Index": version + 1}, UpdateStatus={"State": "completed"})
+            return {"Warnings": None}
+
+    def remove_service(self, service: str) -> None:
+        self._record("remove_service", service=service)
+        with self.lock:
+            info = self._service(service)
+            del self.services_[info["Spec"]["Name"]]
+            self.tasks_ = [t for t in self.tasks_ if t["ServiceID"] != info["ID"]]
+
+    def tasks(self, filters: Filters | None = None) -> list[dict[str, Any]]:
+        self._record("tasks", filters=filters)
+        with self.lock:
+            ids = {self._service(s)["ID"] for s in _as_list((filters or {})["service"])} if "service" in (filters or {}) else None
+            return [dict(t) for t in self.tasks_ if ids is None or t["ServiceID"] in ids]
+
+    def nodes(self, filters: Filters | None = None) -> list[dict[str, Any]]:
+        self._record("nodes", filters=filters)
+        return [dict(n) for n in self.nodes_]
+
+    def _objects(self, kind: str) -> dict[str, dict[str, Any]]:
+        return self.secrets_ if kind == "secret" else self.configs_
+
+    def _list_objects(self, kind: str, filters: Filters | None) -> list[dict[str, Any]]:
+        self._record(f"{kind}s", filters=filters)
+        with self.lock:
+            return [{"ID": o["ID"], "Spec": dict(o["Spec"])} for o in self._objects(kind).values()
+                    if self._swarm_matches(o["Spec"], o["ID"], filters)]
+
+    def _create_object(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        self._record(f"create_{kind}", body=body)
+        with self.lock:
+            objects = self._objects(kind)
+            if body["Name"] in objects:
+                raise APIError(409, f"{kind} {body['Name']} already exists", "POST", f"/{kind}s/create")
+            object_id = _new_id()[-25:]
+            objects[body["Name"]] = {"ID": object_id, "Spec": {"Name": body["Name"], "Labels": body.get("Labels") or {}},
+                                     "Data": body["Data"]}
+            return {"ID": object_id}
+
+    def _remove_object(self, kind: str, ref: str) -> None:
+        self._record(f"remove_{kind}", **{kind: ref})
+        with self.lock:
+            objects = self._objects(kind)
+            for name, obj in list(objects.items()):
+                if ref in (name, obj["ID"]):
+                    del objects[name]
+                    return
+        raise NotFound(404, f"{kind} {ref} not found", "DELETE", ref)
+
+    def secrets(self, filters: Filters | None = None) -> list[dict[str, Any]]:
+        return self._list_objects("secret", filters)
+
+    def create_secret(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._create_object("secret", body)
+
+    def remove_secret(self, secret: str) -> None:
+        self._remove_object("secret", secret)
+
+    def configs(self, filters: Filters | None = None) -> list[dict[str, Any]]:
+        return self._list_objects("config", filters)
+
+    def create_config(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._create_object("config", body)
+
+    def remove_config(self, config: str) -> None:
+        self._remove_object("config", config)
 
 
 def fake_client(api: FakeEngineAPI | None = None) -> Engine:

@@ -277,6 +277,22 @@ class EngineAPI(Protocol):
     def put_archive(self, container: str, path: str, data: bytes | BinaryIO, length: int | None = None,
                     copy_uid_gid: bool = False) -> None: ...
 
+    # swarm (`devenv deploy`, on a manager): specs and bodies as the API takes them; `auth` is the
+    # X-Registry-Auth payload for the service's image (None: the nodes pull with their own)
+    def services(self, filters: Filters | None = None) -> list[JSON]: ...
+    def inspect_service(self, service: str) -> JSON: ...
+    def create_service(self, spec: JSON, auth: dict[str, str] | None = None) -> JSON: ...
+    def update_service(self, service: str, version: int, spec: JSON, auth: dict[str, str] | None = None) -> JSON: ...
+    def remove_service(self, service: str) -> None: ...
+    def tasks(self, filters: Filters | None = None) -> list[JSON]: ...
+    def nodes(self, filters: Filters | None = None) -> list[JSON]: ...
+    def secrets(self, filters: Filters | None = None) -> list[JSON]: ...
+    def create_secret(self, body: JSON) -> JSON: ...  # {"Name", "Data": base64, "Labels"}
+    def remove_secret(self, secret: str) -> None: ...
+    def configs(self, filters: Filters | None = None) -> list[JSON]: ...
+    def create_config(self, body: JSON) -> JSON: ...  # {"Name", "Data": base64, "Labels"}
+    def remove_config(self, config: str) -> None: ...
+
 
 def _unix(value: When) -> Any:
     """A datetime as Unix seconds (what the engine's query strings take); other values as they are."""
@@ -287,6 +303,15 @@ def _unix(value: When) -> Any:
             value = value.astimezone()
         return int(value.timestamp())
     return value
+
+
+def _auth_headers(auth: dict[str, str] | None) -> dict[str, str]:
+    """The X-Registry-Auth header for `auth` (base64url JSON, as the docker CLI sends it); none without."""
+    if not auth:
+        return {}
+    import base64
+
+    return {"X-Registry-Auth": base64.urlsafe_b64encode(json.dumps(auth).encode()).decode()}
 
 
 def _failure(status: int, payload: bytes, method: str, path: str) -> APIError:
@@ -323,10 +348,11 @@ class LocalAPI:
         return f"/v{self.api_version}{path}" + (f"?{query}" if query else "")
 
     def _request(
-        self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None, *, timeout: float | None = None
+        self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None, *, timeout: float | None = None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, bytes]:
         url = self._url(path, params)
-        headers = {"User-Agent": USER_AGENT}
+        headers = {"User-Agent": USER_AGENT, **(headers or {})}
         data = None
         if body is not None:
             data = json.dumps(body).encode()
@@ -355,9 +381,9 @@ class LocalAPI:
 
     def _call(
         self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None, *,
-        answer: bool = True, timeout: float | None = None,
+        answer: bool = True, timeout: float | None = None, headers: dict[str, str] | None = None,
     ) -> Any:
-        status, payload = self._request(method, path, params, body, timeout=timeout)
+        status, payload = self._request(method, path, params, body, timeout=timeout, headers=headers)
         if status >= 400:
             raise _failure(status, payload, method, path)
         if not answer or not payload:
@@ -591,6 +617,48 @@ class LocalAPI:
         if status >= 400:
             raise _failure(status, payload, "PUT", "/archive")
 
+    # ------------------------------------------------------------ swarm
+
+    def services(self, filters: Filters | None = None) -> list[JSON]:
+        return list(self._call("GET", "/services", {"filters": _filters(filters)}) or [])
+
+    def inspect_service(self, service: str) -> JSON:
+        return dict(self._call("GET", f"/services/{quote(service, safe='')}"))
+
+    def create_service(self, spec: JSON, auth: dict[str, str] | None = None) -> JSON:
+        return dict(self._call("POST", "/services/create", None, spec, headers=_auth_headers(auth)) or {})
+
+    def update_service(self, service: str, version: int, spec: JSON, auth: dict[str, str] | None = None) -> JSON:
+        return dict(self._call("POST", f"/services/{quote(service, safe='')}/update", {"version": version}, spec,
+                               headers=_auth_headers(auth)) or {})
+
+    def remove_service(self, service: str) -> None:
+        self._call("DELETE", f"/services/{quote(service, safe='')}", answer=False)
+
+    def tasks(self, filters: Filters | None = None) -> list[JSON]:
+        return list(self._call("GET", "/tasks", {"filters": _filters(filters)}) or [])
+
+    def nodes(self, filters: Filters | None = None) -> list[JSON]:
+        return list(self._call("GET", "/nodes", {"filters": _filters(filters)}) or [])
+
+    def secrets(self, filters: Filters | None = None) -> list[JSON]:
+        return list(self._call("GET", "/secrets", {"filters": _filters(filters)}) or [])
+
+    def create_secret(self, body: JSON) -> JSON:
+        return dict(self._call("POST", "/secrets/create", None, body) or {})
+
+    def remove_secret(self, secret: str) -> None:
+        self._call("DELETE", f"/secrets/{quote(secret, safe='')}", answer=False)
+
+    def configs(self, filters: Filters | None = None) -> list[JSON]:
+        return list(self._call("GET", "/configs", {"filters": _filters(filters)}) or [])
+
+    def create_config(self, body: JSON) -> JSON:
+        return dict(self._call("POST", "/configs/create", None, body) or {})
+
+    def remove_config(self, config: str) -> None:
+        self._call("DELETE", f"/configs/{quote(config, safe='')}", answer=False)
+
 
 # ---------------------------------------------------------------- remote engines: the docker SDK
 
@@ -750,6 +818,50 @@ class RemoteAPI:
         headers = {"Content-Type": "application/x-tar", **({"Content-Length": str(length)} if length is not None else {})}
         self._raw("PUT", f"/containers/{quote(container, safe='')}/archive", data=data, headers=headers,
                   params={"path": path, "copyUIDGID": "true" if copy_uid_gid else None})
+
+    # swarm: the SDK's methods, but for the bodies the plan layer writes (its create_service /
+    # update_service rebuild them from arguments and read their own credentials; create_secret /
+    # create_config encode the data themselves)
+    def services(self, filters: Filters | None = None) -> list[JSON]:
+        return list(self._sdk.services(filters=filters))
+
+    def inspect_service(self, service: str) -> JSON:
+        return dict(self._sdk.inspect_service(service))
+
+    def create_service(self, spec: JSON, auth: dict[str, str] | None = None) -> JSON:
+        return dict(self._raw("POST", "/services/create", body=spec, headers=_auth_headers(auth)).json())
+
+    def update_service(self, service: str, version: int, spec: JSON, auth: dict[str, str] | None = None) -> JSON:
+        response = self._raw("POST", f"/services/{quote(service, safe='')}/update", params={"version": version},
+                             body=spec, headers=_auth_headers(auth))
+        return dict(response.json() or {}) if response.content else {}
+
+    def remove_service(self, service: str) -> None:
+        self._sdk.remove_service(service)
+
+    def tasks(self, filters: Filters | None = None) -> list[JSON]:
+        return list(self._sdk.tasks(filters=filters))
+
+    def nodes(self, filters: Filters | None = None) -> list[JSON]:
+        return list(self._sdk.nodes(filters=filters))
+
+    def secrets(self, filters: Filters | None = None) -> list[JSON]:
+        return list(self._sdk.secrets(filters=filters))
+
+    def create_secret(self, body: JSON) -> JSON:
+        return dict(self._raw("POST", "/secrets/create", body=body).json())
+
+    def remove_secret(self, secret: str) -> None:
+        self._sdk.remove_secret(secret)
+
+    def configs(self, filters: Filters | None = None) -> list[JSON]:
+        return list(self._sdk.configs(filters=filters))
+
+    def create_config(self, body: JSON) -> JSON:
+        return dict(self._raw("POST", "/configs/create", body=body).json())
+
+    def remove_config(self, config: str) -> None:
+        self._sdk.remove_config(config)
 
 
 if TYPE_CHECKING:  # both implementations have every call of the interface, with its signature (mypy checks)

@@ -340,16 +340,3 @@ def _ssl_reason(exc: BaseException) -> str:
             return text[start:].split("'")[0].split(" (_ssl")[0].split(")")[0][:200]
     return text.splitlines()[0][:200] if text else type(exc).__name__
 
-
-def sdk_client(engine: Engine) -> Any:
-    """A docker SDK low-level client of `engine` (TLS and ssh as `connect` sets them up), for the
-    calls devenv's own client does not make (swarm's services, tasks, secrets, configs)."""
-    if engine.address.startswith("unix://"):
-        import docker
-
-        from devenv.engine.api import API_VERSION
-
-        return docker.APIClient(base_url=engine.address, version=API_VERSION, timeout=int(quick_timeout()))
-    sdk, _warning = _sdk_client(engine.address, engine.endpoint.tls, engine.endpoint.environment_tls)  # said by connect()
-    sdk.timeout = quick_timeout()
-    return sdk

@@ -1,5 +1,5 @@
-"""A stack on a Docker swarm (`devenv deploy`): the swarm API calls, through the docker SDK's public
-`APIClient` methods (services, tasks, nodes, networks, secrets, configs), and the waits.
+"""A stack on a Docker swarm (`devenv deploy`): the swarm calls, through the engine's interface
+(`EngineAPI`: services, tasks, nodes, networks, secrets, configs), and the waits.
 
 What to create, update or remove is decided by `devenv.plan.stack` (pure); this module observes
 the swarm, makes the calls in the plan's order and follows the tasks until the services converge.
@@ -7,13 +7,15 @@ the swarm, makes the calls in the plan's order and follows the tasks until the s
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from devenv.engine.client import Engine, sdk_client
-from devenv.errors import EngineError
+from devenv.engine.api import APIError, explanation
+from devenv.engine.client import Engine
+from devenv.errors import DevenvError, EngineError
 from devenv.plan.stack import (
     FAILED_STATES,
     NAMESPACE_LABEL,
@@ -37,29 +39,45 @@ GONE_TIMEOUT = 60.0  # seconds `--rm` waits for the stack's containers and netwo
 
 
 def _error(exc: BaseException) -> str:
-    text = getattr(exc, "explanation", None) or str(exc)
+    text = explanation(exc) or str(exc)
     return str(text).splitlines()[0][:300] if text else type(exc).__name__
 
 
-class Swarm:
-    """The swarm behind a connected engine (a manager node)."""
+def _engine_failure(exc: BaseException) -> bool:
+    """An error of the engine or of the way to it (either backend), not a bug of ours."""
+    return isinstance(exc, (APIError, OSError)) or type(exc).__module__.split(".")[0] in ("docker", "requests", "urllib3")
 
-    def __init__(self, engine: Engine) -> None:
+
+def registry_auth(image: str) -> dict[str, str] | None:
+    """The X-Registry-Auth payload docker would send for `image`'s registry; None without credentials."""
+    from devenv.engine.digests import registry_of
+    from devenv.engine.push import auth_config
+
+    return auth_config(registry_of(image)) or None
+
+
+class Swarm:
+    """The swarm behind a connected engine (a manager node). `auth`: the registry credentials
+    for a service's image (default: docker's config, as `docker stack deploy --with-registry-auth`)."""
+
+    def __init__(self, engine: Engine, auth: Callable[[str], dict[str, str] | None] = registry_auth) -> None:
         self.address = engine.address
-        self.sdk = sdk_client(engine)
+        self.api = engine.api
+        self._auth = auth
 
     def _call(self, what: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        import docker
-        import requests
-
         try:
             return method(*args, **kwargs)
-        except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
+        except DevenvError:
+            raise
+        except Exception as exc:
+            if not _engine_failure(exc):
+                raise
             raise EngineError(f"{what}: {_error(exc)}") from None
 
     def check_manager(self) -> None:
         """EngineError unless the engine is an active swarm's manager."""
-        info = self._call("docker info", self.sdk.info)
+        info = self._call("docker info", self.api.info)
         swarm = info.get("Swarm") or {}
         if swarm.get("LocalNodeState") != "active":
             raise EngineError(f"the engine at {self.address} is not in a swarm (docker swarm init makes it one)")
@@ -82,20 +100,20 @@ class Swarm:
             return out
 
         return Existing(
-            services=observed(self._call("list services", self.sdk.services, filters=label), versioned=True),
-            networks=observed(n for n in self._call("list networks", self.sdk.networks) if n.get("Scope") == "swarm"),
-            secrets=observed(self._call("list secrets", self.sdk.secrets)),
-            configs=observed(self._call("list configs", self.sdk.configs)),
+            services=observed(self._call("list services", self.api.services, filters=label), versioned=True),
+            networks=observed(n for n in self._call("list networks", self.api.networks) if n.get("Scope") == "swarm"),
+            secrets=observed(self._call("list secrets", self.api.secrets)),
+            configs=observed(self._call("list configs", self.api.configs)),
         )
 
     def nodes(self) -> dict[str, str]:
         """Node ID -> hostname."""
         return {str(n.get("ID")): str((n.get("Description") or {}).get("Hostname") or n.get("ID"))
-                for n in self._call("list nodes", self.sdk.nodes)}
+                for n in self._call("list nodes", self.api.nodes)}
 
     def tasks(self, service: str, nodes: Mapping[str, str]) -> list[Task]:
         out = []
-        for raw in self._call(f"list the tasks of {service}", self.sdk.tasks, filters={"service": service}):
+        for raw in self._call(f"list the tasks of {service}", self.api.tasks, filters={"service": service}):
             status = raw.get("Status") or {}
             node = str(raw.get("NodeID") or "")
             slot = raw.get("Slot")
@@ -109,47 +127,44 @@ class Swarm:
 
     def clock_offset(self) -> float:
         """The engine's clock minus ours (seconds), to read its task timestamps."""
-        now = engine_time(self._call("docker info", self.sdk.info).get("SystemTime"))
+        now = engine_time(self._call("docker info", self.api.info).get("SystemTime"))
         return 0.0 if now is None else now - time.time()
 
     def update_status(self, service: str) -> tuple[str | None, str]:
-        status = self._call(f"inspect service {service}", self.sdk.inspect_service, service).get("UpdateStatus") or {}
+        status = self._call(f"inspect service {service}", self.api.inspect_service, service).get("UpdateStatus") or {}
         return status.get("State"), str(status.get("Message") or "")
 
     # ------------------------------------------------------------ changing
 
     def create_network(self, network: NetworkObject) -> None:
-        spec = network.spec
-        ipam = spec.get("IPAM")
-        self._call(f"create network {network.name}", self.sdk.create_network, network.name, driver=spec["Driver"],
-                   options=dict(spec.get("Options") or {}) or None, ipam=dict(ipam) if ipam else None,
-                   internal=bool(spec.get("Internal")), labels=dict(spec["Labels"]),
-                   attachable=bool(spec.get("Attachable")), scope="swarm", check_duplicate=True)
+        body = {**network.spec, "Scope": "swarm", "CheckDuplicate": True}
+        self._call(f"create network {network.name}", self.api.create_network, body)
 
     def create_file_object(self, obj: FileObject) -> str:
         """Its ID."""
-        create = self.sdk.create_secret if obj.kind == "secret" else self.sdk.create_config
-        return str(self._call(f"create {obj.kind} {obj.name}", create, obj.name, obj.data, labels=dict(obj.labels))["ID"])
+        create = self.api.create_secret if obj.kind == "secret" else self.api.create_config
+        body = {"Name": obj.name, "Data": base64.b64encode(obj.data).decode("ascii"), "Labels": dict(obj.labels)}
+        return str(self._call(f"create {obj.kind} {obj.name}", create, body)["ID"])
+
+    def _image_auth(self, spec: Mapping[str, Any]) -> dict[str, str] | None:
+        image = ((spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image")
+        return self._auth(str(image)) if image else None
 
     def create_service(self, spec: Mapping[str, Any]) -> None:
-        self._call(f"create service {spec['Name']}", self.sdk.create_service, spec["TaskTemplate"], name=spec["Name"],
-                   labels=spec["Labels"], mode=spec["Mode"], update_config=spec["UpdateConfig"],
-                   rollback_config=spec["RollbackConfig"], endpoint_spec=spec["EndpointSpec"])
+        self._call(f"create service {spec['Name']}", self.api.create_service, dict(spec), self._image_auth(spec))
 
     def update_service(self, found: Observed, spec: Mapping[str, Any]) -> None:
-        self._call(f"update service {spec['Name']}", self.sdk.update_service, found.id, found.version,
-                   task_template=spec["TaskTemplate"], name=spec["Name"], labels=spec["Labels"], mode=spec["Mode"],
-                   update_config=spec["UpdateConfig"], rollback_config=spec["RollbackConfig"],
-                   endpoint_spec=spec["EndpointSpec"])
+        self._call(f"update service {spec['Name']}", self.api.update_service, found.id, found.version, dict(spec),
+                   self._image_auth(spec))
 
     def remove(self, kind: str, observed: Observed) -> None:
-        method = {"service": self.sdk.remove_service, "secret": self.sdk.remove_secret,
-                  "config": self.sdk.remove_config, "network": self.sdk.remove_network}[kind]
+        method = {"service": self.api.remove_service, "secret": self.api.remove_secret,
+                  "config": self.api.remove_config, "network": self.api.remove_network}[kind]
         self._call(f"remove {kind} {observed.name}", method, observed.id)
 
     def containers_of(self, project: str) -> list[str]:
         """The names of the stack's task containers still on this node."""
-        found = self._call("list containers", self.sdk.containers, all=True,
+        found = self._call("list containers", self.api.containers, all=True,
                            filters={"label": f"{NAMESPACE_LABEL}={project}"})
         return [str((c.get("Names") or ["?"])[0]).lstrip("/") for c in found]
 

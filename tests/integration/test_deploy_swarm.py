@@ -5,6 +5,7 @@ task's container, a second deploy touches only what changed, a failing task is n
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import uuid
@@ -247,5 +248,132 @@ services:
     client = swarm.client()
     try:
         assert client.services.list(filters={"label": f"{NAMESPACE}={stack}"}) == []
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def swarm_socket(swarm: remote.RemoteEngine) -> Iterator[str]:
+    """A unix socket on this machine whose connections are relayed to the swarm engine over its
+    TLS port, so `devenv` takes the engine as local and speaks through LocalAPI (the test engine
+    runs in a container: its own socket is not on this machine). Its address; closed at the end."""
+    import select
+    import shutil
+    import socket
+    import ssl
+    import tempfile
+    import threading
+    from urllib.parse import urlsplit
+
+    folder = tempfile.mkdtemp(prefix="dvg7")  # short: a unix socket's path is at most 107 bytes
+    path = f"{folder}/engine.sock"
+    target = urlsplit(swarm.tls_address.replace("tcp://", "https://"))
+    tls = ssl.create_default_context(cafile=f"{swarm.cert_path}/ca.pem")
+    tls.load_cert_chain(f"{swarm.cert_path}/cert.pem", f"{swarm.cert_path}/key.pem")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(16)
+
+    def relay(client: socket.socket) -> None:
+        """One thread per connection (an SSL socket must not be read and written by two threads at once)."""
+        try:
+            upstream = tls.wrap_socket(socket.create_connection((target.hostname, target.port), timeout=10),
+                                       server_hostname=target.hostname)
+        except OSError:
+            client.close()
+            return
+        try:
+            while True:
+                ready = [upstream] if upstream.pending() else select.select([client, upstream], [], [], 600)[0]
+                if not ready:
+                    return
+                for source in ready:
+                    if source is upstream:
+                        upstream.setblocking(False)
+                        try:
+                            data = upstream.recv(65536)
+                        except ssl.SSLWantReadError:  # a TLS record with no data in it (a session ticket)
+                            continue
+                        finally:
+                            upstream.setblocking(True)
+                        sink = client
+                    else:
+                        data, sink = client.recv(65536), upstream
+                    if not data:
+                        return
+                    sink.sendall(data)
+        except OSError:
+            return
+        finally:
+            client.close()
+            upstream.close()
+
+    def accept() -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:  # closed: the fixture ends
+                return
+            threading.Thread(target=relay, args=(client,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"unix://{path}"
+    finally:
+        server.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_deploy_update_and_remove_through_the_local_socket_client(swarm: remote.RemoteEngine, swarm_socket: str,
+                                                                  stack: str, tmp_path: Path) -> None:
+    """The swarm calls of LocalAPI (devenv's own socket client) on a real swarm: services, tasks,
+    nodes, networks, secrets and configs created, updated, observed and removed."""
+    def compose(replicas: int) -> str:
+        return f"""
+name: {stack}
+services:
+  web:
+    image: {BUSYBOX_IMAGE}
+    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done"]
+    stop_grace_period: 1s
+    secrets: [token]
+    configs: [conf]
+    deploy: {{replicas: {replicas}}}
+secrets:
+  token: {{file: ./token.txt}}
+configs:
+  conf: {{file: ./app.conf}}
+"""
+
+    env = {**{k: v for k, v in os.environ.items() if k not in remote.ENGINE_VARS}, "DOCKER_HOST": swarm_socket}
+    run = [sys.executable, "-m", "devenv", "deploy"]
+
+    def deploy(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*run, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240,
+                              check=False, stdin=subprocess.DEVNULL)
+
+    (tmp_path / "token.txt").write_text("t0k3n", encoding="utf-8")
+    (tmp_path / "app.conf").write_text("level=1", encoding="utf-8")
+    (tmp_path / "compose.yaml").write_text(compose(1), encoding="utf-8")
+    first = deploy()
+    assert first.returncode == 0, first.stderr
+    assert set(results(first.stderr).values()) == {"created"} and len(results(first.stderr)) == 4, first.stderr
+    client = swarm.client()
+    try:
+        web = f"{stack}_web"
+        version, tasks = service_state(client, web)
+        assert [t["Status"]["State"] for t in tasks] == ["running"]
+        assert task_container(client, web).exec_run(["cat", "/run/secrets/token"]).output == b"t0k3n"
+        (tmp_path / "compose.yaml").write_text(compose(2), encoding="utf-8")
+        changed = deploy()
+        assert changed.returncode == 0, changed.stderr
+        assert results(changed.stderr)[web] == "updated", changed.stderr
+        after, tasks = service_state(client, web)
+        assert after != version and [t["Status"]["State"] for t in tasks] == ["running", "running"]
+        removed = deploy("--rm")
+        assert removed.returncode == 0, removed.stderr
+        label = {"label": f"{NAMESPACE}={stack}"}
+        assert client.services.list(filters=label) == [] and client.secrets.list(filters=label) == []
+        assert client.configs.list(filters=label) == [] and client.networks.list(filters=label) == []
     finally:
         client.close()

@@ -1,6 +1,6 @@
 """The waits of `devenv deploy` (engine/swarm.py) against a scripted swarm and a fake clock: a
 service converges once its tasks stay running, a crash loop does not, each failed task is said
-once, a paused update ends the wait at once, and `apply` makes the calls in the plan's order."""
+once, a paused update ends the wait at once. (What `Swarm` asks of the engine: test_swarm_fake.py.)"""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from devenv.engine import swarm as swarm_module
-from devenv.engine.swarm import apply, wait_converged
-from devenv.plan.stack import Change, Existing, FileObject, NetworkObject, Observed, ServiceObject, Stack, Task
+from devenv.engine.swarm import wait_converged
+from devenv.plan.stack import ServiceObject, Task
 
 
 def service(name: str = "s_web", replicas: int = 1) -> ServiceObject:
@@ -40,7 +40,6 @@ class ScriptedSwarm:
         self.script = script
         self.looks = 0
         self.update = update
-        self.calls: list[tuple[str, str]] = []
 
     def clock_offset(self) -> float:
         return 0.0
@@ -55,24 +54,6 @@ class ScriptedSwarm:
 
     def update_status(self, name: str) -> tuple[str | None, str]:
         return self.update
-
-    # apply's calls
-    def create_network(self, network: NetworkObject) -> None:
-        self.calls.append(("create network", network.name))
-
-    def create_file_object(self, obj: FileObject) -> str:
-        self.calls.append((f"create {obj.kind}", obj.name))
-        return "ID-" + obj.name
-
-    def create_service(self, spec: Mapping[str, Any]) -> None:
-        secret_ids = [r["SecretID"] for r in spec["TaskTemplate"]["ContainerSpec"]["Secrets"]]
-        self.calls.append(("create service", f"{spec['Name']} {secret_ids}"))
-
-    def update_service(self, found: Observed, spec: Mapping[str, Any]) -> None:
-        self.calls.append(("update service", f"{found.id}@{found.version}"))
-
-    def remove(self, kind: str, observed: Observed) -> None:
-        self.calls.append((f"remove {kind}", observed.id))
 
 
 def wait(fake: ScriptedSwarm, timeout: float = 30.0) -> tuple[Any, list[str], Clock]:
@@ -118,17 +99,3 @@ def test_a_paused_update_ends_the_wait_at_once() -> None:
     state, _, clock = wait(ScriptedSwarm([[task("a", "running")]], update=("paused", "update paused due to failure")))
     assert not state.done and state.failed.startswith("update paused") and clock.now == 0
 
-
-def test_apply_follows_the_plan_and_gives_services_their_new_secrets_ids() -> None:
-    web = service()
-    stack = Stack("s", networks=(NetworkObject("default", "s_default", False),),
-                  secrets=(FileObject("secret", "pw", "s_pw_1", False),), configs=(), services=(web,))
-    existing = Existing(services={}, networks={}, secrets={"s_old": Observed("s_old", "OLD", {})}, configs={})
-    changes = [Change("network", "s_default", "create"), Change("secret", "s_pw_1", "create"),
-               Change("service", "s_web", "create"), Change("secret", "s_old", "remove")]
-    fake = ScriptedSwarm([[]])
-    reported: list[Change] = []
-    apply(fake, stack, changes, existing, reported.append)  # type: ignore[arg-type]
-    assert fake.calls == [("create network", "s_default"), ("create secret", "s_pw_1"),
-                          ("create service", "s_web ['ID-s_pw_1']"), ("remove secret", "OLD")]
-    assert reported == changes
