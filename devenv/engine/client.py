@@ -191,10 +191,11 @@ def selected() -> Endpoint:
 
 def describe(endpoint: Endpoint, environ: Mapping[str, str] | None = None) -> str | None:
     """One line naming the engine and how it is reached, e.g. `tcp://127.0.0.1:23760 (TLS,
-    context remote)`; None for the default local socket (nothing to say there)."""
+    context remote)`; None for a local socket the environment points at (DOCKER_HOST or the
+    default: nothing to say there, and Compose's output stays as it is)."""
     environ = os.environ if environ is None else environ
     address = endpoint.address
-    if address == DEFAULT_HOST and endpoint.origin in ("", "DOCKER_HOST"):
+    if address.startswith("unix://") and endpoint.origin in ("", "DOCKER_HOST"):
         return None
     notes = []
     if address.startswith(("tcp://", "https://")):
@@ -214,7 +215,7 @@ def describe(endpoint: Endpoint, environ: Mapping[str, str] | None = None) -> st
 
 
 def engine_line(engine: Engine) -> str | None:
-    """`engine: ADDRESS (how)` for `ls` / `ps`, None on the default local socket."""
+    """`engine: ADDRESS (how)` for `ls` / `ps`, None on a local socket the environment points at."""
     text = describe(engine.endpoint)
     return f"engine: {text}" if text else None
 
