@@ -431,14 +431,9 @@ class Session:
 
 
 def manifest_files(project: Project) -> list[str]:
-    """The files whose change replans: the Compose files, the .env/--env-file files, each
-    service's env_file."""
-    out = [*project.compose_files, *project.env_files]
-    for service in project.services.values():
-        for item in service.get("env_file") or ():
-            path = item.get("path") if isinstance(item, Mapping) else item
-            if path:
-                out.append(path if os.path.isabs(path) else os.path.join(project.working_dir, path))
+    """The files whose change replans: the Compose files (included and extended ones too), the
+    .env/--env-file files, each service's env_file and label_file."""
+    out = [*project.compose_files, *project.env_files, *project.read_files]
     return list(dict.fromkeys(os.path.abspath(p) for p in out))
 
 
