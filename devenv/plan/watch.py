@@ -92,11 +92,18 @@ class _Pattern:
     rel: str  # glob relative to prefix ("" : the prefix itself)
 
     @property
-    def regex(self) -> str:
-        """Matches a path the pattern matches, or a path under one (Compose's MatchesOrParentMatches)."""
+    def head(self) -> str:
+        """The regex of the pattern's literal folder (and a leading `**/`), shared by many patterns."""
         if not self.rel:
             return re.escape(self.prefix)
-        return (re.escape(self.prefix.rstrip("/")) + "/" + _glob(self.rel))
+        head = re.escape(self.prefix.rstrip("/")) + "/"
+        return head + "(?:.*/)?" if self.rel.startswith("**/") else head
+
+    @property
+    def tail(self) -> str:
+        if not self.rel:
+            return ""
+        return _glob(self.rel[3:] if self.rel.startswith("**/") else self.rel)
 
     def may_reach(self, parts: Sequence[str]) -> bool:
         """Whether this pattern could match some path strictly under the folder split into `parts`
@@ -147,8 +154,15 @@ def _parse(base: str, raw: str) -> _Pattern | None:
     return _Pattern(negate, prefix, "" if rel == "." else rel)
 
 
-def _compile(alternatives: Iterable[str]) -> re.Pattern[str]:
-    """One regex for patterns: a path matches when one of them matches it or one of its parents."""
+def _compile(rules: Iterable[_Pattern]) -> re.Pattern[str] | None:
+    """One regex for patterns: a path matches when one of them matches it or one of its parents
+    (alternatives with a common head are factored: a regex per path beats one per pattern)."""
+    heads: dict[str, list[str]] = {}
+    for rule in rules:
+        heads.setdefault(rule.head, []).append(rule.tail)
+    if not heads:
+        return None
+    alternatives = [head + (f"(?:{'|'.join(tails)})" if any(tails) else "") for head, tails in heads.items()]
     return re.compile(f"(?:{'|'.join(alternatives)})(?:/.*)?\\Z", re.DOTALL)
 
 
@@ -165,6 +179,9 @@ class Matcher:
     # consecutive rules of one polarity in one regex: (negate, regex), in rule order
     _groups: tuple[tuple[bool, re.Pattern[str]], ...] = dataclasses.field(default=(), init=False, repr=False, compare=False)
     _each: tuple[re.Pattern[str], ...] = dataclasses.field(default=(), init=False, repr=False, compare=False)
+    # the parts without `!` rules in one regex, and the other parts
+    _simple: re.Pattern[str] | None = dataclasses.field(default=None, init=False, repr=False, compare=False)
+    _others: tuple[Matcher, ...] = dataclasses.field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         rules = tuple(r for r in (_parse(self.base, p) for p in self.patterns) if r is not None)
@@ -172,11 +189,14 @@ class Matcher:
         start = 0
         for i in range(1, len(rules) + 1):
             if i == len(rules) or rules[i].negate != rules[start].negate:
-                groups.append((rules[start].negate, _compile(r.regex for r in rules[start:i])))
+                groups.append((rules[start].negate, _compile(rules[start:i])))  # type: ignore[arg-type]
                 start = i
         object.__setattr__(self, "_rules", rules)
         object.__setattr__(self, "_groups", tuple(groups))
-        object.__setattr__(self, "_each", tuple(_compile([r.regex]) for r in rules))
+        object.__setattr__(self, "_each", tuple(_compile([r]) for r in rules))
+        simple = [p for p in self.parts if not p.parts and not any(r.negate for r in p._rules)]
+        object.__setattr__(self, "_simple", _compile(r for p in simple for r in p._rules))
+        object.__setattr__(self, "_others", tuple(p for p in self.parts if all(p is not q for q in simple)))
 
     @classmethod
     def of(cls, base: str, patterns: Iterable[str]) -> Matcher:
@@ -211,7 +231,9 @@ class Matcher:
 
     def matches(self, path: str) -> bool:
         """Whether the absolute `path` (or one of its parent folders) matches."""
-        return self._own(path) or any(p.matches(path) for p in self.parts)
+        if self._own(path) or (self._simple is not None and self._simple.match(path)):
+            return True
+        return any(p.matches(path) for p in self._others)
 
     def covers(self, folder: str) -> bool:
         """Everything under the absolute `folder` matches, and no `!` rule can re-include any of it."""
@@ -234,8 +256,7 @@ class Matcher:
         return not any(not r.negate and r.may_reach(parts) for r in self._rules[last + 1 :])
 
 
-EDITOR_TEMP = Matcher.of("/", EDITOR_TEMP_PATTERNS)
-GIT = Matcher.of("/", GIT_PATTERNS)
+ALWAYS_IGNORED = Matcher.of("/", GIT_PATTERNS + EDITOR_TEMP_PATTERNS)
 
 
 def read_ignore_file(text: str) -> list[str]:
@@ -386,14 +407,14 @@ def _rule(project: Project, service: Service, index: int, trigger: Mapping[str, 
             raise _field(project, name, index, "target", f"{raw!r} must be an absolute container path")
         target = posixpath.normpath(str(raw))
     if action == "rebuild" and service.build is None:
-        raise _field(project, name, index, "action", f"can't watch service {name!r} with action rebuild without a build context")
+        raise _field(project, name, index, "action", f"can't watch service \"{name}\" with action rebuild without a build context")
     hook = None
     if action == "sync+exec":
         hook = _hook(project, name, index, trigger.get("exec"))
         if hook is None:
             raise _field(project, name, index, "exec", f"can't watch with action \"sync+exec\" on service {name} without a command")
     include = trigger.get("include") or ()
-    initial = bool(trigger.get("initial_sync") or trigger.get("x-initialSync")) and action in SYNC_ACTIONS
+    initial = bool(trigger.get("initial_sync")) and action in SYNC_ACTIONS
     return Rule(
         service=name,
         index=index,
@@ -418,7 +439,7 @@ def rules_of(project: Project, services: Sequence[str] = ()) -> tuple[Rule, ...]
         triggers = (service.get("develop") or {}).get("watch") or ()
         if not triggers:
             continue
-        ignores = Matcher.any_of(dockerignore(service), GIT, EDITOR_TEMP)
+        ignores = Matcher.any_of(dockerignore(service), ALWAYS_IGNORED)
         rules.extend(_rule(project, service, i, t, ignores) for i, t in enumerate(triggers))
     if not rules:
         raise UsageError(NOT_CONFIGURED)
