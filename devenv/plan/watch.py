@@ -15,12 +15,12 @@ context's `.dockerignore`, `.git` folders and editors' temporary files (Compose'
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import posixpath
 import re
 import shlex
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from functools import lru_cache
 from typing import Any
 
 from devenv.errors import UsageError
@@ -80,7 +80,7 @@ def _glob(pattern: str) -> str:
     return out
 
 
-@lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=4096)
 def _segment(pattern: str) -> re.Pattern[str]:
     return re.compile(_glob(pattern) + r"\Z")
 
@@ -625,7 +625,7 @@ def plan_initial_sync(
         entry = host[path]
         target = rule.container_path(path)
         seen.add(target)
-        if _differs(entry, container.get(target), lambda p=path: host_sha256(p)):  # type: ignore[misc]
+        if _differs(entry, container.get(target), functools.partial(host_sha256, path)):
             copies[target] = Copy(path, target, entry)
         elif entry.kind != "dir":
             unchanged += 1
