@@ -62,20 +62,49 @@ def _glob(pattern: str) -> str:
         elif c == "?":
             out += "[^/]"
         elif c == "[":
-            end = pattern.find("]", i + 2)
+            end = _class_end(pattern, i)
             if end < 0:
                 out += re.escape(c)
             else:
                 body = pattern[i + 1 : end]
                 negate = body.startswith(("!", "^"))
-                body = body[1:] if negate else body
-                out += "[" + ("^/" if negate else "") + body.replace("\\", "\\\\") + "]"
+                out += "[" + ("^/" if negate else "") + _class_body(body[1:] if negate else body) + "]"
                 i = end
         elif c == "\\" and i + 1 < len(pattern):
             i += 1
             out += re.escape(pattern[i])
         else:
             out += re.escape(c)
+        i += 1
+    return out
+
+
+def _class_end(pattern: str, start: int) -> int:
+    """The index of the `]` closing the class opened at `start` (-1: none; `[` is then literal)."""
+    i = start + 1
+    if i < len(pattern) and pattern[i] in "!^":
+        i += 1
+    first = i
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            i += 2
+            continue
+        if pattern[i] == "]" and i > first:
+            return i
+        i += 1
+    return -1
+
+
+def _class_body(body: str) -> str:
+    """A `[...]` class's characters for a regex: ranges kept, everything else literal."""
+    out, i = "", 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\" and i + 1 < len(body):
+            i += 1
+            out += re.escape(body[i])
+        else:
+            out += "-" if c == "-" and 0 < i < len(body) - 1 else re.escape(c)
         i += 1
     return out
 
@@ -350,8 +379,9 @@ class Rule:
             raise ValueError(f"watch rule {self.service}[{self.index}] ({self.action}) has no target")
         if path == self.path:
             return self.target
-        rel = os.path.relpath(path, self.path).replace(os.sep, "/")
-        return posixpath.join(self.target, rel)
+        if not path.startswith(self.path.rstrip("/") + "/"):
+            raise ValueError(f"{path} is not under {self.path}")
+        return posixpath.join(self.target, path[len(self.path.rstrip("/")) + 1 :])
 
     def prunes(self, folder: str) -> bool:
         """This rule never needs the absolute `folder` walked or watched: outside its path, all

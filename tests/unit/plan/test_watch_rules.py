@@ -57,6 +57,14 @@ def m(*patterns: str, base: str = B) -> Matcher:
         (("[ab].txt",), f"{B}/b.txt", True),
         (("[!ab].txt",), f"{B}/c.txt", True),
         (("[!ab].txt",), f"{B}/a.txt", False),
+        (("[a-c]",), f"{B}/b", True),
+        (("[a-c]",), f"{B}/-", False),
+        (("[-a]",), f"{B}/-", True),  # a `-` at an end is literal
+        (("[\\]]",), f"{B}/]", True),  # an escaped `]` does not close the class
+        (("[!]a]",), f"{B}/x", True),
+        (("[&&x]",), f"{B}/&", True),  # no regex set operators
+        (("[ab",), f"{B}/[ab", True),  # an unclosed `[` is literal
+        (("[!x]",), f"{B}/a/b", False),  # a class never matches `/`
         (("x\\*y",), f"{B}/x*y", True),
         (("x\\*y",), f"{B}/xzy", False),
         (("./a/../b",), f"{B}/b/c", True),  # cleaned
@@ -253,6 +261,8 @@ def test_wants_ignore_include_and_container_path(tmp_path: Path) -> None:
     assert not sync.wants(f"{src}/.a.py.swp")
     assert sync.container_path(f"{src}/pkg/a.py") == "/srv/src/pkg/a.py"
     assert sync.container_path(src) == "/srv/src"
+    with pytest.raises(ValueError):
+        sync.container_path(f"{src}x/a.py")
     assert rebuild.wants(f"{tmp_path}/app/package.json")
     assert not rebuild.wants(f"{tmp_path}/app/package.json.bak")
     with pytest.raises(ValueError):
