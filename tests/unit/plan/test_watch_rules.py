@@ -64,7 +64,7 @@ def m(*patterns: str, base: str = B) -> Matcher:
         (("[!]a]",), f"{B}/x", True),
         (("[&&x]",), f"{B}/&", True),  # no regex set operators
         (("[ab",), f"{B}/[ab", True),  # an unclosed `[` is literal
-        (("[!x]",), f"{B}/a/b", False),  # a class never matches `/`
+        (("a[!x]b",), f"{B}/a/b", False),  # a class never matches `/`
         (("x\\*y",), f"{B}/x*y", True),
         (("x\\*y",), f"{B}/xzy", False),
         (("./a/../b",), f"{B}/b/c", True),  # cleaned
