@@ -134,6 +134,15 @@ class _Pattern:
             return ""
         return _glob(self.rel[3:] if self.rel.startswith("**/") else self.rel)
 
+    def every_child(self) -> re.Pattern[str] | None:
+        """For a pattern ending in a segment of stars only (`node_modules/**`, `build/*`): the regex of
+        the folders whose every child (so everything under) it matches; None for other patterns."""
+        segments = self.rel.split("/") if self.rel else []
+        if not segments or segments[-1].strip("*"):
+            return None
+        parent = _Pattern(self.negate, self.prefix, "/".join(segments[:-1]))
+        return re.compile(parent.head + parent.tail + r"\Z", re.DOTALL)
+
     def may_reach(self, parts: Sequence[str]) -> bool:
         """Whether this pattern could match some path strictly under the folder split into `parts`
         (conservative: False only when one of its segments cannot match the folder's)."""
@@ -208,6 +217,7 @@ class Matcher:
     # consecutive rules of one polarity in one regex: (negate, regex), in rule order
     _groups: tuple[tuple[bool, re.Pattern[str]], ...] = dataclasses.field(default=(), init=False, repr=False, compare=False)
     _each: tuple[re.Pattern[str], ...] = dataclasses.field(default=(), init=False, repr=False, compare=False)
+    _children: tuple[re.Pattern[str] | None, ...] = dataclasses.field(default=(), init=False, repr=False, compare=False)
     # the parts without `!` rules in one regex, and the other parts
     _simple: re.Pattern[str] | None = dataclasses.field(default=None, init=False, repr=False, compare=False)
     _others: tuple[Matcher, ...] = dataclasses.field(default=(), init=False, repr=False, compare=False)
@@ -223,6 +233,7 @@ class Matcher:
         object.__setattr__(self, "_rules", rules)
         object.__setattr__(self, "_groups", tuple(groups))
         object.__setattr__(self, "_each", tuple(_compile([r]) for r in rules))
+        object.__setattr__(self, "_children", tuple(r.every_child() for r in rules))
         simple = [p for p in self.parts if not p.parts and not any(r.negate for r in p._rules)]
         object.__setattr__(self, "_simple", _compile(r for p in simple for r in p._rules))
         object.__setattr__(self, "_others", tuple(p for p in self.parts if all(p is not q for q in simple)))
@@ -237,7 +248,7 @@ class Matcher:
         parts: list[Matcher] = []
         for m in matchers:
             if m._rules:
-                parts.append(dataclasses.replace(m, parts=()))
+                parts.append(dataclasses.replace(m, parts=()) if m.parts else m)
             parts.extend(m.parts)
         return cls("/", (), tuple(parts))
 
@@ -265,10 +276,16 @@ class Matcher:
         return any(p.matches(path) for p in self._others)
 
     def covers(self, folder: str) -> bool:
-        """Everything under the absolute `folder` matches, and no `!` rule can re-include any of it."""
+        """Everything under the absolute `folder` matches, and no `!` rule can re-include any of it
+        (conservative: False when unsure). The folder itself need not match (`node_modules/**`)."""
         if any(p.covers(folder) for p in self.parts):
             return True
-        last = self._last(folder)
+        last = -1
+        for i in range(len(self._rules) - 1, -1, -1):  # the last rule that matches all under the folder
+            children = self._children[i]
+            if self._each[i].match(folder) or (children is not None and children.match(folder)):
+                last = i
+                break
         if last < 0 or self._rules[last].negate:
             return False
         parts = _split(folder)

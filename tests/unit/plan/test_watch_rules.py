@@ -133,7 +133,18 @@ def test_editor_temporary_files_and_git_are_always_ignored() -> None:
         (("node_modules", "!node_modules/*/x"), f"{B}/node_modules/a", False),
         (("!node_modules/keep", "node_modules"), f"{B}/node_modules", True),  # a `!` before decides nothing
         (("**/.cache",), f"{B}/a/b/.cache", True),
-        (("**/.idea/**",), f"{B}/.idea", False),  # its contents match, not the folder itself
+        (("**/.idea/**",), f"{B}/.idea", True),  # its contents match (not the folder itself)
+        (("**/.idea/**",), f"{B}/x/.idea/y", True),
+        (("**/.idea/**",), f"{B}/x", False),
+        (("node_modules/**",), f"{B}/node_modules", True),
+        (("node_modules/*",), f"{B}/node_modules", True),
+        (("node_modules/*.js",), f"{B}/node_modules", False),
+        (("node_modules/**", "!node_modules/keep"), f"{B}/node_modules", False),
+        (("**",), B, True),
+        (("**/*",), f"{B}/a", True),
+        (("*/cache/**",), f"{B}/a/cache", True),
+        (("*/cache/**",), f"{B}/a/b/cache", False),
+        (("node_modules", "!node_modules/**"), f"{B}/node_modules", False),
     ],
 )
 def test_covers(patterns: tuple[str, ...], folder: str, expected: bool) -> None:
