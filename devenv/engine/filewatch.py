@@ -94,6 +94,7 @@ class FileWatch:
         self._first = 0.0  # time.time() of the pending batch's first event
         self._first_mono = self._last_mono = 0.0
         self._closed = False
+        self._failure: BaseException | None = None
         self._started = False
         # Watch bookkeeping, guarded by _lock (the inotify thread and start() both place watches).
         self._lock = threading.RLock()
@@ -146,10 +147,12 @@ class FileWatch:
 
     def next(self, timeout: float | None = None) -> Batch | None:
         """The next batch: once QUIET seconds passed without an event, or MAX_DELAY after its
-        first event. None on timeout or once closed."""
+        first event. None on timeout or once closed. Raises what broke the watching thread."""
         end = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             while not self._closed:
+                if self._failure is not None:
+                    raise self._failure
                 now = time.monotonic()
                 wait: float | None
                 if self._pending:
@@ -165,6 +168,13 @@ class FileWatch:
                     return None
                 self._cond.wait(wait)
             return None
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Every warning so far: start()'s, and those of a Root that fell back to polling later
+        (a folder created while watching went past the inotify limit)."""
+        with self._lock:
+            return tuple(self._warnings)
 
     def close(self) -> None:
         """Stop watching (idempotent, quick): removes the inotify watches, stops the pollers, wakes next()."""
@@ -190,17 +200,26 @@ class FileWatch:
     # -- batching -----------------------------------------------------------------------------
 
     def _touch(self, paths: Iterable[str]) -> None:
+        """Add paths to the pending batch; every event, even on a path already pending (a file
+        written in several chunks), restarts the quiet period."""
+        paths = list(paths)
+        if not paths:
+            return
         with self._cond:
             if self._closed:
                 return
-            before = len(self._pending)
-            self._pending.update(paths)
-            if len(self._pending) == before:
-                return
             now = time.monotonic()
-            if before == 0:
+            if not self._pending:
                 self._first, self._first_mono = time.time(), now
+            self._pending.update(paths)
             self._last_mono = now
+            self._cond.notify_all()
+
+    def _fail(self, error: BaseException) -> None:
+        """An unexpected error on the watching thread: next() raises it rather than going silent."""
+        with self._cond:
+            if self._failure is None:
+                self._failure = error
             self._cond.notify_all()
 
     # -- inotify --------------------------------------------------------------------------------
@@ -275,7 +294,7 @@ class FileWatch:
         if os.path.isdir(root.path) and not os.path.islink(root.path):
             self._walk(index, root.path, report)
 
-    def _walk(self, index: int, top: str, report: bool) -> None:
+    def _walk(self, index: int, top: str, report: bool, watch: bool = True) -> None:
         """Watch `top` and every folder under it that the Root does not prune; with `report`, report
         every path found (a folder that just appeared: what was written before its watch)."""
         prunes = self._roots[index].prunes
@@ -283,10 +302,11 @@ class FileWatch:
         stack = [top]
         while stack:
             path = stack.pop()
-            folder = self._add(path)  # the watch first, then the listing: nothing falls in between
-            if folder is None:
-                continue
-            folder.trees.add(index)
+            if watch:
+                folder = self._add(path)  # the watch first, then the listing: nothing falls in between
+                if folder is None:
+                    continue
+                folder.trees.add(index)
             try:
                 with os.scandir(path) as entries:
                     for entry in entries:
@@ -312,10 +332,13 @@ class FileWatch:
                 touched.append(wd)
         self._release(touched)
 
-    def _forget(self, path: str) -> None:
-        """A folder was deleted or moved away: drop the watches at and under it."""
-        prefix = path + os.sep
-        gone = [wd for wd, folder in self._folders.items() if folder.path == path or folder.path.startswith(prefix)]
+    def _forget(self, path: str, subtree: bool = True) -> None:
+        """A folder was deleted or moved away: drop the watches at (and under) it."""
+        if subtree:
+            prefix = path + os.sep
+            gone = [wd for wd, folder in self._folders.items() if folder.path == path or folder.path.startswith(prefix)]
+        else:
+            gone = [self._wd_of[path]] if path in self._wd_of else []
         for wd in gone:
             self._folders[wd].trees.clear()
             self._folders[wd].names.clear()
@@ -326,9 +349,8 @@ class FileWatch:
     def on_event(self, event: InotifyEvent) -> None:
         try:
             self._on_event(event)
-        except OSError as err:
-            if err.errno not in LIMIT_ERRNOS:
-                raise
+        except Exception as error:  # never let the reader thread die silently
+            self._fail(error)
 
     def _on_event(self, event: InotifyEvent) -> None:
         with self._lock:
@@ -341,10 +363,12 @@ class FileWatch:
             by_name = name in folder.names
             if not folder.trees and not by_name:
                 return
-            appeared = bool(event.mask & (_IN_CREATE | _IN_MOVED_TO))
-            if is_dir and event.mask & (_IN_DELETE | _IN_MOVED_FROM):
+            if is_dir and event.mask & _IN_DELETE:
+                self._forget(path, subtree=False)  # empty when deleted: the watches under it are gone already
+            elif is_dir and event.mask & _IN_MOVED_FROM:
                 self._forget(path)
-            elif is_dir and appeared:
+            elif is_dir and event.mask & (_IN_CREATE | _IN_MOVED_TO):
+                self._forget(path, subtree=False)  # renamed over another (empty) folder: its watch is stale
                 for index in sorted(folder.trees):
                     if index not in self._polled and not self._roots[index].prunes(path):
                         self._grow(index, path)
@@ -363,6 +387,8 @@ class FileWatch:
                 raise
             self._detach(index)
             self._poll(index, err)
+            # what was written in the new folder before the poller's first snapshot
+            self._walk(index, path, report=True, watch=False)
 
     def on_watch_deleted(self, wd: WatchDescriptor) -> None:
         with self._lock:
@@ -371,6 +397,12 @@ class FileWatch:
                 del self._wd_of[folder.path]
 
     def on_queue_overflow(self) -> None:
+        try:
+            self._resync()
+        except Exception as error:
+            self._fail(error)
+
+    def _resync(self) -> None:
         """Events were lost: watch again from scratch and report everything (a full resync)."""
         with self._lock:
             if self._fd is None:

@@ -267,6 +267,28 @@ def test_queue_overflow_reports_everything_again(tree: Path, watch_of: Callable[
     assert str(flood / "f0") in seen
 
 
+def test_a_folder_renamed_over_an_empty_one(tree: Path, watch_of: Callable[..., FileWatch]) -> None:
+    (tree / "src" / "empty").mkdir()
+    fw = watch_of([Root(str(tree / "src"), pruned)])
+    (tree / "src" / "pkg").rename(tree / "src" / "empty")
+    collect(fw, has(tree / "src" / "pkg", tree / "src" / "empty" / "mod.py"))
+    written = tree / "src" / "empty" / "new.py"
+    written.write_text("1")
+    collect(fw, has(written))
+
+
+def test_an_error_on_the_watching_thread_is_raised_by_next(tree: Path, watch_of: Callable[..., FileWatch]) -> None:
+    def broken(path: str) -> bool:
+        if path.endswith("boom"):
+            raise ValueError("bad pattern")
+        return False
+
+    fw = watch_of([Root(str(tree / "src"), broken)])
+    (tree / "src" / "boom").mkdir()
+    with pytest.raises(ValueError, match="bad pattern"):
+        fw.next(WAIT)
+
+
 # -- the inotify limits, for real: in a user namespace, whose limits the test may lower ---------------
 
 CHILD = textwrap.dedent("""
@@ -275,6 +297,12 @@ CHILD = textwrap.dedent("""
     limit_file, limit, top = sys.argv[2], sys.argv[3], sys.argv[4]
     with open(limit_file, "w") as handle:
         handle.write(limit)
+    listed = []
+    real_scandir = os.scandir
+    def scandir(path="."):
+        listed.append(os.fspath(path))
+        return real_scandir(path)
+    os.scandir = scandir
     from devenv.engine.filewatch import FileWatch, Root
     fw = FileWatch([Root(top, lambda p: os.path.basename(p) == "node_modules")], poll_interval=0.1)
     report = fw.start()
@@ -283,22 +311,33 @@ CHILD = textwrap.dedent("""
     if fd is not None:
         with open(f"/proc/self/fdinfo/{fd._inotify_fd}") as handle:
             kernel_watches = sum(line.startswith("inotify wd:") for line in handle)
-    os.makedirs(os.path.join(top, "d3", "new"))
-    with open(os.path.join(top, "d3", "new", "file.txt"), "w") as handle:
+    os.makedirs(os.path.join(top, "d3", "new", "deeper"))
+    with open(os.path.join(top, "d3", "new", "deeper", "file.txt"), "w") as handle:
         handle.write("x")
     seen = set()
-    while os.path.join(top, "d3", "new", "file.txt") not in seen:
+    while os.path.join(top, "d3", "new", "deeper", "file.txt") not in seen:
+        batch = fw.next(20)
+        if batch is None:
+            break
+        seen |= batch.paths
+    later = os.path.join(top, "d5", "later.txt")
+    with open(later, "w") as handle:
+        handle.write("x")
+    while later not in seen:
         batch = fw.next(20)
         if batch is None:
             break
         seen |= batch.paths
     fw.close()
     print(json.dumps({"watches": report.watches, "kernel_watches": kernel_watches, "polled": report.polled,
-                      "warnings": report.warnings, "seen": sorted(seen)}))
+                      "warnings": report.warnings, "later_warnings": fw.warnings, "seen": sorted(seen),
+                      "listed_pruned": [p for p in listed if "node_modules" in p]}))
 """)
 
 
 def run_limited(tmp_path: Path, limit_file: str, limit: int) -> dict:
+    """FileWatch in a child process in its own user namespace, whose inotify limit is `limit`,
+    on a tree of 9 folders (8 pruned node_modules besides)."""
     unshare = shutil.which("unshare")
     if unshare is None:
         pytest.skip("unshare (util-linux) is not installed: no way to lower the inotify limits without root on the host")
@@ -315,22 +354,35 @@ def run_limited(tmp_path: Path, limit_file: str, limit: int) -> dict:
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    result["top"] = str(top)
+    top_s = str(top)
+    result["top"] = top_s
+    assert os.path.join(top_s, "d3", "new", "deeper", "file.txt") in result["seen"]
+    assert os.path.join(top_s, "d5", "later.txt") in result["seen"]
+    assert not [p for p in result["seen"] if "node_modules" in p]
+    assert result["listed_pruned"] == []  # neither the walk nor the poller ever listed a pruned folder
     return result
 
 
 def test_watch_limit_falls_back_to_polling_that_root(tmp_path: Path) -> None:
     result = run_limited(tmp_path, "/proc/sys/user/max_inotify_watches", 3)
-    top = result["top"]
-    assert result["polled"] == [top]
-    assert result["warnings"] == [
+    assert result["polled"] == [result["top"]]
+    assert result["warnings"] == result["later_warnings"] == [
         "inotify watch limit reached (user.max_inotify_watches=3) for ./tree: polling it every 0.1 s; "
         "raise it: sudo sysctl user.max_inotify_watches=524288"
     ]
     # the partial inotify watches of that root were removed (the one left: its parent, by name)
     assert result["watches"] == result["kernel_watches"] == 1
-    assert os.path.join(top, "d3", "new", "file.txt") in result["seen"]
-    assert not [p for p in result["seen"] if "node_modules" in p]
+
+
+def test_watch_limit_reached_while_watching(tmp_path: Path) -> None:
+    """Start fits (the parent, the root, its 8 folders); the folders created later do not: that
+    root is polled from then on, and what was written in them meanwhile is reported."""
+    result = run_limited(tmp_path, "/proc/sys/user/max_inotify_watches", 10)
+    assert result["polled"] == [] and result["warnings"] == [] and result["watches"] == 10
+    assert result["later_warnings"] == [
+        "inotify watch limit reached (user.max_inotify_watches=10) for ./tree: polling it every 0.1 s; "
+        "raise it: sudo sysctl user.max_inotify_watches=524288"
+    ]
 
 
 def test_instance_limit_falls_back_to_polling(tmp_path: Path) -> None:
@@ -340,7 +392,6 @@ def test_instance_limit_falls_back_to_polling(tmp_path: Path) -> None:
         "inotify instance limit reached (user.max_inotify_instances=0) for ./tree: polling it every 0.1 s; "
         "raise it: sudo sysctl user.max_inotify_instances=1024"
     ]
-    assert os.path.join(result["top"], "d3", "new", "file.txt") in result["seen"]
 
 
 def test_warning_names_fs_inotify_and_the_path_relative_to_the_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
