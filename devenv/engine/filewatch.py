@@ -1,25 +1,29 @@
 """File events for `devenv watch`: the host paths touched under the watched trees, in batches.
 
-Strategy (measured, see the report in benchmarks/results/watch.md): ONE inotify instance
-(watchdog's `InotifyFD`: one file descriptor, one reader thread) and one inotify watch per folder,
-placed by our own `os.scandir` walk that never enters a pruned folder (`Root.prunes`: node_modules,
-.git, ...). watchdog's recursive `InotifyObserver` watch cannot be used as is: it walks (os.walk)
-and watches everything under its path, pruned folders included, at start and again whenever a
-folder appears (an `npm install` would add 100,000 events and thousands of watches); and every
-scheduled watch costs an emitter thread. Inotify has no recursive watch, so "few watches" means:
-none under a pruned folder, one per kept folder, all on one descriptor, one thread.
+Strategy: ONE inotify instance (watchdog's `InotifyFD`: one descriptor, one reader thread) and
+one inotify watch per kept folder, placed by our own `os.scandir` walk that never enters a pruned
+folder (`Root.prunes`: node_modules, .git, ...). Inotify has no recursive watch: watchdog's
+"recursive" watch is one inotify watch per folder too, placed by an `os.walk` of everything
+under its path, pruned folders included, at start and again whenever a folder appears (an
+`npm install` inside it adds thousands of watches); and every watch scheduled on its Observer is
+an emitter thread. Measured on a 104,864-file monorepo tree (10,843 folders, 3,203 of them kept):
+this module starts in ~0.1 s with 3,204 watches and 1 thread; watchdog's Observer with one
+recursive watch per highest unpruned folder and non-recursive ones above pruned folders, 0.43 s,
+43 watchdog watches, 45 threads, and it still watches a node_modules created later; one recursive
+watch on the root, 0.63 s and 10,843 watches.
 
 A folder that appears later is watched, then listed, and everything already in it is reported, so
 nothing written before its watch was placed is missed. A folder deleted or moved away drops its
 watches (a move is reported as the old path gone and the new one created). A single file (a
 `files` entry, or a Root that is a file or does not exist yet) is watched through its folder,
 non-recursively, only its name reported; every folder Root is also watched by name in its parent,
-so a Root deleted and created again is walked again.
+so a Root deleted and created again is walked again. When the kernel's event queue overflows,
+everything is watched again and every path reported (the orchestrator resyncs).
 
 When the kernel refuses a watch (ENOSPC: fs.inotify.max_user_watches; EMFILE:
-max_user_instances), that Root's inotify watches are removed and the Root is polled instead by
-watchdog's `PollingObserverVFS` with a `listdir` that prunes (so polling never walks node_modules
-either); one warning line says so and names the sysctl.
+max_user_instances), at start or later, that Root's inotify watches are removed and the Root is
+polled instead by watchdog's `PollingObserverVFS` with a `listdir` that prunes (so polling never
+walks node_modules either); one warning line says so and names the sysctl.
 """
 
 from __future__ import annotations
@@ -304,8 +308,8 @@ class FileWatch:
             path = stack.pop()
             if watch:
                 folder = self._add(path)  # the watch first, then the listing: nothing falls in between
-                if folder is None:
-                    continue
+                if folder is None or index in folder.trees:
+                    continue  # gone, or listed already (its events since then come from its watch)
                 folder.trees.add(index)
             try:
                 with os.scandir(path) as entries:

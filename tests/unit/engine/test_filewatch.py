@@ -438,3 +438,17 @@ def test_hundred_thousand_files_few_watches(tmp_path: Path, monkeypatch: pytest.
         collect(fw, has(changed))
     finally:
         fw.close()
+
+
+def test_overlapping_roots_each_with_its_own_prunes(tree: Path, watch_of: Callable[..., FileWatch]) -> None:
+    """Two rules on nested paths: a folder one Root prunes is still watched for the other."""
+    vendor = tree / "src" / "pkg" / "vendor"
+    vendor.mkdir()
+    fw = watch_of([Root(str(tree / "src"), lambda p: p.endswith("vendor")), Root(str(tree / "src" / "pkg"), lambda p: False)])
+    written = vendor / "lib.py"
+    written.write_text("1")
+    collect(fw, has(written))
+    fresh = tree / "src" / "pkg" / "vendor2"
+    fresh.mkdir()
+    (fresh / "a.py").write_text("1")
+    collect(fw, has(fresh / "a.py"))
