@@ -132,11 +132,22 @@ def send(api: EngineAPI, container: str, step: SyncStep, owner: Owner) -> Sent:
     """Apply `step` in the container: its deletions (`rm -rf --`, batched execs), then its copies as
     one tar put. A host file gone since the plan stat'ed it is left out (its deletion comes with the
     next batch); one that changed size meanwhile goes as it is now."""
+    no_rm: EngineError | None = None
     if step.deletes:
-        _delete(api, container, step.deletes)
-    sent_files, sent_size = len(step.deletes), 0
-    if not step.copies:
-        return Sent(sent_files, sent_size)
+        try:
+            _delete(api, container, step.deletes)
+        except _NoRm as exc:  # the copies still go; then the one line says what was not done
+            no_rm = exc
+    sent_files, sent_size = 0 if no_rm else len(step.deletes), 0
+    if step.copies:
+        sent_files, sent_size = _send_copies(api, container, step, owner, sent_files)
+    if no_rm is not None:
+        raise no_rm
+    return Sent(sent_files, sent_size)
+
+
+def _send_copies(api: EngineAPI, container: str, step: SyncStep, owner: Owner, sent_files: int) -> tuple[int, int]:
+    sent_size = 0
     base, missing = _destination(api, container, step.copies)
     with tempfile.SpooledTemporaryFile(max_size=SPOOL) as spool:  # rolls over to a 0600 file in the temp folder
         with tarfile.open(fileobj=spool, mode="w", format=tarfile.PAX_FORMAT) as tar:
@@ -151,7 +162,11 @@ def send(api: EngineAPI, container: str, step: SyncStep, owner: Owner) -> Sent:
         spool.seek(0)
         data: bytes | BinaryIO = spool.read() if length <= SPOOL else cast(BinaryIO, spool)
         _put(api, container, base, data, length)
-    return Sent(sent_files, sent_size)
+    return sent_files, sent_size
+
+
+class _NoRm(EngineError):
+    """The image has no `rm`: deletions cannot be applied."""
 
 
 def _delete(api: EngineAPI, container: str, paths: Iterable[str]) -> None:
@@ -170,8 +185,8 @@ def _delete(api: EngineAPI, container: str, paths: Iterable[str]) -> None:
 def _rm(api: EngineAPI, container: str, paths: list[str]) -> None:
     result = _exec(api, container, ["rm", "-rf", "--", *paths])
     if result.exit_code in (126, 127) or "executable file not found" in result.output:
-        raise EngineError(f"{_short(container)}: deleting files needs `rm` in the image, and it has none "
-                          f"(the changed files are still sent; deletions are not)")
+        raise _NoRm(f"{_short(container)}: deleting files in the container needs `rm` in its image, which has none: "
+                    f"{len(paths)} deletion(s) not applied")
     if result.exit_code:
         last = result.output.strip().splitlines()[-1:] or [f"exit code {result.exit_code}"]
         raise EngineError(f"{_short(container)}: rm -rf of {len(paths)} path(s) failed: {last[0]}")
