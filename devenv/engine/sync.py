@@ -324,13 +324,22 @@ class _Exactly:
 
 def listing(api: EngineAPI, container: str, target: str, names: Iterable[str] | None = None) -> dict[str, ContainerEntry]:
     """Container path -> entry for everything under `target` (the target itself only when it is not a
-    folder); with `names` (entries directly under the target) only those subtrees are read, so big
-    folders the host does not have (node_modules made in the image) never cross the API. A missing
-    target, or name, reads as nothing."""
+    folder; a link to a folder is read through); with `names` (entries directly under the target)
+    only those subtrees are read, so big folders the host does not have (node_modules made in the
+    image) never cross the API. A missing target, or name, reads as nothing."""
     target = posixpath.normpath(target)
     found: dict[str, ContainerEntry] = {}
     if names is None:
         _read_tree(api, container, target, target, found)
+        top = found.get(target)
+        if top is not None and top.kind == "link" and target != "/":  # what it points to, if a folder
+            through: dict[str, ContainerEntry] = {}
+            try:
+                _read_tree(api, container, target + "/", target, through)  # the engine follows a trailing slash
+            except EngineError:  # a link to a file, or to nothing
+                through = {}
+            if _is_dir(through.get(target)):
+                found = through
         if _is_dir(found.get(target)):
             del found[target]
         return found

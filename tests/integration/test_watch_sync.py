@@ -185,6 +185,18 @@ def test_send_deletes_files_and_folders_then_copies(api: EngineAPI, start: Start
     assert "/app/run.sh" in left
 
 
+def test_a_path_that_changed_kind_is_replaced_without_a_delete(api: EngineAPI, start: Start, tmp_path: Path) -> None:
+    container = start()
+    (tmp_path / "was_file").mkdir()
+    (tmp_path / "was_file" / "inside.txt").write_text("now a folder")
+    (tmp_path / "was_dir").write_text("now a file")
+    run(api, container, "sh", "-c", "mkdir -p /app/was_dir/sub && echo old > /app/was_dir/sub/x && echo old > /app/was_file")
+    sync.send(api, container, step_of(tmp_path, "/app"), sync.Owner(0, 0))
+    found = sync.listing(api, container, "/app")
+    assert {p: e.kind for p, e in found.items()} == {"/app/was_dir": "file", "/app/was_file": "dir",
+                                                     "/app/was_file/inside.txt": "file"}
+
+
 def test_a_file_gone_before_the_send_is_left_out(api: EngineAPI, start: Start, tmp_path: Path) -> None:
     container = start()
     (tmp_path / "kept.txt").write_text("kept")
@@ -321,6 +333,14 @@ def test_listing_by_names_never_reads_a_big_sibling(api: EngineAPI, start: Start
     whole = CountingAPI(api)
     assert "/app/node_modules/big" in sync.listing(whole, container, "/app")
     assert whole.read > 16 << 20
+
+
+def test_listing_reads_through_a_target_that_links_to_a_folder(api: EngineAPI, start: Start) -> None:
+    container = start()
+    run(api, container, "sh", "-c", "mkdir -p /srv/real/sub && echo hi > /srv/real/sub/f && ln -s /srv/real /app "
+        "&& ln -s /srv/real/sub/f /file-link")
+    assert sorted(sync.listing(api, container, "/app")) == ["/app/sub", "/app/sub/f"]
+    assert {p: e.kind for p, e in sync.listing(api, container, "/file-link").items()} == {"/file-link": "link"}
 
 
 def test_listing_of_a_missing_target_is_empty(api: EngineAPI, start: Start) -> None:
