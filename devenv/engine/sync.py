@@ -197,28 +197,60 @@ def _destination(api: EngineAPI, container: str, copies: Iterable[Copy]) -> tupl
     the owner, shallowest first). The tar goes to the deepest folder the container has that holds
     every copy, not "/": a container with a read-only root and the target on a volume takes it.
 
-    The common case, files changed in one existing folder, costs one stat of that folder."""
+    The folders holding the copies (but folders copied themselves) are stat'ed shallowest first, each
+    depth side by side, and none under a folder found missing: files changed in one existing folder
+    cost one stat, a whole tree sent into a fresh container a few."""
     copies = list(copies)
     folders = {c.container for c in copies if c.entry.kind == "dir"}
     parents = {posixpath.dirname(c.container) for c in copies} - folders
     exists: set[str] = {"/"}
     missing: set[str] = set()
-    anchors: set[str] = set()  # the nearest existing folder of each parent
-    for folder in sorted(parents, key=lambda p: (-p.count("/"), p)):  # deepest first: one stat tells of all ancestors
-        while folder not in folders:  # a copied folder is made by its own entry (its parent is in `parents`)
-            if folder in exists:
-                anchors.add(folder)
-                break
-            if folder not in missing and api.archive_stat(container, folder) is not None:
-                anchors.add(folder)
-                while folder not in exists:
-                    exists.add(folder)
-                    folder = posixpath.dirname(folder)
-                break
-            missing.add(folder)
-            folder = posixpath.dirname(folder)
+
+    def there(path: str) -> None:  # and so are its ancestors
+        while path not in exists:
+            exists.add(path)
+            path = posixpath.dirname(path)
+
+    def under_missing(path: str) -> bool:
+        while path != "/":
+            if path in missing:
+                return True
+            path = posixpath.dirname(path)
+        return False
+
+    for depth in sorted({p.count("/") for p in parents}):
+        todo = sorted(p for p in parents if p.count("/") == depth and p not in exists and not under_missing(p))
+        for path, found in zip(todo, _stat_all(api, container, todo), strict=True):
+            if found:
+                there(path)
+                continue
+            missing.add(path)
+            up = posixpath.dirname(path)  # up to the nearest folder it has (or one the tar makes)
+            while up not in exists and up not in missing and up not in folders:
+                if api.archive_stat(container, up) is not None:
+                    there(up)
+                    break
+                missing.add(up)
+                up = posixpath.dirname(up)
+    anchors = set()
+    for path in parents:
+        while path not in exists:
+            if path not in folders:
+                missing.add(path)  # under a missing folder
+            path = posixpath.dirname(path)
+        anchors.add(path)
     base = _common(sorted(anchors)) if anchors else "/"
     return base, sorted(missing, key=lambda p: (p.count("/"), p))
+
+
+def _stat_all(api: EngineAPI, container: str, paths: list[str]) -> list[bool]:
+    """Whether the container has each path (side by side when there are several)."""
+    if len(paths) <= 2:
+        return [api.archive_stat(container, p) is not None for p in paths]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(LISTING_THREADS, len(paths)), thread_name_prefix="devenv-stat") as pool:
+        return [found is not None for found in pool.map(lambda p: api.archive_stat(container, p), paths)]
 
 
 def _common(folders: list[str]) -> str:

@@ -131,3 +131,20 @@ def test_run_hook_passes_the_hook_s_settings(fake: FakeEngineAPI) -> None:
     (created,) = fake.called("exec_create")
     assert created.args == {"container": "web-1", "cmd": ["make", "reload"], "user": "app", "privileged": True,
                             "workdir": "/src", "env": ["A=1", "B=2"]}
+
+
+def test_a_tree_into_a_fresh_container_costs_a_few_stats(fake: FakeEngineAPI, tmp_path: Path) -> None:
+    container = _container(fake)
+    fake.files["web-1"] = {"/srv/keep": b""}  # /srv exists; /srv/app does not
+    copies = []
+    for n in range(30):  # files in 30 folders, the folders not in the step (nothing copies them)
+        copy = _file(tmp_path, f"d{n}/sub/f.txt")
+        copies.append(Copy(copy.host, f"/srv/app/d{n}/sub/f.txt", copy.entry))
+    copies.append(Copy(copies[0].host, "/srv/app/top.txt", copies[0].entry))
+    sync.send(fake, container, SyncStep("web", tuple(sorted(copies, key=lambda c: c.container)), ()), sync.Owner(5, 5))
+    assert sorted(c.args["path"] for c in fake.called("archive_stat")) == ["/srv", "/srv/app"]
+    (put,) = fake.called("put_archive")
+    assert put.args["path"] == "/srv"
+    with tarfile.open(fileobj=io.BytesIO(put.args["data"])) as tar:
+        made = [m.name for m in tar if m.isdir()]
+    assert made == ["app"] + sorted(f"app/d{n}" for n in range(30)) + sorted(f"app/d{n}/sub" for n in range(30))
