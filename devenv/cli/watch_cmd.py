@@ -53,12 +53,14 @@ def run_watch(g: Globals, client: Any, project: Any, services: tuple[str, ...], 
 
 
 def _emitter(fmt: str) -> Callable[[Any], None]:
-    from devenv.cli.common import echo, emit_json
+    import json
+
+    from devenv.cli.common import echo
     from devenv.cli.output import style
 
     def emit(event: Any) -> None:
-        if fmt == "json":
-            emit_json(event.to_json())
+        if fmt == "json":  # one object per line: a stream of events
+            echo(json.dumps(event.to_json(), separators=(",", ":")))
         elif event.event in ("warning",):
             echo(style(event.line, "yellow"), err=True)
         elif event.event == "error":

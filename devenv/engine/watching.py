@@ -134,6 +134,7 @@ class Session:
         from devenv.engine.filewatch import FileWatch
 
         roots, singles = watch_roots(self.rules)
+        self._rule_paths = {r.path for r in self.rules}
         singles = list(dict.fromkeys([*singles, *manifest_files(self.project)]))
         self.files = FileWatch(roots, singles)
         self._report = self.files.start()
@@ -148,6 +149,16 @@ class Session:
                     return
 
         self._spawn(pump, "devenv-watch-files")
+
+    def _rewatch(self) -> None:
+        """Place the file watches again (new rules, a rule's path that appeared): the new ones
+        first, so nothing is missed in between."""
+        previous = self.files
+        self._watch_files()
+        if previous is not None:
+            previous.close()
+        for warning in self._report.warnings:
+            self.emit(WatchEvent("warning", f"warning: {warning}"))
 
     def _follow_engine(self) -> None:
         from devenv.engine.queries import project_events
@@ -211,6 +222,8 @@ class Session:
     # -- a batch of file changes
 
     def handle_batch(self, batch: Batch) -> None:
+        if self._rule_paths & batch.paths:  # a rule's own path appeared, went or changed kind: watch it anew
+            self._rewatch()
         changes = stat_changes(batch.paths, self.rules)
         manifests = set(manifest_files(self.project))
         plan = plan_batch(self.rules, changes, manifests)
@@ -310,10 +323,7 @@ class Session:
         self.project, self.rules = project, rules
         ok = self.up(project, self.services, False)
         if (watch_roots(rules), manifest_files(project)) != old_roots:
-            previous = self.files
-            self._watch_files()
-            if previous is not None:
-                previous.close()
+            self._rewatch()
         for service in self._rule_services():
             for c in self._running(service):
                 if self.synced.get(c.id) != c.started:

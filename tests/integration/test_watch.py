@@ -49,10 +49,12 @@ class Watch:
         assert self.process.stdout is not None
         for line in self.process.stdout:
             line = line.strip()
-            if line.startswith("{"):
+            try:
                 event = json.loads(line)
-                if "event" in event:
-                    self.events.put(event)
+            except ValueError:  # `up --watch --format json`: up's own report comes first, indented
+                continue
+            if isinstance(event, dict) and "event" in event:
+                self.events.put(event)
 
     def _errors(self) -> None:
         assert self.process.stderr is not None
