@@ -114,6 +114,8 @@ class Project:
     env_files: tuple[str, ...] = ()  # the .env / --env-file files interpolation read
     profiles: tuple[str, ...] = ()  # the active profiles
     env: str | None = None  # the environment selected (--env / DEVENV_ENV), None for the default
+    # every file the model was read from: Compose files (included, extended), env_file, label_file
+    read_files: tuple[str, ...] = dataclasses.field(default=(), compare=False)
     # field path -> (file, line) where it was written, for errors found after loading (the loader sets it)
     locate: Any = dataclasses.field(default=None, compare=False, repr=False)
 

@@ -18,7 +18,7 @@ import queue
 import tarfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, BinaryIO
 
 from devenv.engine.api import APIError, BuildOptions, EngineAPI, Filters, NotFound, PathStat, WaitResult, When
@@ -127,6 +127,10 @@ class FakeEngineAPI:
         self.nodes_: list[dict[str, Any]] = [{"ID": "node-id-1", "Description": {"Hostname": "fake-node"}}]
         self.secrets_: dict[str, dict[str, Any]] = {}  # name -> {ID, Spec: {Name, Labels}, Data (base64)}
         self.configs_: dict[str, dict[str, Any]] = {}
+        self.execs: dict[str, dict[str, Any]] = {}  # exec ID -> inspect JSON (+ Container, Cmd, User, Env...)
+        # what an exec does: (container name, argv) -> (exit code, output); None: `rm -rf -- PATH...`
+        # removes those paths from `files`, anything else exits 0 without output
+        self.exec_handler: Callable[[str, list[str]], tuple[int, bytes]] | None = None
         for reference, image_id in (images or {}).items():
             self.add_image(reference, image_id)
 
@@ -566,8 +570,8 @@ class FakeEngineAPI:
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w") as tar:
             for name, data in sorted(files.items()):
-                if name == path or name.startswith(path.rstrip("/") + "/"):
-                    info = tarfile.TarInfo(name.lstrip("/"))
+                if name == path or name.startswith(path.rstrip("/") + "/"):  # named from the path's base, as the engine's
+                    info = tarfile.TarInfo((path.rstrip("/").rsplit("/", 1)[-1] + name[len(path.rstrip("/")):]).lstrip("/"))
                     info.size = len(data)
                     tar.addfile(info, io.BytesIO(data))
         return iter([buffer.getvalue()]), self.archive_stat(container, path)
@@ -583,6 +587,50 @@ class FakeEngineAPI:
                     extracted = tar.extractfile(member)
                     assert extracted is not None
                     self.files.setdefault(name, {})["/" + "/".join(p for p in (path.strip("/"), member.name) if p)] = extracted.read()
+
+    # ---------------------------------------------------------------- exec
+
+    def exec_create(self, container: str, cmd: Sequence[str], *, user: str | None = None, privileged: bool = False,
+                    workdir: str | None = None, env: Sequence[str] = ()) -> str:
+        self._record("exec_create", container=container, cmd=list(cmd), user=user, privileged=privileged, workdir=workdir,
+                     env=list(env))
+        with self.lock:
+            info = self._container(container)
+            if info["State"]["Status"] != "running":
+                raise APIError(409, f"Container {info['Id']} is not running", "POST", container)
+            exec_id = _new_id()
+            self.execs[exec_id] = {"ID": exec_id, "ContainerID": info["Id"], "Container": info["Name"].lstrip("/"),
+                                   "Cmd": list(cmd), "User": user or "", "Privileged": privileged, "WorkingDir": workdir or "",
+                                   "Env": list(env), "Running": False, "ExitCode": None, "Pid": 0}
+        return exec_id
+
+    def exec_start(self, exec_id: str) -> bytes:
+        self._record("exec_start", exec_id=exec_id)
+        with self.lock:
+            if exec_id not in self.execs:
+                raise NotFound(404, f"No such exec instance: {exec_id}", "POST", exec_id)
+            found = self.execs[exec_id]
+        name, cmd = found["Container"], found["Cmd"]
+        if self.exec_handler is not None:
+            code, output = self.exec_handler(name, list(cmd))
+        else:
+            code, output = 0, b""
+            if cmd[:3] == ["rm", "-rf", "--"]:
+                with self.lock:
+                    files = self.files.get(name, {})
+                    for gone in cmd[3:]:
+                        for path in [p for p in files if p == gone or p.startswith(gone.rstrip("/") + "/")]:
+                            del files[path]
+        with self.lock:
+            found["ExitCode"] = code
+        return output
+
+    def exec_inspect(self, exec_id: str) -> dict[str, Any]:
+        self._record("exec_inspect", exec_id=exec_id)
+        with self.lock:
+            if exec_id not in self.execs:
+                raise NotFound(404, f"No such exec instance: {exec_id}", "GET", exec_id)
+            return {k: v for k, v in self.execs[exec_id].items() if k not in ("Cmd", "User", "Env", "WorkingDir", "Container")}
 
     # ---------------------------------------------------------------- swarm (minimal: objects kept, calls recorded)
 

@@ -51,6 +51,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("devenv.cli.diff_cmd:diff", "Compare two environments, a lock file or an engine; exit 1 on drift."),
     "export": ("devenv.cli.export_cmd:export", "Export the manifest to another format (kubernetes)."),
     "deploy": ("devenv.cli.deploy_cmd:deploy", "Deploy the manifest to a Docker swarm as a stack; --rm removes it."),
+    "watch": ("devenv.cli.watch_cmd:watch", "Bring the services up, then sync/rebuild/restart them as files change."),
 }
 
 DESCRIPTION = "devenv: a production-identical environment from a Compose file, in one command."

@@ -132,6 +132,8 @@ def _attach_set(project: Any, services: tuple[str, ...], attach: tuple[str, ...]
 @click.option("--frozen", is_flag=True, help="Run exactly what the lock file pins (digests, bases); refuse when anything differs.")
 @click.option("-y", "--yes", is_flag=True, help="Go on despite the risky declarations warned about (remembered for this project).")
 @click.option("--local", is_flag=True, help="With --env: run that environment on the local engine, its laptop overrides merged.")
+@click.option("-w", "--watch", "watch_after", is_flag=True,
+              help="Then watch the files as `devenv watch` does (develop.watch rules); Ctrl-C leaves the containers running.")
 @format_option()
 @click.pass_obj
 def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_timeout: float, build: bool, no_build: bool,
@@ -139,7 +141,7 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
        always_recreate_deps: bool, no_recreate: bool, renew_anon_volumes: bool, remove_orphans: bool, dry_run_here: bool,
        timeout: int | None, scale: tuple[str, ...], attach: tuple[str, ...], no_attach: tuple[str, ...],
        attach_dependencies: bool, abort_exit: bool, abort_failure: bool, exit_code_from: str | None, no_color: bool,
-       no_log_prefix: bool, timestamps: bool, frozen: bool, yes: bool, local: bool, fmt: str) -> int:
+       no_log_prefix: bool, timestamps: bool, frozen: bool, yes: bool, local: bool, watch_after: bool, fmt: str) -> int:
     import time
 
     from devenv.cli.report import print_applied, print_plan
@@ -152,10 +154,16 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
     _check(detach, wait, attach, attach_dependencies, abort_exit, abort_failure, build, no_build, force_recreate,
            no_recreate, renew_anon_volumes, always_recreate_deps)
     attached = bool(attach or attach_dependencies or abort_exit or abort_failure) and not no_start
+    if watch_after and (attached or no_start):
+        raise UsageError("--watch cannot be combined with --attach, --abort-on-container-exit, --exit-code-from or --no-start")
     dry_run = g.dry_run or dry_run_here
     options = local_options(g.options, local)
     project, engine = load_while_connecting(options, services)
     declared = show_laptop_differences(project, options)
+    if watch_after and not dry_run:
+        from devenv.plan.watch import rules_of
+
+        rules_of(project, services)  # a bad rule, or nothing to watch: said before anything starts
     if exit_code_from and exit_code_from not in project.services:
         raise UsageError(f"no such service: {exit_code_from} (--exit-code-from)")
     shown = _attach_set(project, services, attach, attach_dependencies, no_attach) if attached else set()
@@ -214,6 +222,10 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
         unreachable = loopback_warning(client, project.name)
         if unreachable:
             say(f"warning: {unreachable}")
+        if code == 0 and watch_after:
+            from devenv.cli.watch_cmd import run_watch
+
+            return run_watch(g, client, project, services, up_first=False, prune=True, quiet=quiet_build, fmt=fmt)
         if code != 0 or follower is None:
             return code
         return _attached(g, client, project, follower, since, abort_exit, abort_failure, exit_code_from, timeout)

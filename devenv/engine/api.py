@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, Protocol, TypedDict
 from urllib.parse import quote, urlencode
 
@@ -277,6 +277,12 @@ class EngineAPI(Protocol):
     def put_archive(self, container: str, path: str, data: bytes | BinaryIO, length: int | None = None,
                     copy_uid_gid: bool = False) -> None: ...
 
+    # commands in running containers (watch's deletions and exec hooks); stdin is never attached
+    def exec_create(self, container: str, cmd: Sequence[str], *, user: str | None = None, privileged: bool = False,
+                    workdir: str | None = None, env: Sequence[str] = ()) -> str: ...  # the exec's ID
+    def exec_start(self, exec_id: str) -> bytes: ...  # runs it to the end: stdout and stderr as they came
+    def exec_inspect(self, exec_id: str) -> JSON: ...  # ExitCode, Running...
+
     # swarm (`devenv deploy`, on a manager): specs and bodies as the API takes them; `auth` is the
     # X-Registry-Auth payload for the service's image (None: the nodes pull with their own)
     def services(self, filters: Filters | None = None) -> list[JSON]: ...
@@ -312,6 +318,33 @@ def _auth_headers(auth: dict[str, str] | None) -> dict[str, str]:
     import base64
 
     return {"X-Registry-Auth": base64.urlsafe_b64encode(json.dumps(auth).encode()).decode()}
+
+
+def _exec_body(cmd: Sequence[str], user: str | None, privileged: bool, workdir: str | None, env: Sequence[str]) -> JSON:
+    """POST /containers/{id}/exec's body: output attached, no stdin, no tty."""
+    body: JSON = {"Cmd": list(cmd), "AttachStdin": False, "AttachStdout": True, "AttachStderr": True, "Tty": False,
+                  "Privileged": privileged}
+    if user:
+        body["User"] = user
+    if workdir:
+        body["WorkingDir"] = workdir
+    if env:
+        body["Env"] = list(env)
+    return body
+
+
+def _demux(raw: bytes) -> bytes:
+    """The payloads of the engine's multiplexed stream (8-byte frame headers: stream, 0, 0, 0, size
+    big-endian), joined in the order they came; a stream that is not framed is returned as it is."""
+    out = bytearray()
+    at = 0
+    while at + 8 <= len(raw):
+        kind, size = raw[at], int.from_bytes(raw[at + 4:at + 8], "big")
+        if kind > 2 or raw[at + 1:at + 4] != b"\0\0\0":
+            return raw if not out else bytes(out) + raw[at:]
+        out += raw[at + 8:at + 8 + size]
+        at += 8 + size
+    return bytes(out) if at == len(raw) else bytes(out) + raw[at:]
 
 
 def _failure(status: int, payload: bytes, method: str, path: str) -> APIError:
@@ -617,6 +650,35 @@ class LocalAPI:
         if status >= 400:
             raise _failure(status, payload, "PUT", "/archive")
 
+    # ------------------------------------------------------------ exec
+
+    def exec_create(self, container: str, cmd: Sequence[str], *, user: str | None = None, privileged: bool = False,
+                    workdir: str | None = None, env: Sequence[str] = ()) -> str:
+        answer = self._call("POST", f"/containers/{quote(container, safe='')}/exec", None,
+                            _exec_body(cmd, user, privileged, workdir, env))
+        return str(answer["Id"])
+
+    def exec_start(self, exec_id: str) -> bytes:
+        """Run the exec to its end on a connection of its own: the engine hijacks it, answers 200 and
+        sends the multiplexed output until the command ends, then closes it."""
+        path = f"/exec/{quote(exec_id, safe='')}/start"
+        conn = UnixConnection(self.socket_path, self.long_timeout)
+        try:
+            head, payload = conn.request("POST", self._url(path), json.dumps({"Detach": False, "Tty": False}).encode(),
+                                         {"User-Agent": USER_AGENT, "Content-Type": "application/json"})
+        except BaseException as exc:
+            if _timed_out(exc):
+                raise EngineError(f"the Docker engine did not answer POST {path} within {self.long_timeout:g} s") from None
+            raise
+        finally:
+            conn.close()
+        if head.status >= 400:
+            raise _failure(head.status, payload, "POST", path)
+        return _demux(payload)
+
+    def exec_inspect(self, exec_id: str) -> JSON:
+        return dict(self._call("GET", f"/exec/{quote(exec_id, safe='')}/json"))
+
     # ------------------------------------------------------------ swarm
 
     def services(self, filters: Filters | None = None) -> list[JSON]:
@@ -818,6 +880,19 @@ class RemoteAPI:
         headers = {"Content-Type": "application/x-tar", **({"Content-Length": str(length)} if length is not None else {})}
         self._raw("PUT", f"/containers/{quote(container, safe='')}/archive", data=data, headers=headers,
                   params={"path": path, "copyUIDGID": "true" if copy_uid_gid else None})
+
+    # exec
+    def exec_create(self, container: str, cmd: Sequence[str], *, user: str | None = None, privileged: bool = False,
+                    workdir: str | None = None, env: Sequence[str] = ()) -> str:
+        answer = self._sdk.exec_create(container, list(cmd), stdout=True, stderr=True, stdin=False, tty=False,
+                                       privileged=privileged, user=user or "", environment=list(env) or None, workdir=workdir)
+        return str(answer["Id"])
+
+    def exec_start(self, exec_id: str) -> bytes:
+        return bytes(self._sdk.exec_start(exec_id, detach=False, tty=False, stream=False, demux=False) or b"")
+
+    def exec_inspect(self, exec_id: str) -> JSON:
+        return dict(self._sdk.exec_inspect(exec_id))
 
     # swarm: the SDK's methods, but for the bodies the plan layer writes (its create_service /
     # update_service rebuild them from arguments and read their own credentials; create_secret /

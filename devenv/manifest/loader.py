@@ -159,8 +159,9 @@ def _typed_project(
     enabled = {n: s for n, s in services.items() if _enabled(s, active)}
     disabled = {n: s for n, s in services.items() if n not in enabled}
     check_project(enabled, disabled, resources)
+    read = [f for f, _ in getattr(getattr(locate, "__self__", None), "docs", ())]
     for sname, service in enabled.items():
-        _resolve_env_files(sname, service, environ)
+        read += _resolve_env_files(sname, service, environ)
     used = _used_resources(enabled.values())
     kept = {kind: {k: v for k, v in resources[kind].items() if k in used[kind]} for kind in RESOURCE_KINDS}
     extensions = {k: v for k, v in model.items() if isinstance(k, str) and k.startswith("x-")}
@@ -181,6 +182,7 @@ def _typed_project(
         profiles=tuple(sorted(active)),
         locate=locate,
         env=env,
+        read_files=tuple(dict.fromkeys(os.path.abspath(f) for f in read if f and os.path.isabs(f))),
     )
 
 
@@ -203,10 +205,12 @@ def _used_resources(services: Any) -> dict[str, set[str]]:
     return used
 
 
-def _resolve_env_files(name: str, service: dict, environ: Mapping[str, str]) -> None:
-    """Fold `env_file` and `label_file` into environment and labels (the model keeps the result)."""
+def _resolve_env_files(name: str, service: dict, environ: Mapping[str, str]) -> list[str]:
+    """Fold `env_file` and `label_file` into environment and labels (the model keeps the result);
+    the paths they name (read or optional and missing), for `watch` to replan on."""
     env_files = service.pop("env_file", None) or ()
     label_files = service.pop("label_file", None) or ()
+    named = [e.get("path") for e in env_files] + list(label_files)
     if env_files:
         declared = service.get("environment") or {}
         values = {k: v for k, v in declared.items() if v is not None}
@@ -242,6 +246,7 @@ def _resolve_env_files(name: str, service: dict, environ: Mapping[str, str]) -> 
                 raise field_error(("services", name, "label_file", i), message) from None
         labels.update(service.get("labels") or {})
         service["labels"] = labels
+    return [str(p) for p in named if p]
 
 
 def _read_mapping_file(path: str, fmt: str | None, lookup: Callable[[str], str | None]) -> dict[str, str]:

@@ -1,0 +1,523 @@
+"""File events for `devenv watch`: the host paths touched under the watched trees, in batches.
+
+Strategy: ONE inotify instance (watchdog's `InotifyFD`: one descriptor, one reader thread) and
+one inotify watch per kept folder, placed by our own `os.scandir` walk that never enters a pruned
+folder (`Root.prunes`: node_modules, .git, ...). Inotify has no recursive watch: watchdog's
+"recursive" watch is one inotify watch per folder too, placed by an `os.walk` of everything
+under its path, pruned folders included, at start and again whenever a folder appears (an
+`npm install` inside it adds thousands of watches); and every watch scheduled on its Observer is
+an emitter thread. Measured on a 104,864-file monorepo tree (10,843 folders, 3,203 of them kept):
+this module starts in ~0.1 s with 3,204 watches and 1 thread; watchdog's Observer with one
+recursive watch per highest unpruned folder and non-recursive ones above pruned folders, 0.43 s,
+43 watchdog watches, 45 threads, and it still watches a node_modules created later; one recursive
+watch on the root, 0.63 s and 10,843 watches.
+
+A folder that appears later is watched, then listed, and everything already in it is reported, so
+nothing written before its watch was placed is missed. A folder deleted or moved away drops its
+watches (a move is reported as the old path gone and the new one created). A single file (a
+`files` entry, or a Root that is a file or does not exist yet) is watched through its folder,
+non-recursively, only its name reported; every folder Root is also watched by name in its parent,
+so a Root deleted and created again is walked again. When the kernel's event queue overflows,
+everything is watched again and every path reported (the orchestrator resyncs).
+
+When the kernel refuses a watch (ENOSPC: fs.inotify.max_user_watches; EMFILE:
+max_user_instances), at start or later, that Root's inotify watches are removed and the Root is
+polled instead by watchdog's `PollingObserverVFS` with a `listdir` that prunes (so polling never
+walks node_modules either); one warning line says so and names the sysctl.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from watchdog.events import DirModifiedEvent, FileSystemEvent, FileSystemEventHandler
+
+if TYPE_CHECKING:
+    from watchdog.observers.api import BaseObserver
+    from watchdog.observers.inotify_c import InotifyEvent, InotifyFD, WatchDescriptor
+
+QUIET = 0.02  # seconds without an event that close a batch (Compose waits 0.5)
+MAX_DELAY = 0.5  # a batch is delivered at the latest this long after its first event
+LIMIT_ERRNOS = (errno.ENOSPC, errno.EMFILE)
+# What a kept folder's watch listens to: changes of content, metadata, names. Not IN_OPEN,
+# IN_ACCESS nor IN_CLOSE_NOWRITE: reading the files (the sync does) must not wake the watch.
+_IN_MODIFY, _IN_ATTRIB, _IN_CLOSE_WRITE = 0x2, 0x4, 0x8
+_IN_MOVED_FROM, _IN_MOVED_TO, _IN_CREATE, _IN_DELETE = 0x40, 0x80, 0x100, 0x200
+_IN_ONLYDIR, _IN_DONT_FOLLOW, _IN_EXCL_UNLINK, _IN_ISDIR = 0x01000000, 0x02000000, 0x04000000, 0x40000000
+MASK = (_IN_MODIFY | _IN_ATTRIB | _IN_CLOSE_WRITE | _IN_MOVED_FROM | _IN_MOVED_TO | _IN_CREATE | _IN_DELETE
+        | _IN_ONLYDIR | _IN_DONT_FOLLOW | _IN_EXCL_UNLINK)
+SUGGESTED_WATCHES = 524288
+SUGGESTED_INSTANCES = 1024
+
+
+@dataclass(frozen=True)
+class Root:
+    path: str  # abs folder or file
+    prunes: Callable[[str], bool]  # abs folder -> never walked nor watched (node_modules, .git)
+
+
+@dataclass(frozen=True)
+class Batch:
+    paths: frozenset[str]  # abs paths touched (created, modified, deleted, both ends of a move)
+    first: float  # time.time() of the batch's first event (the "save")
+
+
+@dataclass(frozen=True)
+class StartReport:
+    seconds: float
+    watches: int  # inotify watches placed
+    polled: tuple[str, ...]  # roots watched by polling (inotify limit)
+    warnings: tuple[str, ...]  # one line each, e.g. the inotify limit (names fs.inotify.max_user_watches)
+
+
+@dataclass
+class _Folder:
+    """One inotify watch: a folder, the Roots whose tree it belongs to, the names wanted in it."""
+
+    path: str
+    trees: set[int] = field(default_factory=set)  # indexes of the Roots whose tree holds this folder
+    names: set[str] = field(default_factory=set)  # entries reported by name (files, Roots watched by name)
+
+
+class FileWatch:
+    """Watches `roots` (trees, pruned) and `files` (single files), delivering touched paths in batches."""
+
+    def __init__(self, roots: Sequence[Root], files: Sequence[str] = (), *, quiet: float = QUIET,
+                 max_delay: float = MAX_DELAY, poll_interval: float = 0.5) -> None:
+        self._roots = tuple(Root(os.path.abspath(r.path), r.prunes) for r in roots)
+        self._files = tuple(os.path.abspath(f) for f in files)
+        self._quiet, self._max_delay, self._poll_interval = quiet, max_delay, poll_interval
+        self._cond = threading.Condition()
+        self._pending: set[str] = set()
+        self._first = 0.0  # time.time() of the pending batch's first event
+        self._first_mono = self._last_mono = 0.0
+        self._closed = False
+        self._failure: BaseException | None = None
+        self._started = False
+        # Watch bookkeeping, guarded by _lock (the inotify thread and start() both place watches).
+        self._lock = threading.RLock()
+        self._fd: InotifyFD | None = None
+        self._folders: dict[int, _Folder] = {}  # wd -> folder
+        self._wd_of: dict[str, int] = {}  # folder path -> wd
+        self._polled: dict[int, BaseObserver] = {}  # root index -> its polling observer
+        self._warnings: list[str] = []
+        self._by_path: dict[str, list[int]] = {}  # root path -> indexes (a root watched by name becomes a tree)
+        for index, root in enumerate(self._roots):
+            self._by_path.setdefault(root.path, []).append(index)
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def start(self) -> StartReport:
+        """Place every watch (or start polling); changes made after this returns are seen."""
+        began = time.monotonic()
+        with self._lock:
+            if self._started:
+                raise RuntimeError("FileWatch.start() called twice")
+            self._started = True
+            limit: OSError | None = None
+            try:
+                self._fd = self._open_fd()
+            except OSError as err:
+                if err.errno not in LIMIT_ERRNOS:
+                    raise
+                limit = err
+            for path in self._files:
+                self._watch_name(path)
+            for index in range(len(self._roots)):
+                if limit is None:
+                    try:
+                        self._attach(index)
+                        continue
+                    except OSError as err:
+                        if err.errno not in LIMIT_ERRNOS:
+                            raise
+                        self._detach(index)
+                        self._poll(index, err)
+                else:
+                    self._poll(index, limit)
+            report = StartReport(
+                seconds=time.monotonic() - began,
+                watches=len(self._folders),
+                polled=tuple(self._roots[i].path for i in sorted(self._polled)),
+                warnings=tuple(self._warnings),
+            )
+        return report
+
+    def next(self, timeout: float | None = None) -> Batch | None:
+        """The next batch: once QUIET seconds passed without an event, or MAX_DELAY after its
+        first event. None on timeout or once closed. Raises what broke the watching thread."""
+        end = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while not self._closed:
+                if self._failure is not None:
+                    raise self._failure
+                now = time.monotonic()
+                wait: float | None
+                if self._pending:
+                    due = min(self._last_mono + self._quiet, self._first_mono + self._max_delay)
+                    if now >= due:
+                        batch = Batch(frozenset(self._pending), self._first)
+                        self._pending = set()
+                        return batch
+                    wait = due - now if end is None else min(due, end) - now
+                else:
+                    wait = None if end is None else end - now
+                if wait is not None and wait <= 0:
+                    return None
+                self._cond.wait(wait)
+            return None
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Every warning so far: start()'s, and those of a Root that fell back to polling later
+        (a folder created while watching went past the inotify limit)."""
+        with self._lock:
+            return tuple(self._warnings)
+
+    def close(self) -> None:
+        """Stop watching (idempotent, quick): removes the inotify watches, stops the pollers, wakes next()."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            self._cond.notify_all()
+        with self._lock:
+            fd, self._fd = self._fd, None
+            observers = list(self._polled.values())
+            self._polled.clear()
+            self._folders.clear()
+            self._wd_of.clear()
+        if fd is not None:
+            fd.stop()  # closes the descriptor (removing every watch) and ends its thread
+        for observer in observers:
+            observer.stop()
+        for thread in [fd, *observers]:
+            if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+                thread.join(timeout=2)
+
+    # -- batching -----------------------------------------------------------------------------
+
+    def _touch(self, paths: Iterable[str]) -> None:
+        """Add paths to the pending batch; every event, even on a path already pending (a file
+        written in several chunks), restarts the quiet period."""
+        paths = list(paths)
+        if not paths:
+            return
+        with self._cond:
+            if self._closed:
+                return
+            now = time.monotonic()
+            if not self._pending:
+                self._first, self._first_mono = time.time(), now
+            self._pending.update(paths)
+            self._last_mono = now
+            self._cond.notify_all()
+
+    def _fail(self, error: BaseException) -> None:
+        """An unexpected error on the watching thread: next() raises it rather than going silent."""
+        with self._cond:
+            if self._failure is None:
+                self._failure = error
+            self._cond.notify_all()
+
+    # -- inotify --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _open_fd() -> InotifyFD:
+        from watchdog.observers.inotify_c import InotifyFD
+
+        fd = InotifyFD()
+        fd.start()
+        return fd
+
+    def _add(self, path: str) -> _Folder | None:
+        """The folder's watch, placed if needed. None: the folder is gone (or unreadable).
+        Raises OSError(ENOSPC/EMFILE) at the inotify limits."""
+        wd = self._wd_of.get(path)
+        if wd is not None:
+            return self._folders[wd]
+        assert self._fd is not None
+        from watchdog.observers.inotify_c import CallbackId, Mask
+
+        try:
+            new = self._fd.add_callback(os.fsencode(path), Mask(MASK), self, CallbackId(id(self)))
+        except OSError as err:
+            if err.errno in LIMIT_ERRNOS:
+                raise
+            return None  # ENOENT, ENOTDIR, EACCES...: nothing to watch there
+        folder = self._folders.get(new)
+        if folder is None:
+            folder = self._folders[new] = _Folder(path)
+        elif folder.path != path:  # the same folder under another name (moved): follow it
+            self._wd_of.pop(folder.path, None)
+            folder.path = path
+        self._wd_of[path] = new
+        return folder
+
+    def _release(self, wds: list[int]) -> None:
+        """Remove watches nothing needs any more."""
+        unused = [wd for wd in wds if wd in self._folders and not self._folders[wd].trees and not self._folders[wd].names]
+        for wd in unused:
+            folder = self._folders.pop(wd)
+            if self._wd_of.get(folder.path) == wd:
+                del self._wd_of[folder.path]
+        if unused and self._fd is not None:
+            from watchdog.observers.inotify_c import CallbackId, WatchDescriptor
+
+            self._fd.remove_callbacks([(WatchDescriptor(wd), CallbackId(id(self))) for wd in unused])
+
+    def _watch_name(self, path: str) -> None:
+        """Watch one entry through its folder, non-recursively (the folder must exist)."""
+        if self._fd is None:
+            return
+        parent, name = os.path.split(path)
+        try:
+            folder = self._add(parent)
+        except OSError as err:
+            if err.errno not in LIMIT_ERRNOS:
+                raise
+            self._warn_limit(err, path)
+            return
+        if folder is not None:
+            folder.names.add(name)
+
+    def _attach(self, index: int, report: bool = False) -> None:
+        """Watch a Root: by name in its parent, and its tree when it is a folder."""
+        root = self._roots[index]
+        parent = os.path.dirname(root.path)
+        if parent != root.path:
+            folder = self._add(parent)
+            if folder is not None:
+                folder.names.add(os.path.basename(root.path))
+        if os.path.isdir(root.path) and not os.path.islink(root.path):
+            self._walk(index, root.path, report)
+
+    def _walk(self, index: int, top: str, report: bool, watch: bool = True) -> None:
+        """Watch `top` and every folder under it that the Root does not prune; with `report`, report
+        every path found (a folder that just appeared: what was written before its watch)."""
+        prunes = self._roots[index].prunes
+        found: list[str] = []
+        stack = [top]
+        while stack:
+            path = stack.pop()
+            if watch:
+                folder = self._add(path)  # the watch first, then the listing: nothing falls in between
+                if folder is None or index in folder.trees:
+                    continue  # gone, or listed already (its events since then come from its watch)
+                folder.trees.add(index)
+            try:
+                with os.scandir(path) as entries:
+                    for entry in entries:
+                        try:
+                            is_dir = entry.is_dir(follow_symlinks=False)
+                        except OSError:
+                            is_dir = False
+                        if report:
+                            found.append(entry.path)
+                        if is_dir and not prunes(entry.path):
+                            stack.append(entry.path)
+            except OSError:
+                continue  # gone or unreadable meanwhile
+        if found:
+            self._touch(found)
+
+    def _detach(self, index: int) -> None:
+        """Remove a Root's tree watches (before polling it instead)."""
+        touched = []
+        for wd, folder in self._folders.items():
+            if index in folder.trees:
+                folder.trees.discard(index)
+                touched.append(wd)
+        self._release(touched)
+
+    def _forget(self, path: str, subtree: bool = True) -> None:
+        """A folder was deleted or moved away: drop the watches at (and under) it."""
+        if subtree:
+            prefix = path + os.sep
+            gone = [wd for wd, folder in self._folders.items() if folder.path == path or folder.path.startswith(prefix)]
+        else:
+            gone = [self._wd_of[path]] if path in self._wd_of else []
+        for wd in gone:
+            self._folders[wd].trees.clear()
+            self._folders[wd].names.clear()
+        self._release(gone)
+
+    # WatchCallback (called on the InotifyFD thread)
+
+    def on_event(self, event: InotifyEvent) -> None:
+        try:
+            self._on_event(event)
+        except Exception as error:  # never let the reader thread die silently
+            self._fail(error)
+
+    def _on_event(self, event: InotifyEvent) -> None:
+        with self._lock:
+            folder = self._folders.get(event.wd)
+            if folder is None or not event.name:
+                return  # a late event of a removed watch, or about the folder itself (its parent reports it)
+            name = os.fsdecode(event.name)
+            path = os.path.join(folder.path, name)
+            is_dir = bool(event.mask & _IN_ISDIR)
+            by_name = name in folder.names
+            if not folder.trees and not by_name:
+                return
+            if is_dir and event.mask & _IN_DELETE:
+                self._forget(path, subtree=False)  # empty when deleted: the watches under it are gone already
+            elif is_dir and event.mask & _IN_MOVED_FROM:
+                self._forget(path)
+            elif is_dir and event.mask & (_IN_CREATE | _IN_MOVED_TO):
+                self._forget(path, subtree=False)  # renamed over another (empty) folder: its watch is stale
+                for index in sorted(folder.trees):
+                    if index not in self._polled and not self._roots[index].prunes(path):
+                        self._grow(index, path)
+                if by_name:
+                    for index in self._by_path.get(path, ()):
+                        if index not in self._polled:
+                            self._grow(index, path)
+        self._touch((path,))
+
+    def _grow(self, index: int, path: str) -> None:
+        """Walk a folder that appeared in Root `index`'s tree; at the limit, poll that Root instead."""
+        try:
+            self._walk(index, path, report=True)
+        except OSError as err:
+            if err.errno not in LIMIT_ERRNOS:
+                raise
+            self._detach(index)
+            self._poll(index, err)
+            # what was written in the new folder before the poller's first snapshot
+            self._walk(index, path, report=True, watch=False)
+
+    def on_watch_deleted(self, wd: WatchDescriptor) -> None:
+        with self._lock:
+            folder = self._folders.pop(wd, None)
+            if folder is not None and self._wd_of.get(folder.path) == wd:
+                del self._wd_of[folder.path]
+
+    def on_queue_overflow(self) -> None:
+        try:
+            self._resync()
+        except Exception as error:
+            self._fail(error)
+
+    def _resync(self) -> None:
+        """Events were lost: watch again from scratch and report everything (a full resync)."""
+        with self._lock:
+            if self._fd is None:
+                return
+            for index in range(len(self._roots)):
+                if index not in self._polled:
+                    self._forget(self._roots[index].path)
+            for path in self._files:
+                self._watch_name(path)
+            self._touch(self._files)
+            for index in range(len(self._roots)):
+                if index not in self._polled:
+                    try:
+                        self._attach(index, report=True)
+                    except OSError as err:
+                        if err.errno not in LIMIT_ERRNOS:
+                            raise
+                        self._detach(index)
+                        self._poll(index, err)
+
+    # -- polling fallback -----------------------------------------------------------------------
+
+    def _poll(self, index: int, err: OSError) -> None:
+        root = self._roots[index]
+        self._warn_limit(err, root.path)
+        from watchdog.observers.polling import PollingObserverVFS
+
+        if os.path.isdir(root.path):
+            watched, recursive, listdir = root.path, True, _pruning_listdir(root.prunes)
+        else:
+            watched, recursive, listdir = os.path.dirname(root.path), False, _named_listdir(os.path.basename(root.path))
+        observer = PollingObserverVFS(os.lstat, listdir, polling_interval=self._poll_interval)
+        observer.schedule(_Forward(self._touch), watched, recursive=recursive)
+        try:
+            observer.start()  # takes the first snapshot before returning
+        except OSError:
+            observer.stop()
+            return
+        self._polled[index] = observer
+
+    def _warn_limit(self, err: OSError, path: str) -> None:
+        if err.errno == errno.EMFILE:
+            what, (sysctl, value), suggested = "instance", _limit("max_user_instances", "max_inotify_instances"), SUGGESTED_INSTANCES
+        else:
+            what, (sysctl, value), suggested = "watch", _limit("max_user_watches", "max_inotify_watches"), SUGGESTED_WATCHES
+        line = (f"inotify {what} limit reached ({sysctl}={value}) for {_shown(path)}: polling it every {self._poll_interval:g} s; "
+                f"raise it: sudo sysctl {sysctl}={suggested}")
+        if line not in self._warnings:
+            self._warnings.append(line)
+
+
+def _limit(fs_name: str, user_name: str) -> tuple[str, int | str]:
+    """The sysctl that limits us and its value: fs.inotify.NAME, or user.NAME when a user
+    namespace set a lower one (containers)."""
+    candidates = []
+    for sysctl in (f"fs.inotify.{fs_name}", f"user.{user_name}"):
+        try:
+            with open("/proc/sys/" + sysctl.replace(".", "/")) as handle:
+                candidates.append((int(handle.read().strip()), sysctl))
+        except (OSError, ValueError):
+            continue
+    if not candidates:
+        return f"fs.inotify.{fs_name}", "?"
+    value, sysctl = min(candidates, key=lambda c: c[0])  # ties: fs.inotify.* (listed first)
+    return sysctl, value
+
+
+def _shown(path: str) -> str:
+    """The path relative to the cwd when under it (./src), else as is."""
+    cwd = os.getcwd()
+    if path == cwd:
+        return "."
+    if path.startswith(cwd.rstrip(os.sep) + os.sep):
+        return "./" + os.path.relpath(path, cwd)
+    return path
+
+
+def _pruning_listdir(prunes: Callable[[str], bool]) -> Callable[[str | None], Iterator[os.DirEntry]]:
+    def listdir(path: str | None) -> Iterator[os.DirEntry]:
+        with os.scandir(path) as entries:
+            kept = []
+            for entry in entries:
+                try:
+                    pruned = entry.is_dir(follow_symlinks=False) and prunes(entry.path)
+                except OSError:
+                    pruned = False
+                if not pruned:
+                    kept.append(entry)
+        return iter(kept)
+
+    return listdir
+
+
+def _named_listdir(name: str) -> Callable[[str | None], Iterator[os.DirEntry]]:
+    def listdir(path: str | None) -> Iterator[os.DirEntry]:
+        with os.scandir(path) as entries:
+            return iter([entry for entry in entries if entry.name == name])
+
+    return listdir
+
+
+class _Forward(FileSystemEventHandler):
+    """A watchdog event handler that reports the paths of polling events (not folder mtime noise)."""
+
+    def __init__(self, touch: Callable[[Iterable[str]], None]) -> None:
+        self._touch = touch
+
+    def dispatch(self, event: FileSystemEvent) -> None:
+        if isinstance(event, DirModifiedEvent):
+            return
+        paths = [os.fsdecode(event.src_path)]
+        if event.dest_path:
+            paths.append(os.fsdecode(event.dest_path))
+        self._touch(paths)
