@@ -213,6 +213,51 @@ def test_a_root_that_is_a_file_or_appears_later(tmp_path: Path, watch_of: Callab
     assert str(tmp_path / "unrelated") not in seen
 
 
+def test_a_root_under_folders_that_do_not_exist_yet(tmp_path: Path, watch_of: Callable[..., FileWatch]) -> None:
+    """Watched from its nearest existing ancestor (as Compose does); the folders on its way are not
+    touched paths."""
+    root = tmp_path / "a" / "b" / "c"
+    fw = watch_of([Root(str(root), pruned)])
+    (root / "d").mkdir(parents=True)
+    (root / "d" / "f").write_text("1")
+    seen = collect(fw, has(root / "d" / "f"))
+    written = root / "d" / "g"
+    written.write_text("2")
+    seen |= collect(fw, has(written))
+    assert str(tmp_path / "a") not in seen and str(tmp_path / "a" / "b") not in seen
+
+
+def test_the_folder_of_a_root_moved_away_and_made_again(tmp_path: Path, watch_of: Callable[..., FileWatch]) -> None:
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "compose.yaml").write_text("services: {}")
+    fw = watch_of([Root(str(project / "src"), pruned)], (str(project / "compose.yaml"),))
+    project.rename(tmp_path / "old")
+    collect(fw, has(project / "src", project / "compose.yaml"))  # gone from where they were
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "new.py").write_text("1")
+    (project / "compose.yaml").write_text("services: {a: {}}")
+    collect(fw, has(project / "src" / "new.py", project / "compose.yaml"))
+    # nothing under the old place is reported any more
+    (tmp_path / "old" / "src" / "stale.py").write_text("1")
+    sentinel = project / "src" / "sentinel"
+    sentinel.write_text("s")
+    assert not [p for p in collect(fw, has(sentinel)) if "old" in Path(p).parts]
+
+
+def test_an_editor_save_by_rename(tree: Path, watch_of: Callable[..., FileWatch]) -> None:
+    compose = tree / "compose.yaml"
+    fw = watch_of([Root(str(tree / "src"), pruned)], (str(compose),))
+    temp = tree / ".compose.yaml.swp"
+    temp.write_text("services: {b: {}}")
+    temp.rename(compose)
+    collect(fw, has(compose))
+    module = tree / "src" / "pkg" / "mod.py"
+    (tree / "src" / "pkg" / "mod.py~").write_text("x = 3")
+    (tree / "src" / "pkg" / "mod.py~").rename(module)
+    collect(fw, has(module))
+
+
 def test_several_writes_make_one_batch_and_first_is_the_first_event(tree: Path, watch_of: Callable[..., FileWatch]) -> None:
     import time
 
@@ -370,8 +415,8 @@ def test_watch_limit_falls_back_to_polling_that_root(tmp_path: Path) -> None:
         "inotify watch limit reached (user.max_inotify_watches=3) for ./tree: polling it every 0.1 s; "
         "raise it: sudo sysctl user.max_inotify_watches=524288"
     ]
-    # the partial inotify watches of that root were removed (the one left: its parent, by name)
-    assert result["watches"] == result["kernel_watches"] == 1
+    # the partial inotify watches of that root were removed, in the kernel too
+    assert result["watches"] == result["kernel_watches"] == 0
 
 
 def test_watch_limit_reached_while_watching(tmp_path: Path) -> None:
