@@ -360,10 +360,22 @@ class FileWatch:
             gone = [wd for wd, folder in self._folders.items() if folder.path == path or folder.path.startswith(prefix)]
         else:
             gone = [self._wd_of[path]] if path in self._wd_of else []
+        waiting: set[int] = set()
         for wd in gone:
-            self._folders[wd].trees.clear()
-            self._folders[wd].waits.clear()
+            folder = self._folders[wd]
+            folder.trees.clear()
+            waiting.update(*folder.waits.values())
+            folder.waits.clear()
         self._release(gone)
+        self._rewatch(waiting)
+
+    def _rewatch(self, waiting: set[int]) -> None:
+        """Targets watched through a folder now gone (a Root's or a Compose file's folder, deleted
+        or moved away): reported, and watched again from their nearest existing ancestor."""
+        if waiting:
+            self._touch(self._targets[i].path for i in waiting)
+            for index in sorted(waiting):
+                self._attach(index)
 
     # -- inotify events (WatchCallback, called on the InotifyFD thread) -------------------------
 
@@ -409,19 +421,22 @@ class FileWatch:
         """A watched folder itself was deleted or moved. Its parent reports it when watched; a
         folder watched for the targets under it (the parent of a Root, of a Compose file) is
         forgotten, and those targets are watched again from their nearest existing ancestor."""
-        if not mask & (_IN_DELETE_SELF | _IN_MOVE_SELF) or not folder.waits:
-            return
-        waiting = sorted(set().union(*folder.waits.values()))
-        self._forget(folder.path)
-        self._touch(self._targets[i].path for i in waiting)  # gone from where they were
-        for index in waiting:
-            self._attach(index)
+        if mask & (_IN_DELETE_SELF | _IN_MOVE_SELF) and folder.waits:
+            self._forget(folder.path)
 
     def on_watch_deleted(self, wd: WatchDescriptor) -> None:
-        with self._lock:
-            folder = self._folders.pop(wd, None)
-            if folder is not None and self._wd_of.get(folder.path) == wd:
-                del self._wd_of[folder.path]
+        """The kernel dropped a watch (its folder is gone)."""
+        try:
+            with self._lock:
+                folder = self._folders.pop(wd, None)
+                if folder is None:
+                    return
+                if self._wd_of.get(folder.path) == wd:
+                    del self._wd_of[folder.path]
+                if self._fd is not None:
+                    self._rewatch(set().union(*folder.waits.values()))
+        except Exception as error:
+            self._fail(error)
 
     def on_queue_overflow(self) -> None:
         try:

@@ -262,6 +262,22 @@ def test_the_folder_of_a_root_moved_away_and_made_again(tmp_path: Path, watch_of
     assert not [p for p in collect(fw, has(sentinel)) if "old" in Path(p).parts]
 
 
+def test_the_project_folder_deleted_and_made_again(tmp_path: Path, watch_of: Callable[..., FileWatch]) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    compose = project / "compose.yaml"
+    compose.write_text("services: {}")
+    fw = watch_of([Root(str(project), pruned)], (str(compose),))
+    shutil.rmtree(project)
+    collect(fw, has(project, compose))
+    project.mkdir()
+    compose.write_text("services: {a: {}}")
+    collect(fw, has(compose))
+    written = project / "app.py"
+    written.write_text("1")
+    collect(fw, has(written))
+
+
 def test_an_editor_save_by_rename(tree: Path, watch_of: Callable[..., FileWatch]) -> None:
     compose = tree / "compose.yaml"
     fw = watch_of([Root(str(tree / "src"), pruned)], (str(compose),))
