@@ -14,16 +14,19 @@ watch on the root, 0.63 s and 10,843 watches.
 
 A folder that appears later is watched, then listed, and everything already in it is reported, so
 nothing written before its watch was placed is missed. A folder deleted or moved away drops its
-watches (a move is reported as the old path gone and the new one created). A single file (a
-`files` entry, or a Root that is a file or does not exist yet) is watched through its folder,
-non-recursively, only its name reported; every folder Root is also watched by name in its parent,
-so a Root deleted and created again is walked again. When the kernel's event queue overflows,
-everything is watched again and every path reported (the orchestrator resyncs).
+watches (a move is reported as the old path gone and the new one created). Every target (a Root,
+or one of the `files`: Compose files, env files) is also watched by name in its nearest existing
+ancestor, non-recursively, as Compose does: a Root or file that does not exist yet is picked up
+when it appears, and one whose folder is deleted or moved away is reported and watched again
+from higher up. When the kernel's event queue overflows, everything is watched again and every
+path reported (the orchestrator resyncs). An unexpected error on the watching thread is raised
+by next(), never swallowed.
 
 When the kernel refuses a watch (ENOSPC: fs.inotify.max_user_watches; EMFILE:
-max_user_instances), at start or later, that Root's inotify watches are removed and the Root is
+max_user_instances), at start or later, that target's inotify watches are removed and it is
 polled instead by watchdog's `PollingObserverVFS` with a `listdir` that prunes (so polling never
-walks node_modules either); one warning line says so and names the sysctl.
+walks node_modules either); one warning line says so and names the sysctl (StartReport.warnings,
+and `warnings` for a limit reached while watching).
 """
 
 from __future__ import annotations
