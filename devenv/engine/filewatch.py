@@ -213,11 +213,13 @@ class FileWatch:
             if self._closed:
                 return
             now = time.monotonic()
-            if not self._pending:
+            starts = not self._pending
+            if starts:
                 self._first, self._first_mono = time.time(), now
             self._pending.update(paths)
             self._last_mono = now
-            self._cond.notify_all()
+            if starts:  # later events only move the deadline later: a waiter wakes at the old one and waits on
+                self._cond.notify_all()
 
     def _fail(self, error: BaseException) -> None:
         """An unexpected error on the watching thread: next() raises it rather than going silent."""
