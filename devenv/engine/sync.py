@@ -36,7 +36,7 @@ RM_ARGS = 100_000  # bytes of paths per `rm -rf` exec (far under the engine's an
 SPOOL = 16 << 20  # a tar up to this size is built in memory; a bigger one goes on to a private temp file
 BUFFERED = 4 << 20  # files up to this size are read whole before their header is written (their size then exact)
 FOLDER_MODE = 0o755  # of the parent folders made for the owner
-LISTING_THREADS = 8  # get_archive calls of one listing at a time
+STAT_THREADS = 8  # archive stats side by side (the engine answers each at once; a remote one's round trips overlap)
 OUTPUT_LINES = 20  # lines of a hook's output kept for its error message
 
 
@@ -249,7 +249,7 @@ def _stat_all(api: EngineAPI, container: str, paths: list[str]) -> list[bool]:
         return [api.archive_stat(container, p) is not None for p in paths]
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=min(LISTING_THREADS, len(paths)), thread_name_prefix="devenv-stat") as pool:
+    with ThreadPoolExecutor(max_workers=min(STAT_THREADS, len(paths)), thread_name_prefix="devenv-stat") as pool:
         return [found is not None for found in pool.map(lambda p: api.archive_stat(container, p), paths)]
 
 
@@ -358,7 +358,8 @@ def listing(api: EngineAPI, container: str, target: str, names: Iterable[str] | 
     """Container path -> entry for everything under `target` (the target itself only when it is not a
     folder; a link to a folder is read through); with `names` (entries directly under the target)
     only those subtrees are read, so big folders the host does not have (node_modules made in the
-    image) never cross the API. A missing target, or name, reads as nothing."""
+    image) never cross the API. A missing target, or name, reads as nothing. Each name is one
+    get_archive (tens of ms of the engine's, and it serves one container's one at a time)."""
     target = posixpath.normpath(target)
     found: dict[str, ContainerEntry] = {}
     if names is None:
@@ -379,20 +380,8 @@ def listing(api: EngineAPI, container: str, target: str, names: Iterable[str] | 
     for name in wanted:
         if not name or "/" in name or name in (".", ".."):
             raise ValueError(f"not a name directly under {target}: {name!r}")
-    paths = [posixpath.join(target, name) for name in wanted]
-    if len(paths) <= 1:
-        for path in paths:
-            _read_tree(api, container, path, path, found)
-        return found
-    # each get_archive costs the engine tens of ms (a chrooted tar process): read them side by side
-    from concurrent.futures import ThreadPoolExecutor
-
-    parts: list[dict[str, ContainerEntry]] = [{} for _ in paths]
-    with ThreadPoolExecutor(max_workers=min(LISTING_THREADS, len(paths)), thread_name_prefix="devenv-listing") as pool:
-        for done in [pool.submit(_read_tree, api, container, path, path, part) for path, part in zip(paths, parts, strict=True)]:
-            done.result()
-    for part in parts:
-        found.update(part)
+    for name in wanted:  # one after the other: the engine reads a container's archives one at a time
+        _read_tree(api, container, posixpath.join(target, name), posixpath.join(target, name), found)
     return found
 
 
