@@ -38,6 +38,7 @@ BUFFERED = 4 << 20  # files up to this size are read whole before their header i
 FOLDER_MODE = 0o755  # of the parent folders made for the owner
 STAT_THREADS = 8  # archive stats side by side (the engine answers each at once; a remote one's round trips overlap)
 OUTPUT_LINES = 20  # lines of a hook's output kept for its error message
+NON_DIRECTORY = "cannot overwrite non-directory"  # the engine's words when a folder entry meets a link
 
 
 @dataclass(frozen=True)
@@ -147,13 +148,34 @@ def send(api: EngineAPI, container: str, step: SyncStep, owner: Owner) -> Sent:
 
 
 def _send_copies(api: EngineAPI, container: str, step: SyncStep, owner: Owner, sent_files: int) -> tuple[int, int]:
-    sent_size = 0
     base, missing = _destination(api, container, step.copies)
+    try:
+        return _tar_and_put(api, container, step, owner, base, missing, sent_files, implied=True)
+    except _Refused as exc:
+        if NON_DIRECTORY not in exc.said:
+            raise EngineError(f"{_short(container)}: copying into {base} failed: {exc.said}") from None
+    # Engines since 23 refuse the whole tar when a folder entry meets a path the container has
+    # through a symbolic link (20.10 replaces the link); as Compose, send it again without the
+    # folder entries its other entries imply (those folders then come out root's).
+    try:
+        return _tar_and_put(api, container, step, owner, base, missing, sent_files, implied=False)
+    except _Refused as exc:
+        raise EngineError(f"{_short(container)}: copying into {base} failed: {exc.said}") from None
+
+
+def _tar_and_put(api: EngineAPI, container: str, step: SyncStep, owner: Owner, base: str, missing: list[str],
+                 sent_files: int, *, implied: bool) -> tuple[int, int]:
+    """Build the tar (spooled) and put it; `implied`: keep folder entries other entries are under."""
+    holding = set() if implied else {posixpath.dirname(c.container) for c in step.copies}
+    sent_size = 0
     with tempfile.SpooledTemporaryFile(max_size=SPOOL) as spool:  # rolls over to a 0600 file in the temp folder
         with tarfile.open(fileobj=spool, mode="w", format=tarfile.PAX_FORMAT) as tar:
             for folder in missing:
-                tar.addfile(_info(folder, base, tarfile.DIRTYPE, owner, FOLDER_MODE, None))
+                if implied:
+                    tar.addfile(_info(folder, base, tarfile.DIRTYPE, owner, FOLDER_MODE, None))
             for copy in step.copies:
+                if copy.entry.kind == "dir" and copy.container in holding:
+                    continue
                 added = _add(tar, copy, base, owner)
                 if added is not None and copy.entry.kind != "dir":
                     sent_files += 1
@@ -161,8 +183,20 @@ def _send_copies(api: EngineAPI, container: str, step: SyncStep, owner: Owner, s
         length = spool.tell()
         spool.seek(0)
         data: bytes | BinaryIO = spool.read() if length <= SPOOL else cast(BinaryIO, spool)
-        _put(api, container, base, data, length)
+        try:
+            api.put_archive(container, base, data, length=length)
+        except Exception as exc:
+            said = explanation(exc)
+            if said is None:
+                raise
+            raise _Refused(said) from None
     return sent_files, sent_size
+
+
+class _Refused(Exception):
+    def __init__(self, said: str) -> None:
+        super().__init__(said)
+        self.said = said
 
 
 class _NoRm(EngineError):
@@ -308,16 +342,6 @@ def _add(tar: tarfile.TarFile, copy: Copy, base: str, owner: Owner) -> int | Non
             info.size = now.st_size
             tar.addfile(info, _Exactly(handle, now.st_size))
         return info.size
-
-
-def _put(api: EngineAPI, container: str, base: str, data: bytes | BinaryIO, length: int) -> None:
-    try:
-        api.put_archive(container, base, data, length=length)
-    except Exception as exc:
-        said = explanation(exc)
-        if said is None:
-            raise
-        raise EngineError(f"{_short(container)}: copying into {base} failed: {said}") from None
 
 
 class _Bytes:
