@@ -9,7 +9,8 @@ bind mount, no `tar` in the image: remote engines work the same).
 - `listing`: what the container has under a target (kind, size, mtime, mode, owner, sha256 of each
   file), read from get_archive tars as they stream, for the initial sync and resyncs.
 - `owner_of`: the container's user as uid:gid, names resolved in the container's own /etc/passwd and
-  /etc/group (read through the archive API; the engine's copyUIDGID would look them up on the host).
+  /etc/group (read through the archive API: 20.10's copyUIDGID looks names up in the host's passwd
+  database, and refuses `1000:1000`).
 - `run_hook`: a `sync+exec` hook.
 """
 
@@ -133,17 +134,18 @@ def send(api: EngineAPI, container: str, step: SyncStep, owner: Owner) -> Sent:
     """Apply `step` in the container: its deletions (`rm -rf --`, batched execs), then its copies as
     one tar put. A host file gone since the plan stat'ed it is left out (its deletion comes with the
     next batch); one that changed size meanwhile goes as it is now."""
-    no_rm: EngineError | None = None
+    no_rm = False
     if step.deletes:
         try:
             _delete(api, container, step.deletes)
-        except _NoRm as exc:  # the copies still go; then the one line says what was not done
-            no_rm = exc
+        except _NoRm:  # the copies still go; then the one line says what was not done
+            no_rm = True
     sent_files, sent_size = 0 if no_rm else len(step.deletes), 0
     if step.copies:
         sent_files, sent_size = _send_copies(api, container, step, owner, sent_files)
-    if no_rm is not None:
-        raise no_rm
+    if no_rm:
+        raise EngineError(f"{_short(container)}: deleting files in the container needs `rm` in its image, which has "
+                          f"none: {len(step.deletes)} deletion(s) not applied")
     return Sent(sent_files, sent_size)
 
 
@@ -199,7 +201,7 @@ class _Refused(Exception):
         self.said = said
 
 
-class _NoRm(EngineError):
+class _NoRm(Exception):
     """The image has no `rm`: deletions cannot be applied."""
 
 
@@ -218,9 +220,8 @@ def _delete(api: EngineAPI, container: str, paths: Iterable[str]) -> None:
 
 def _rm(api: EngineAPI, container: str, paths: list[str]) -> None:
     result = _exec(api, container, ["rm", "-rf", "--", *paths])
-    if result.exit_code in (126, 127) or "executable file not found" in result.output:
-        raise _NoRm(f"{_short(container)}: deleting files in the container needs `rm` in its image, which has none: "
-                    f"{len(paths)} deletion(s) not applied")
+    if result.exit_code == 127 or "executable file not found" in result.output:
+        raise _NoRm()
     if result.exit_code:
         last = result.output.strip().splitlines()[-1:] or [f"exit code {result.exit_code}"]
         raise EngineError(f"{_short(container)}: rm -rf of {len(paths)} path(s) failed: {last[0]}")
