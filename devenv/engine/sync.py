@@ -22,6 +22,7 @@ import posixpath
 import stat
 import tarfile
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, BinaryIO, cast
@@ -303,14 +304,8 @@ def _info(path: str, base: str, kind: bytes, owner: Owner, mode: int, mtime: flo
     info.uid, info.gid = owner.uid, owner.gid
     info.uname = info.gname = ""
     info.mode = mode
-    info.mtime = int(mtime if mtime is not None else _now())  # whole seconds: no PAX header per entry
+    info.mtime = int(mtime if mtime is not None else time.time())  # whole seconds: no PAX header per entry
     return info
-
-
-def _now() -> float:
-    import time
-
-    return time.time()
 
 
 def _add(tar: tarfile.TarFile, copy: Copy, base: str, owner: Owner) -> int | None:
@@ -454,24 +449,32 @@ def _read_tree(api: EngineAPI, container: str, path: str, top: str, found: dict[
 
 
 class _ChunkReader:
-    """A read-only file object over an iterator of byte chunks (tarfile's stream mode reads it)."""
+    """A read-only file object over an iterator of byte chunks (tarfile's stream mode reads it in
+    small pieces: each chunk is sliced where it is, never copied whole again)."""
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks: Iterator[bytes] = iter(chunks)
-        self._buffer = b""
+        self._chunk = b""
+        self._at = 0
 
     def read(self, size: int = -1) -> bytes:
         if size < 0:
-            data = self._buffer + b"".join(self._chunks)
-            self._buffer = b""
+            data = self._chunk[self._at:] + b"".join(self._chunks)
+            self._chunk, self._at = b"", 0
             return data
-        while len(self._buffer) < size:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                break
-            self._buffer += chunk
-        data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
+        parts = []
+        while size > 0:
+            if self._at >= len(self._chunk):
+                following = next(self._chunks, None)
+                if following is None:
+                    break
+                self._chunk, self._at = following, 0
+                continue
+            piece = self._chunk[self._at:self._at + size]
+            self._at += len(piece)
+            size -= len(piece)
+            parts.append(piece)
+        return b"".join(parts)
 
 
 # ---------------------------------------------------------------- exec hooks

@@ -180,3 +180,15 @@ def test_another_refusal_is_one_line(fake: FakeEngineAPI, tmp_path: Path) -> Non
     with pytest.raises(EngineError, match=r"^web-1: copying into /app failed: no space left on device$"):
         sync.send(fake, container, SyncStep("web", (_file(tmp_path, "a.txt"),), ()), sync.Owner(0, 0))
     assert len(fake.called("put_archive")) == 1
+
+
+def test_the_chunk_reader_gives_back_the_stream_in_any_pieces() -> None:
+    data = bytes(range(256)) * 40
+    chunks = [data[i:i + 777] for i in range(0, len(data), 777)]
+    reader = sync._ChunkReader(iter(chunks))
+    pieces = []
+    for size in [1, 500, 3000, 10, 20000]:
+        pieces.append(reader.read(size))
+    assert b"".join(pieces) == data and reader.read(5) == b""
+    again = sync._ChunkReader(chunks)
+    assert again.read(3) == data[:3] and again.read() == data[3:]
