@@ -91,7 +91,7 @@ class Session:
         self.reload = reload
         self.emit = emit
         self.prune = prune
-        self.rules: tuple[Rule, ...] = rules_of(project, self.services)
+        self.rules: tuple[Rule, ...] = self._rules(project)
         self.items: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.files: FileWatch | None = None
         self.synced: dict[str, str] = {}  # container id -> the StartedAt it was last brought in sync for
@@ -101,6 +101,27 @@ class Session:
         self._warned: set[str] = set()
         self._events: Any = None
         self._pumps: list[threading.Thread] = []
+
+    def _rules(self, project: Project) -> tuple[Rule, ...]:
+        """The selected services' rules, but a sync rule whose path a bind mount already shows the
+        container (Compose warns and leaves it out too; on an engine that gets copies of the local
+        files instead of binds, the rule stays)."""
+        from devenv.engine.shipping import wanted
+        from devenv.plan.watch import bind_mounted
+
+        rules = rules_of(project, self.services)
+        if wanted(self.client.address):
+            return rules
+        kept = []
+        for rule in rules:
+            source = bind_mounted(project.services[rule.service], rule)
+            if source is None:
+                kept.append(rule)
+            else:
+                self.emit(WatchEvent("warning", f"warning: {rule.service}: {shown_path(rule.path, project.working_dir)} is also bind-mounted "
+                                                f"({shown_path(source, project.working_dir)}): the container sees it already, "
+                                                "this rule is left out", rule.service))
+        return tuple(kept)
 
     # -- set-up
 
@@ -328,7 +349,7 @@ class Session:
             self.emit(WatchEvent("error", f"error: {exc} (still watching with the previous configuration)"))
             return
         try:
-            rules = rules_of(project, self.services)
+            rules = self._rules(project)
         except DevenvError as exc:
             self.emit(WatchEvent("error", f"error: {exc} (still watching with the previous configuration)"))
             return

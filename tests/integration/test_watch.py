@@ -426,3 +426,17 @@ def test_a_low_inotify_limit_falls_back_to_polling_and_says_so(project: Project)
     assert wrapped.event("watching")["polled"]
     p.write("src/d3/new.txt", "seen by polling\n")
     wrapped.next(lambda e: e["event"] == "sync" and p.cat("/app/d3/new.txt") == "seen by polling\n", "sync by polling")
+
+
+def test_a_sync_rule_on_a_bind_mounted_path_is_left_out_with_a_warning(project: Project) -> None:
+    p = project
+    p.write("src/a.txt", "a\n")
+    p.write("compose.yaml", _compose(SYNC_SRC + """        - action: sync
+          path: ./other
+          target: /other
+""", web_extra="    volumes: [./src:/app]\n"))
+    p.write("other/b.txt", "b\n")
+    w = p.watch()
+    warning = w.event("warning", "web")
+    assert "./src is also bind-mounted" in warning["message"]
+    assert w.event("watching")["paths"] == ["./other"]
