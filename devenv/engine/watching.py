@@ -118,8 +118,9 @@ class Session:
             if source is None:
                 kept.append(rule)
             else:
-                self.emit(WatchEvent("warning", f"warning: {rule.service}: {shown_path(rule.path, project.working_dir)} is also bind-mounted "
-                                                f"({shown_path(source, project.working_dir)}): the container sees it already, "
+                here = project.working_dir
+                self.emit(WatchEvent("warning", f"warning: {rule.service}: {shown_path(rule.path, here)} is also bind-mounted "
+                                                f"({shown_path(source, here)}): the container sees it already, "
                                                 "this rule is left out", rule.service))
         return tuple(kept)
 
