@@ -440,3 +440,32 @@ def test_a_sync_rule_on_a_bind_mounted_path_is_left_out_with_a_warning(project: 
     warning = w.event("warning", "web")
     assert "./src is also bind-mounted" in warning["message"]
     assert w.event("watching")["paths"] == ["./other"]
+
+
+def test_an_edited_compose_file_replans_and_its_new_rules_apply(project: Project) -> None:
+    p = project
+    p.write("src/a.txt", "a\n")
+    p.write("docs/d.txt", "d\n")
+    other = f"""  other:
+    image: {BUSYBOX_IMAGE}
+    command: {json.dumps(SLEEPER)}
+"""
+    p.write("compose.yaml", _compose(SYNC_SRC) + other)
+    w = p.watch()
+    w.event("watching")
+    web, kept = p.container("web").id, p.container("other").id
+    # a broken edit: one line, and watching goes on with the previous configuration
+    p.write("compose.yaml", _compose(SYNC_SRC) + other + "  bad: [\n")
+    error = w.event("error")
+    assert "compose.yaml" in error["message"] and "previous configuration" in error["message"]
+    # a new environment variable and a new rule
+    p.write("compose.yaml", _compose(SYNC_SRC + """        - action: sync
+          path: ./docs
+          target: /docs
+""", web_extra="    environment: {MODE: edited}\n") + other)
+    w.event("replan", phase="done", ok=True)
+    assert p.container("web").id != web and p.container("other").id == kept
+    assert p.sh("echo $MODE")[1] == "edited\n"
+    p.write("docs/new.txt", "new rule\n")
+    w.next(lambda e: e["event"] == "sync" and p.cat("/docs/new.txt") == "new rule\n", "sync by the new rule")
+    assert p.cat("/app/a.txt") == "a\n"  # the recreated container was brought in sync with the host
