@@ -49,7 +49,7 @@ def run_watch(g: Globals, client: Any, project: Any, services: tuple[str, ...], 
     except KeyboardInterrupt:
         session.close()
         emit(WatchEvent("stopped", "watch stopped; the containers keep running"))
-    return 0
+    return 1 if session.failed else 0
 
 
 def _emitter(fmt: str) -> Callable[[Any], None]:

@@ -14,16 +14,19 @@ watch on the root, 0.63 s and 10,843 watches.
 
 A folder that appears later is watched, then listed, and everything already in it is reported, so
 nothing written before its watch was placed is missed. A folder deleted or moved away drops its
-watches (a move is reported as the old path gone and the new one created). A single file (a
-`files` entry, or a Root that is a file or does not exist yet) is watched through its folder,
-non-recursively, only its name reported; every folder Root is also watched by name in its parent,
-so a Root deleted and created again is walked again. When the kernel's event queue overflows,
-everything is watched again and every path reported (the orchestrator resyncs).
+watches (a move is reported as the old path gone and the new one created). Every target (a Root,
+or one of the `files`: Compose files, env files) is also watched by name in its nearest existing
+ancestor, non-recursively, as Compose does: a Root or file that does not exist yet is picked up
+when it appears, and one whose folder is deleted or moved away is reported and watched again
+from higher up. When the kernel's event queue overflows, everything is watched again and every
+path reported (the orchestrator resyncs). An unexpected error on the watching thread is raised
+by next(), never swallowed.
 
 When the kernel refuses a watch (ENOSPC: fs.inotify.max_user_watches; EMFILE:
-max_user_instances), at start or later, that Root's inotify watches are removed and the Root is
+max_user_instances), at start or later, that target's inotify watches are removed and it is
 polled instead by watchdog's `PollingObserverVFS` with a `listdir` that prunes (so polling never
-walks node_modules either); one warning line says so and names the sysctl.
+walks node_modules either); one warning line says so and names the sysctl (StartReport.warnings,
+and `warnings` for a limit reached while watching).
 """
 
 from __future__ import annotations
@@ -49,9 +52,10 @@ LIMIT_ERRNOS = (errno.ENOSPC, errno.EMFILE)
 # IN_ACCESS nor IN_CLOSE_NOWRITE: reading the files (the sync does) must not wake the watch.
 _IN_MODIFY, _IN_ATTRIB, _IN_CLOSE_WRITE = 0x2, 0x4, 0x8
 _IN_MOVED_FROM, _IN_MOVED_TO, _IN_CREATE, _IN_DELETE = 0x40, 0x80, 0x100, 0x200
+_IN_DELETE_SELF, _IN_MOVE_SELF = 0x400, 0x800
 _IN_ONLYDIR, _IN_DONT_FOLLOW, _IN_EXCL_UNLINK, _IN_ISDIR = 0x01000000, 0x02000000, 0x04000000, 0x40000000
 MASK = (_IN_MODIFY | _IN_ATTRIB | _IN_CLOSE_WRITE | _IN_MOVED_FROM | _IN_MOVED_TO | _IN_CREATE | _IN_DELETE
-        | _IN_ONLYDIR | _IN_DONT_FOLLOW | _IN_EXCL_UNLINK)
+        | _IN_DELETE_SELF | _IN_MOVE_SELF | _IN_ONLYDIR | _IN_DONT_FOLLOW | _IN_EXCL_UNLINK)
 SUGGESTED_WATCHES = 524288
 SUGGESTED_INSTANCES = 1024
 
@@ -76,13 +80,24 @@ class StartReport:
     warnings: tuple[str, ...]  # one line each, e.g. the inotify limit (names fs.inotify.max_user_watches)
 
 
-@dataclass
-class _Folder:
-    """One inotify watch: a folder, the Roots whose tree it belongs to, the names wanted in it."""
+@dataclass(frozen=True)
+class _Target:
+    """A Root (prunes set: a tree) or one of the `files` (prunes None: never walked)."""
 
     path: str
-    trees: set[int] = field(default_factory=set)  # indexes of the Roots whose tree holds this folder
-    names: set[str] = field(default_factory=set)  # entries reported by name (files, Roots watched by name)
+    prunes: Callable[[str], bool] | None
+
+
+@dataclass
+class _Folder:
+    """One inotify watch: a folder, the targets whose tree holds it, the targets watched through it."""
+
+    path: str
+    trees: set[int] = field(default_factory=set)  # targets whose tree holds this folder
+    # entry name -> targets watched through it: the target itself (a file, or a Root's top folder,
+    # so that it is seen deleted and created again) or, for a target that does not exist yet, the
+    # next folder on its way (Compose watches the nearest existing ancestor too)
+    waits: dict[str, set[int]] = field(default_factory=dict)
 
 
 class FileWatch:
@@ -90,26 +105,23 @@ class FileWatch:
 
     def __init__(self, roots: Sequence[Root], files: Sequence[str] = (), *, quiet: float = QUIET,
                  max_delay: float = MAX_DELAY, poll_interval: float = 0.5) -> None:
-        self._roots = tuple(Root(os.path.abspath(r.path), r.prunes) for r in roots)
-        self._files = tuple(os.path.abspath(f) for f in files)
+        self._targets = tuple([_Target(os.path.abspath(r.path), r.prunes) for r in roots]
+                              + [_Target(os.path.abspath(f), None) for f in files])
         self._quiet, self._max_delay, self._poll_interval = quiet, max_delay, poll_interval
-        self._cond = threading.Condition()
+        self._cond = threading.Condition()  # guards the batch (and _closed, _failure)
         self._pending: set[str] = set()
         self._first = 0.0  # time.time() of the pending batch's first event
         self._first_mono = self._last_mono = 0.0
         self._closed = False
         self._failure: BaseException | None = None
-        self._started = False
-        # Watch bookkeeping, guarded by _lock (the inotify thread and start() both place watches).
+        # The watches, guarded by _lock (start() and the inotify thread both place them).
         self._lock = threading.RLock()
+        self._started = False
         self._fd: InotifyFD | None = None
         self._folders: dict[int, _Folder] = {}  # wd -> folder
         self._wd_of: dict[str, int] = {}  # folder path -> wd
-        self._polled: dict[int, BaseObserver] = {}  # root index -> its polling observer
+        self._polled: dict[int, BaseObserver] = {}  # target -> its polling observer (inotify limit)
         self._warnings: list[str] = []
-        self._by_path: dict[str, list[int]] = {}  # root path -> indexes (a root watched by name becomes a tree)
-        for index, root in enumerate(self._roots):
-            self._by_path.setdefault(root.path, []).append(index)
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -120,34 +132,22 @@ class FileWatch:
             if self._started:
                 raise RuntimeError("FileWatch.start() called twice")
             self._started = True
-            limit: OSError | None = None
             try:
                 self._fd = self._open_fd()
             except OSError as err:
                 if err.errno not in LIMIT_ERRNOS:
                     raise
-                limit = err
-            for path in self._files:
-                self._watch_name(path)
-            for index in range(len(self._roots)):
-                if limit is None:
-                    try:
-                        self._attach(index)
-                        continue
-                    except OSError as err:
-                        if err.errno not in LIMIT_ERRNOS:
-                            raise
-                        self._detach(index)
-                        self._poll(index, err)
-                else:
-                    self._poll(index, limit)
-            report = StartReport(
+                for index in range(len(self._targets)):
+                    self._poll(index, err)
+            else:
+                for index in range(len(self._targets)):
+                    self._attach(index)
+            return StartReport(
                 seconds=time.monotonic() - began,
                 watches=len(self._folders),
-                polled=tuple(self._roots[i].path for i in sorted(self._polled)),
+                polled=tuple(self._targets[i].path for i in sorted(self._polled)),
                 warnings=tuple(self._warnings),
             )
-        return report
 
     def next(self, timeout: float | None = None) -> Batch | None:
         """The next batch: once QUIET seconds passed without an event, or MAX_DELAY after its
@@ -213,11 +213,13 @@ class FileWatch:
             if self._closed:
                 return
             now = time.monotonic()
-            if not self._pending:
+            starts = not self._pending
+            if starts:
                 self._first, self._first_mono = time.time(), now
             self._pending.update(paths)
             self._last_mono = now
-            self._cond.notify_all()
+            if starts:  # later events only move the deadline later: a waiter wakes at the old one and waits on
+                self._cond.notify_all()
 
     def _fail(self, error: BaseException) -> None:
         """An unexpected error on the watching thread: next() raises it rather than going silent."""
@@ -226,7 +228,7 @@ class FileWatch:
                 self._failure = error
             self._cond.notify_all()
 
-    # -- inotify --------------------------------------------------------------------------------
+    # -- placing watches ----------------------------------------------------------------------
 
     @staticmethod
     def _open_fd() -> InotifyFD:
@@ -242,7 +244,8 @@ class FileWatch:
         wd = self._wd_of.get(path)
         if wd is not None:
             return self._folders[wd]
-        assert self._fd is not None
+        if self._fd is None:
+            return None  # closed meanwhile
         from watchdog.observers.inotify_c import CallbackId, Mask
 
         try:
@@ -261,8 +264,8 @@ class FileWatch:
         return folder
 
     def _release(self, wds: list[int]) -> None:
-        """Remove watches nothing needs any more."""
-        unused = [wd for wd in wds if wd in self._folders and not self._folders[wd].trees and not self._folders[wd].names]
+        """Remove the watches nothing needs any more."""
+        unused = [wd for wd in wds if wd in self._folders and not self._folders[wd].trees and not self._folders[wd].waits]
         for wd in unused:
             folder = self._folders.pop(wd)
             if self._wd_of.get(folder.path) == wd:
@@ -272,36 +275,38 @@ class FileWatch:
 
             self._fd.remove_callbacks([(WatchDescriptor(wd), CallbackId(id(self))) for wd in unused])
 
-    def _watch_name(self, path: str) -> None:
-        """Watch one entry through its folder, non-recursively (the folder must exist)."""
-        if self._fd is None:
+    def _attach(self, index: int, report: bool = False) -> None:
+        """Watch a target: by name in its nearest existing ancestor, and its tree when it is a
+        Root that is a folder. At the inotify limit, poll it instead. With `report`, report what
+        is there (a target that just appeared)."""
+        if index in self._polled:
             return
-        parent, name = os.path.split(path)
+        target = self._targets[index]
         try:
-            folder = self._add(parent)
+            child, parent = target.path, os.path.dirname(target.path)
+            while parent != child and not os.path.isdir(parent):
+                child, parent = parent, os.path.dirname(parent)
+            if parent != child:
+                folder = self._add(parent)
+                if folder is not None:
+                    folder.waits.setdefault(os.path.basename(child), set()).add(index)
+            if target.prunes is not None and os.path.isdir(target.path) and not os.path.islink(target.path):
+                self._walk(index, target.path, report)
+            elif report and os.path.lexists(target.path):
+                self._touch((target.path,))
         except OSError as err:
             if err.errno not in LIMIT_ERRNOS:
                 raise
-            self._warn_limit(err, path)
-            return
-        if folder is not None:
-            folder.names.add(name)
-
-    def _attach(self, index: int, report: bool = False) -> None:
-        """Watch a Root: by name in its parent, and its tree when it is a folder."""
-        root = self._roots[index]
-        parent = os.path.dirname(root.path)
-        if parent != root.path:
-            folder = self._add(parent)
-            if folder is not None:
-                folder.names.add(os.path.basename(root.path))
-        if os.path.isdir(root.path) and not os.path.islink(root.path):
-            self._walk(index, root.path, report)
+            self._detach(index)
+            self._poll(index, err)
+            if report and target.prunes is not None:
+                self._walk(index, target.path, report=True, watch=False)  # what the poller's first snapshot holds
 
     def _walk(self, index: int, top: str, report: bool, watch: bool = True) -> None:
         """Watch `top` and every folder under it that the Root does not prune; with `report`, report
         every path found (a folder that just appeared: what was written before its watch)."""
-        prunes = self._roots[index].prunes
+        prunes = self._targets[index].prunes
+        assert prunes is not None
         found: list[str] = []
         stack = [top]
         while stack:
@@ -327,13 +332,30 @@ class FileWatch:
         if found:
             self._touch(found)
 
+    def _grow(self, index: int, path: str) -> None:
+        """Walk a folder that appeared in Root `index`'s tree; at the limit, poll that Root instead."""
+        try:
+            self._walk(index, path, report=True)
+        except OSError as err:
+            if err.errno not in LIMIT_ERRNOS:
+                raise
+            self._detach(index)
+            self._poll(index, err)
+            self._walk(index, path, report=True, watch=False)  # what was written before the poller's first snapshot
+
     def _detach(self, index: int) -> None:
-        """Remove a Root's tree watches (before polling it instead)."""
+        """Remove a target's watches (before polling it instead)."""
         touched = []
         for wd, folder in self._folders.items():
             if index in folder.trees:
                 folder.trees.discard(index)
                 touched.append(wd)
+            for name, waiting in list(folder.waits.items()):
+                if index in waiting:
+                    waiting.discard(index)
+                    touched.append(wd)
+                    if not waiting:
+                        del folder.waits[name]
         self._release(touched)
 
     def _forget(self, path: str, subtree: bool = True) -> None:
@@ -343,12 +365,24 @@ class FileWatch:
             gone = [wd for wd, folder in self._folders.items() if folder.path == path or folder.path.startswith(prefix)]
         else:
             gone = [self._wd_of[path]] if path in self._wd_of else []
+        waiting: set[int] = set()
         for wd in gone:
-            self._folders[wd].trees.clear()
-            self._folders[wd].names.clear()
+            folder = self._folders[wd]
+            folder.trees.clear()
+            waiting.update(*folder.waits.values())
+            folder.waits.clear()
         self._release(gone)
+        self._rewatch(waiting)
 
-    # WatchCallback (called on the InotifyFD thread)
+    def _rewatch(self, waiting: set[int]) -> None:
+        """Targets watched through a folder now gone (a Root's or a Compose file's folder, deleted
+        or moved away): reported, and watched again from their nearest existing ancestor."""
+        if waiting:
+            self._touch(self._targets[i].path for i in waiting)
+            for index in sorted(waiting):
+                self._attach(index)
+
+    # -- inotify events (WatchCallback, called on the InotifyFD thread) -------------------------
 
     def on_event(self, event: InotifyEvent) -> None:
         try:
@@ -359,46 +393,55 @@ class FileWatch:
     def _on_event(self, event: InotifyEvent) -> None:
         with self._lock:
             folder = self._folders.get(event.wd)
-            if folder is None or not event.name:
-                return  # a late event of a removed watch, or about the folder itself (its parent reports it)
+            if folder is None:
+                return  # a late event of a removed watch
+            if not event.name:
+                self._on_self_event(folder, event.mask)
+                return
             name = os.fsdecode(event.name)
             path = os.path.join(folder.path, name)
-            is_dir = bool(event.mask & _IN_ISDIR)
-            by_name = name in folder.names
-            if not folder.trees and not by_name:
+            waiting = sorted(folder.waits.get(name, ()))
+            if not folder.trees and not waiting:
                 return
+            is_dir = bool(event.mask & _IN_ISDIR)
+            appeared = bool(event.mask & (_IN_CREATE | _IN_MOVED_TO))
             if is_dir and event.mask & _IN_DELETE:
                 self._forget(path, subtree=False)  # empty when deleted: the watches under it are gone already
             elif is_dir and event.mask & _IN_MOVED_FROM:
                 self._forget(path)
-            elif is_dir and event.mask & (_IN_CREATE | _IN_MOVED_TO):
+            elif is_dir and appeared:
                 self._forget(path, subtree=False)  # renamed over another (empty) folder: its watch is stale
                 for index in sorted(folder.trees):
-                    if index not in self._polled and not self._roots[index].prunes(path):
+                    prunes = self._targets[index].prunes
+                    if index not in self._polled and prunes is not None and not prunes(path):
                         self._grow(index, path)
-                if by_name:
-                    for index in self._by_path.get(path, ()):
-                        if index not in self._polled:
-                            self._grow(index, path)
+            if is_dir and waiting:
+                for index in waiting:  # a target, or a folder on its way, appeared or went
+                    self._attach(index, report=appeared)
+            if not folder.trees and not [i for i in waiting if self._targets[i].path == path]:
+                return  # a folder on the way to a target that does not exist yet: not a touched path
         self._touch((path,))
 
-    def _grow(self, index: int, path: str) -> None:
-        """Walk a folder that appeared in Root `index`'s tree; at the limit, poll that Root instead."""
-        try:
-            self._walk(index, path, report=True)
-        except OSError as err:
-            if err.errno not in LIMIT_ERRNOS:
-                raise
-            self._detach(index)
-            self._poll(index, err)
-            # what was written in the new folder before the poller's first snapshot
-            self._walk(index, path, report=True, watch=False)
+    def _on_self_event(self, folder: _Folder, mask: int) -> None:
+        """A watched folder itself was deleted or moved. Its parent reports it when watched; a
+        folder watched for the targets under it (the parent of a Root, of a Compose file) is
+        forgotten, and those targets are watched again from their nearest existing ancestor."""
+        if mask & (_IN_DELETE_SELF | _IN_MOVE_SELF) and folder.waits:
+            self._forget(folder.path)
 
     def on_watch_deleted(self, wd: WatchDescriptor) -> None:
-        with self._lock:
-            folder = self._folders.pop(wd, None)
-            if folder is not None and self._wd_of.get(folder.path) == wd:
-                del self._wd_of[folder.path]
+        """The kernel dropped a watch (its folder is gone)."""
+        try:
+            with self._lock:
+                folder = self._folders.pop(wd, None)
+                if folder is None:
+                    return
+                if self._wd_of.get(folder.path) == wd:
+                    del self._wd_of[folder.path]
+                if self._fd is not None:
+                    self._rewatch(set().union(*folder.waits.values()))
+        except Exception as error:
+            self._fail(error)
 
     def on_queue_overflow(self) -> None:
         try:
@@ -407,43 +450,36 @@ class FileWatch:
             self._fail(error)
 
     def _resync(self) -> None:
-        """Events were lost: watch again from scratch and report everything (a full resync)."""
+        """Events were lost: watch everything again and report every path (the orchestrator resyncs)."""
         with self._lock:
             if self._fd is None:
                 return
-            for index in range(len(self._roots)):
+            watched = [i for i, t in enumerate(self._targets) if i not in self._polled and t.path in self._wd_of]
+            for index in range(len(self._targets)):
                 if index not in self._polled:
-                    self._forget(self._roots[index].path)
-            for path in self._files:
-                self._watch_name(path)
-            self._touch(self._files)
-            for index in range(len(self._roots)):
-                if index not in self._polled:
-                    try:
-                        self._attach(index, report=True)
-                    except OSError as err:
-                        if err.errno not in LIMIT_ERRNOS:
-                            raise
-                        self._detach(index)
-                        self._poll(index, err)
+                    self._forget(self._targets[index].path)
+            self._touch(self._targets[i].path for i in watched)  # a Root deleted meanwhile: gone
+            for index in range(len(self._targets)):
+                self._attach(index, report=True)
 
     # -- polling fallback -----------------------------------------------------------------------
 
     def _poll(self, index: int, err: OSError) -> None:
-        root = self._roots[index]
-        self._warn_limit(err, root.path)
+        """Poll a target (at the inotify limit), with one warning line."""
+        target = self._targets[index]
+        self._warn_limit(err, target.path)
         from watchdog.observers.polling import PollingObserverVFS
 
-        if os.path.isdir(root.path):
-            watched, recursive, listdir = root.path, True, _pruning_listdir(root.prunes)
+        if target.prunes is not None and os.path.isdir(target.path):
+            watched, recursive, listdir = target.path, True, _pruning_listdir(target.prunes)
         else:
-            watched, recursive, listdir = os.path.dirname(root.path), False, _named_listdir(os.path.basename(root.path))
+            watched, recursive, listdir = os.path.dirname(target.path), False, _named_listdir(os.path.basename(target.path))
         observer = PollingObserverVFS(os.lstat, listdir, polling_interval=self._poll_interval)
         observer.schedule(_Forward(self._touch), watched, recursive=recursive)
         try:
             observer.start()  # takes the first snapshot before returning
         except OSError:
-            observer.stop()
+            observer.stop()  # its folder does not exist: nothing to poll
             return
         self._polled[index] = observer
 

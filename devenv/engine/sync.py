@@ -9,7 +9,8 @@ bind mount, no `tar` in the image: remote engines work the same).
 - `listing`: what the container has under a target (kind, size, mtime, mode, owner, sha256 of each
   file), read from get_archive tars as they stream, for the initial sync and resyncs.
 - `owner_of`: the container's user as uid:gid, names resolved in the container's own /etc/passwd and
-  /etc/group (read through the archive API; the engine's copyUIDGID would look them up on the host).
+  /etc/group (read through the archive API: 20.10's copyUIDGID looks names up in the host's passwd
+  database, and refuses `1000:1000`).
 - `run_hook`: a `sync+exec` hook.
 """
 
@@ -21,6 +22,7 @@ import posixpath
 import stat
 import tarfile
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, BinaryIO, cast
@@ -36,8 +38,9 @@ RM_ARGS = 100_000  # bytes of paths per `rm -rf` exec (far under the engine's an
 SPOOL = 16 << 20  # a tar up to this size is built in memory; a bigger one goes on to a private temp file
 BUFFERED = 4 << 20  # files up to this size are read whole before their header is written (their size then exact)
 FOLDER_MODE = 0o755  # of the parent folders made for the owner
-LISTING_THREADS = 8  # get_archive calls of one listing at a time
+STAT_THREADS = 8  # archive stats side by side (the engine answers each at once; a remote one's round trips overlap)
 OUTPUT_LINES = 20  # lines of a hook's output kept for its error message
+NON_DIRECTORY = "cannot overwrite non-directory"  # the engine's words when a folder entry meets a link
 
 
 @dataclass(frozen=True)
@@ -132,28 +135,50 @@ def send(api: EngineAPI, container: str, step: SyncStep, owner: Owner) -> Sent:
     """Apply `step` in the container: its deletions (`rm -rf --`, batched execs), then its copies as
     one tar put. A host file gone since the plan stat'ed it is left out (its deletion comes with the
     next batch); one that changed size meanwhile goes as it is now."""
-    no_rm: EngineError | None = None
+    no_rm = False
     if step.deletes:
         try:
             _delete(api, container, step.deletes)
-        except _NoRm as exc:  # the copies still go; then the one line says what was not done
-            no_rm = exc
+        except _NoRm:  # the copies still go; then the one line says what was not done
+            no_rm = True
     sent_files, sent_size = 0 if no_rm else len(step.deletes), 0
     if step.copies:
         sent_files, sent_size = _send_copies(api, container, step, owner, sent_files)
-    if no_rm is not None:
-        raise no_rm
+    if no_rm:
+        raise EngineError(f"{_short(container)}: deleting files in the container needs `rm` in its image, which has "
+                          f"none: {len(step.deletes)} deletion(s) not applied")
     return Sent(sent_files, sent_size)
 
 
 def _send_copies(api: EngineAPI, container: str, step: SyncStep, owner: Owner, sent_files: int) -> tuple[int, int]:
-    sent_size = 0
     base, missing = _destination(api, container, step.copies)
+    try:
+        return _tar_and_put(api, container, step, owner, base, missing, sent_files, implied=True)
+    except _Refused as exc:
+        if NON_DIRECTORY not in exc.said:
+            raise EngineError(f"{_short(container)}: copying into {base} failed: {exc.said}") from None
+    # Engines since 23 refuse the whole tar when a folder entry meets a path the container has
+    # through a symbolic link (20.10 replaces the link); as Compose, send it again without the
+    # folder entries its other entries imply (those folders then come out root's).
+    try:
+        return _tar_and_put(api, container, step, owner, base, missing, sent_files, implied=False)
+    except _Refused as exc:
+        raise EngineError(f"{_short(container)}: copying into {base} failed: {exc.said}") from None
+
+
+def _tar_and_put(api: EngineAPI, container: str, step: SyncStep, owner: Owner, base: str, missing: list[str],
+                 sent_files: int, *, implied: bool) -> tuple[int, int]:
+    """Build the tar (spooled) and put it; `implied`: keep folder entries other entries are under."""
+    holding = set() if implied else {posixpath.dirname(c.container) for c in step.copies}
+    sent_size = 0
     with tempfile.SpooledTemporaryFile(max_size=SPOOL) as spool:  # rolls over to a 0600 file in the temp folder
         with tarfile.open(fileobj=spool, mode="w", format=tarfile.PAX_FORMAT) as tar:
             for folder in missing:
-                tar.addfile(_info(folder, base, tarfile.DIRTYPE, owner, FOLDER_MODE, None))
+                if implied:
+                    tar.addfile(_info(folder, base, tarfile.DIRTYPE, owner, FOLDER_MODE, None))
             for copy in step.copies:
+                if copy.entry.kind == "dir" and copy.container in holding:
+                    continue
                 added = _add(tar, copy, base, owner)
                 if added is not None and copy.entry.kind != "dir":
                     sent_files += 1
@@ -161,11 +186,23 @@ def _send_copies(api: EngineAPI, container: str, step: SyncStep, owner: Owner, s
         length = spool.tell()
         spool.seek(0)
         data: bytes | BinaryIO = spool.read() if length <= SPOOL else cast(BinaryIO, spool)
-        _put(api, container, base, data, length)
+        try:
+            api.put_archive(container, base, data, length=length)
+        except Exception as exc:
+            said = explanation(exc)
+            if said is None:
+                raise
+            raise _Refused(said) from None
     return sent_files, sent_size
 
 
-class _NoRm(EngineError):
+class _Refused(Exception):
+    def __init__(self, said: str) -> None:
+        super().__init__(said)
+        self.said = said
+
+
+class _NoRm(Exception):
     """The image has no `rm`: deletions cannot be applied."""
 
 
@@ -184,9 +221,8 @@ def _delete(api: EngineAPI, container: str, paths: Iterable[str]) -> None:
 
 def _rm(api: EngineAPI, container: str, paths: list[str]) -> None:
     result = _exec(api, container, ["rm", "-rf", "--", *paths])
-    if result.exit_code in (126, 127) or "executable file not found" in result.output:
-        raise _NoRm(f"{_short(container)}: deleting files in the container needs `rm` in its image, which has none: "
-                    f"{len(paths)} deletion(s) not applied")
+    if result.exit_code == 127 or "executable file not found" in result.output:
+        raise _NoRm()
     if result.exit_code:
         last = result.output.strip().splitlines()[-1:] or [f"exit code {result.exit_code}"]
         raise EngineError(f"{_short(container)}: rm -rf of {len(paths)} path(s) failed: {last[0]}")
@@ -249,7 +285,7 @@ def _stat_all(api: EngineAPI, container: str, paths: list[str]) -> list[bool]:
         return [api.archive_stat(container, p) is not None for p in paths]
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=min(LISTING_THREADS, len(paths)), thread_name_prefix="devenv-stat") as pool:
+    with ThreadPoolExecutor(max_workers=min(STAT_THREADS, len(paths)), thread_name_prefix="devenv-stat") as pool:
         return [found is not None for found in pool.map(lambda p: api.archive_stat(container, p), paths)]
 
 
@@ -268,14 +304,8 @@ def _info(path: str, base: str, kind: bytes, owner: Owner, mode: int, mtime: flo
     info.uid, info.gid = owner.uid, owner.gid
     info.uname = info.gname = ""
     info.mode = mode
-    info.mtime = int(mtime if mtime is not None else _now())  # whole seconds: no PAX header per entry
+    info.mtime = int(mtime if mtime is not None else time.time())  # whole seconds: no PAX header per entry
     return info
-
-
-def _now() -> float:
-    import time
-
-    return time.time()
 
 
 def _add(tar: tarfile.TarFile, copy: Copy, base: str, owner: Owner) -> int | None:
@@ -308,16 +338,6 @@ def _add(tar: tarfile.TarFile, copy: Copy, base: str, owner: Owner) -> int | Non
             info.size = now.st_size
             tar.addfile(info, _Exactly(handle, now.st_size))
         return info.size
-
-
-def _put(api: EngineAPI, container: str, base: str, data: bytes | BinaryIO, length: int) -> None:
-    try:
-        api.put_archive(container, base, data, length=length)
-    except Exception as exc:
-        said = explanation(exc)
-        if said is None:
-            raise
-        raise EngineError(f"{_short(container)}: copying into {base} failed: {said}") from None
 
 
 class _Bytes:
@@ -358,7 +378,8 @@ def listing(api: EngineAPI, container: str, target: str, names: Iterable[str] | 
     """Container path -> entry for everything under `target` (the target itself only when it is not a
     folder; a link to a folder is read through); with `names` (entries directly under the target)
     only those subtrees are read, so big folders the host does not have (node_modules made in the
-    image) never cross the API. A missing target, or name, reads as nothing."""
+    image) never cross the API. A missing target, or name, reads as nothing. Each name is one
+    get_archive (tens of ms of the engine's, and it serves one container's one at a time)."""
     target = posixpath.normpath(target)
     found: dict[str, ContainerEntry] = {}
     if names is None:
@@ -379,20 +400,8 @@ def listing(api: EngineAPI, container: str, target: str, names: Iterable[str] | 
     for name in wanted:
         if not name or "/" in name or name in (".", ".."):
             raise ValueError(f"not a name directly under {target}: {name!r}")
-    paths = [posixpath.join(target, name) for name in wanted]
-    if len(paths) <= 1:
-        for path in paths:
-            _read_tree(api, container, path, path, found)
-        return found
-    # each get_archive costs the engine tens of ms (a chrooted tar process): read them side by side
-    from concurrent.futures import ThreadPoolExecutor
-
-    parts: list[dict[str, ContainerEntry]] = [{} for _ in paths]
-    with ThreadPoolExecutor(max_workers=min(LISTING_THREADS, len(paths)), thread_name_prefix="devenv-listing") as pool:
-        for done in [pool.submit(_read_tree, api, container, path, path, part) for path, part in zip(paths, parts, strict=True)]:
-            done.result()
-    for part in parts:
-        found.update(part)
+    for name in wanted:  # one after the other: the engine reads a container's archives one at a time
+        _read_tree(api, container, posixpath.join(target, name), posixpath.join(target, name), found)
     return found
 
 
@@ -440,24 +449,32 @@ def _read_tree(api: EngineAPI, container: str, path: str, top: str, found: dict[
 
 
 class _ChunkReader:
-    """A read-only file object over an iterator of byte chunks (tarfile's stream mode reads it)."""
+    """A read-only file object over an iterator of byte chunks (tarfile's stream mode reads it in
+    small pieces: each chunk is sliced where it is, never copied whole again)."""
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks: Iterator[bytes] = iter(chunks)
-        self._buffer = b""
+        self._chunk = b""
+        self._at = 0
 
     def read(self, size: int = -1) -> bytes:
         if size < 0:
-            data = self._buffer + b"".join(self._chunks)
-            self._buffer = b""
+            data = self._chunk[self._at:] + b"".join(self._chunks)
+            self._chunk, self._at = b"", 0
             return data
-        while len(self._buffer) < size:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                break
-            self._buffer += chunk
-        data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
+        parts = []
+        while size > 0:
+            if self._at >= len(self._chunk):
+                following = next(self._chunks, None)
+                if following is None:
+                    break
+                self._chunk, self._at = following, 0
+                continue
+            piece = self._chunk[self._at:self._at + size]
+            self._at += len(piece)
+            size -= len(piece)
+            parts.append(piece)
+        return b"".join(parts)
 
 
 # ---------------------------------------------------------------- exec hooks

@@ -91,14 +91,38 @@ class Session:
         self.reload = reload
         self.emit = emit
         self.prune = prune
-        self.rules: tuple[Rule, ...] = rules_of(project, self.services)
+        self.rules: tuple[Rule, ...] = self._rules(project)
         self.items: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.files: FileWatch | None = None
         self.synced: dict[str, str] = {}  # container id -> the StartedAt it was last brought in sync for
         self.owners: dict[str, Any] = {}  # container id -> engine.sync.Owner
         self.closed = threading.Event()
+        self.failed = False  # the loop ended on an error (the command's exit code is 1)
+        self._warned: set[str] = set()
         self._events: Any = None
         self._pumps: list[threading.Thread] = []
+
+    def _rules(self, project: Project) -> tuple[Rule, ...]:
+        """The selected services' rules, but a sync rule whose path a bind mount already shows the
+        container (Compose warns and leaves it out too; on an engine that gets copies of the local
+        files instead of binds, the rule stays)."""
+        from devenv.engine.shipping import wanted
+        from devenv.plan.watch import bind_mounted
+
+        rules = rules_of(project, self.services)
+        if wanted(self.client.address):
+            return rules
+        kept = []
+        for rule in rules:
+            source = bind_mounted(project.services[rule.service], rule)
+            if source is None:
+                kept.append(rule)
+            else:
+                here = project.working_dir
+                self.emit(WatchEvent("warning", f"warning: {rule.service}: {shown_path(rule.path, here)} is also bind-mounted "
+                                                f"({shown_path(source, here)}): the container sees it already, "
+                                                "this rule is left out", rule.service))
+        return tuple(kept)
 
     # -- set-up
 
@@ -110,8 +134,7 @@ class Session:
         self._follow_engine()
         assert self.files is not None
         report = self._report
-        for warning in report.warnings:
-            self.emit(WatchEvent("warning", f"warning: {warning}"))
+        self._new_warnings()
         self.emit(WatchEvent(
             "watching",
             f"watching {', '.join(self._watched_labels())} for {', '.join(self._rule_services())}"
@@ -134,7 +157,6 @@ class Session:
         from devenv.engine.filewatch import FileWatch
 
         roots, singles = watch_roots(self.rules)
-        self._rule_paths = {r.path for r in self.rules}
         singles = list(dict.fromkeys([*singles, *manifest_files(self.project)]))
         self.files = FileWatch(roots, singles)
         self._report = self.files.start()
@@ -142,7 +164,12 @@ class Session:
 
         def pump() -> None:
             while not self.closed.is_set():
-                batch = files.next(timeout=0.5)
+                try:
+                    batch = files.next(timeout=0.5)
+                except Exception as exc:  # the watching thread broke: the loop ends with it
+                    if files is self.files:
+                        self.items.put(("broken", f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__))
+                    return
                 if batch is not None:
                     self.items.put(("batch", batch))
                 elif files is not self.files:
@@ -151,14 +178,20 @@ class Session:
         self._spawn(pump, "devenv-watch-files")
 
     def _rewatch(self) -> None:
-        """Place the file watches again (new rules, a rule's path that appeared): the new ones
-        first, so nothing is missed in between."""
+        """Place the file watches again (the rules changed): the new ones first, so nothing is
+        missed in between."""
         previous = self.files
         self._watch_files()
         if previous is not None:
             previous.close()
-        for warning in self._report.warnings:
-            self.emit(WatchEvent("warning", f"warning: {warning}"))
+        self._new_warnings()
+
+    def _new_warnings(self) -> None:
+        """The file watch's warnings not said yet (a tree that fell back to polling, at start or later)."""
+        for warning in self.files.warnings if self.files is not None else ():
+            if warning not in self._warned:
+                self._warned.add(warning)
+                self.emit(WatchEvent("warning", f"warning: {warning}"))
 
     def _follow_engine(self) -> None:
         from devenv.engine.queries import project_events
@@ -199,6 +232,10 @@ class Session:
                         self.handle_batch(item)
                     elif kind == "start":
                         self.handle_start(*item)
+                    elif kind == "broken":
+                        self.emit(WatchEvent("error", f"error: watching the files failed ({item}); stopped watching"))
+                        self.failed = True
+                        return
                     elif kind == "lost":
                         self.emit(WatchEvent("warning", f"warning: lost the engine's events ({item}): "
                                                         "containers restarted from now on are not resynced"))
@@ -222,8 +259,7 @@ class Session:
     # -- a batch of file changes
 
     def handle_batch(self, batch: Batch) -> None:
-        if self._rule_paths & batch.paths:  # a rule's own path appeared, went or changed kind: watch it anew
-            self._rewatch()
+        self._new_warnings()
         changes = stat_changes(batch.paths, self.rules)
         manifests = set(manifest_files(self.project))
         plan = plan_batch(self.rules, changes, manifests)
@@ -314,7 +350,7 @@ class Session:
             self.emit(WatchEvent("error", f"error: {exc} (still watching with the previous configuration)"))
             return
         try:
-            rules = rules_of(project, self.services)
+            rules = self._rules(project)
         except DevenvError as exc:
             self.emit(WatchEvent("error", f"error: {exc} (still watching with the previous configuration)"))
             return
@@ -448,13 +484,14 @@ def manifest_files(project: Project) -> list[str]:
 
 
 def watch_roots(rules: Sequence[Rule]) -> tuple[list[Root], list[str]]:
-    """The folders to watch (none under another) with what is never walked inside them, and the
-    single files (rules on a file, or on a path that does not exist yet)."""
+    """The folders to watch (none under another; a path that does not exist yet is watched as a
+    folder: it is walked once it appears) with what is never walked inside them, and the single
+    files (rules on a file)."""
     from devenv.engine.filewatch import Root
 
-    folders = sorted({r.path for r in rules if os.path.isdir(r.path)})
+    folders = sorted({r.path for r in rules if os.path.isdir(r.path) or not os.path.lexists(r.path)})
     tops = [f for f in folders if not any(f != o and _under(f, o) for o in folders)]
-    singles = sorted({r.path for r in rules if not os.path.isdir(r.path)})
+    singles = sorted({r.path for r in rules if r.path not in folders})
     roots = [Root(top, _pruner(rules)) for top in tops]
     singles = [s for s in singles if not any(_under(s, t) for t in tops)]
     return roots, singles
@@ -549,13 +586,24 @@ def host_tree(rule: Rule) -> dict[str, HostEntry]:
     return {p: e for p, e in walk(rule.path, rule.prunes).items() if rule.wants(p)}
 
 
+LISTING_CALLS = 4  # top-level names read one by one at most; else the whole target in one call
+
+
 def _top_names(rule: Rule, host: Mapping[str, HostEntry]) -> list[str] | None:
-    """The entries directly under the rule's target that the host has (only those subtrees are read
-    back from the container); None for a rule on a single file."""
+    """What to read back of the container under the rule's target: None for all of it (one
+    get_archive call: the engine serves one container's calls one at a time, ~80 ms each), or only
+    the top-level entries the host has, when the rule prunes a top-level folder of the host
+    (`node_modules`, `.git`: most likely big in the image too) or there are only a few."""
     if not os.path.isdir(rule.path):
         return None
     prefix = rule.path.rstrip(os.sep) + os.sep
-    return sorted({p[len(prefix):].split(os.sep, 1)[0] for p in host if p.startswith(prefix)})
+    names = sorted({p[len(prefix):].split(os.sep, 1)[0] for p in host if p.startswith(prefix)})
+    try:
+        with os.scandir(rule.path) as items:
+            pruned = any(item.is_dir(follow_symlinks=False) and rule.prunes(item.path) for item in items)
+    except OSError:
+        pruned = False
+    return names if pruned or len(names) <= LISTING_CALLS else None
 
 
 def sha256_of(path: str) -> str:

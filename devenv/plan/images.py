@@ -79,10 +79,11 @@ def pull_payload(project: Project, service: Service) -> PullImage:
 
 def image_action(
     project: Project, service: Service, op: Op, reason: str, *, no_cache: bool = False, pull: bool = False,
-    args: Mapping[str, str] | None = None,
+    args: Mapping[str, str] | None = None, also_tag: tuple[str, ...] = (),
 ) -> Action:
     """The one pull_image or build_image action for a service's image (`up`, `run`, `build`, `pull`):
-    `no_cache`, `pull` and `args` are `devenv build`'s overrides of the build section."""
+    `no_cache`, `pull` and `args` are `devenv build`'s overrides of the build section; `also_tag`:
+    the references of other services with the same build section, tagged by this one build."""
     if op is Op.PULL_IMAGE:
         payload: PullImage | BuildImage = pull_payload(project, service)
     else:
@@ -96,6 +97,9 @@ def image_action(
             config["pull"] = True
         if args:
             config["args"] = {**(config.get("args") or {}), **args}
+        if also_tag:
+            config["tags"] = [*(config.get("tags") or ()), *(t for t in also_tag if t not in (config.get("tags") or ()))]
+            reason = f"{reason}; also {', '.join(also_tag)} (the same build)"
         payload = build_payload(project, service, config)
     target = payload.image
     return Action(action_id(op, target), op, target, reason, payload=payload, service=service.name)
@@ -122,19 +126,50 @@ def check_builds(project: Project, actions: Iterable[Action], *, several_platfor
 def plan_images(
     b: PlanBuilder, project: Project, observed: ObservedState, services: Iterable[Service], *, pull: str | None, build: bool, no_build: bool
 ) -> dict[str, ImageStep]:
-    """Service name -> its ImageStep; one action per reference even when services share it."""
-    steps: dict[str, ImageStep] = {}
-    by_reference: dict[str, str] = {}
+    """Service name -> its ImageStep; one action per reference even when services share it, and one
+    build for services whose `build` sections are the same (the others' references are tags of it)."""
+    services = list(services)
+    decided = []
+    shared: dict[str, list[str]] = {}  # the first service of a build -> the references its build also tags
+    first_of: dict[str, str] = {}  # a service whose identical build an earlier one makes -> that one
+    builds: dict[str, str] = {}  # build identity -> the first service building it
+    seen: set[str] = set()
     for service in services:
         reference = naming.image_name(project.name, service)
         current = observed.image_id(reference)
         decision = _decide(service, reference, current, pull=pull, build=build, no_build=no_build)
+        decided.append((service, reference, current, decision))
+        if decision is None or decision[0] is not Op.BUILD_IMAGE or reference in seen:
+            seen.add(reference)
+            continue
+        seen.add(reference)
+        key = _build_identity(service)
+        if key in builds:
+            first_of[service.name] = builds[key]
+            shared.setdefault(builds[key], []).append(reference)
+        else:
+            builds[key] = service.name
+    steps: dict[str, ImageStep] = {}
+    by_reference: dict[str, str] = {}
+    by_service: dict[str, str] = {}
+    for service, reference, current, decision in decided:
         action = None
         if reference in by_reference:
             action = by_reference[reference] or None
+        elif service.name in first_of:
+            action = by_service[first_of[service.name]]
         elif decision is not None:
-            made = image_action(project, service, *decision)
+            made = image_action(project, service, *decision, also_tag=tuple(shared.get(service.name, ())))
             action = b.add(made.op, made.target, made.reason, payload=made.payload, service=made.service)
         by_reference.setdefault(reference, action or "")
+        if action:
+            by_service[service.name] = action
         steps[service.name] = ImageStep(reference, current, action)
     return steps
+
+
+def _build_identity(service: Service) -> str:
+    """What makes two services' builds one: the same build section for the same platform."""
+    import json
+
+    return json.dumps([thaw(service.build), service.get("platform")], sort_keys=True, default=str)

@@ -295,36 +295,9 @@ def sent_files(changes: Changes, new: Manifest) -> int:
 
 
 def _pattern_regex(pattern: str) -> re.Pattern[str]:
-    out, i = "", 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "*":
-            if pattern.startswith("**", i):
-                i += 2
-                if pattern.startswith("/", i):  # `**/` is zero or more folders
-                    i += 1
-                    out += "(?:.*/)?"
-                else:
-                    out += ".*"
-                continue
-            out += "[^/]*"
-        elif c == "?":
-            out += "[^/]"
-        elif c == "[":
-            end = pattern.find("]", i + 1)
-            if end < 0:
-                out += re.escape(c)
-            else:
-                body = pattern[i + 1 : end]
-                out += "[" + ("^" + body[1:] if body.startswith(("!", "^")) else body) + "]"
-                i = end
-        elif c == "\\" and i + 1 < len(pattern):
-            i += 1
-            out += re.escape(pattern[i])
-        else:
-            out += re.escape(c)
-        i += 1
-    return re.compile(out + r"\Z")
+    from devenv.plan.patterns import glob_regex
+
+    return re.compile(glob_regex(pattern) + r"\Z")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -32,13 +32,14 @@ WAIT = 90.0  # seconds for an event: generous, the machine may be loaded
 class Watch:
     """A running `devenv watch --format json`: its events, read as they come."""
 
-    def __init__(self, folder: Path, project: str, env: dict[str, str], *args: str) -> None:
+    def __init__(self, folder: Path, project: str, env: dict[str, str], *args: str, wrap: tuple[str, ...] = ()) -> None:
+        """`devenv watch ARGS` (`devenv up ARGS` when ARGS start with up), under `wrap` if given."""
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         self.seen: list[dict[str, Any]] = []
         self.stderr: list[str] = []
+        command = [*args] if args and args[0] == "up" else ["watch", *args]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "devenv", "-p", project, *args, "--format", "json"] if args and args[0] == "up"
-            else [sys.executable, "-m", "devenv", "-p", project, "watch", *args, "--format", "json"],
+            [*wrap, sys.executable, "-m", "devenv", "-p", project, *command, "--format", "json"],
             cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
         )
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -103,8 +104,8 @@ class Project:
         path.write_text(text)
         return path
 
-    def watch(self, *args: str) -> Watch:
-        w = Watch(self.folder, self.name, self.env, *args)
+    def watch(self, *args: str, wrap: tuple[str, ...] = ()) -> Watch:
+        w = Watch(self.folder, self.name, self.env, *args, wrap=wrap)
         self.watches.append(w)
         return w
 
@@ -393,3 +394,78 @@ def test_up_watch(project: Project) -> None:
 def test_watch_on_a_remote_engine(remote_project: Project) -> None:
     remote_project.write("compose.yaml", _compose(SYNC_SRC))
     _save_delete_rename(remote_project)
+
+
+def _low_inotify_limit_works() -> str | None:
+    """Why a user namespace with its own inotify limit cannot be made here, or None."""
+    import shutil
+
+    if shutil.which("unshare") is None:
+        return "no unshare(1)"
+    probe = subprocess.run(["unshare", "--user", "--map-root-user", "sh", "-c", "echo 3 > /proc/sys/user/max_inotify_watches"],
+                           capture_output=True, text=True, check=False)
+    return None if probe.returncode == 0 else f"the kernel refuses a user namespace's inotify limit: {probe.stderr.strip()}"
+
+
+def test_a_low_inotify_limit_falls_back_to_polling_and_says_so(project: Project) -> None:
+    """The real limit, lowered for this process alone: a user namespace keeps its own inotify limits."""
+    why = _low_inotify_limit_works()
+    if why:
+        pytest.skip(why)
+    p = project
+    p.write("compose.yaml", _compose(SYNC_SRC))
+    for i in range(6):
+        p.write(f"src/d{i}/x.txt", "x\n")
+    up = p.devenv("up")
+    assert up.returncode == 0, up.stderr
+    limited = ("unshare", "--user", "--map-root-user", "sh", "-c", 'echo 3 > /proc/sys/user/max_inotify_watches && exec "$@"', "sh")
+    wrapped = p.watch("--no-up", wrap=limited)
+    warning = wrapped.event("warning")
+    assert "inotify watch limit reached" in warning["message"] and "max_inotify_watches=3" in warning["message"]
+    assert "./src" in warning["message"] and "polling" in warning["message"]
+    assert wrapped.event("watching")["polled"]
+    p.write("src/d3/new.txt", "seen by polling\n")
+    wrapped.next(lambda e: e["event"] == "sync" and p.cat("/app/d3/new.txt") == "seen by polling\n", "sync by polling")
+
+
+def test_a_sync_rule_on_a_bind_mounted_path_is_left_out_with_a_warning(project: Project) -> None:
+    p = project
+    p.write("src/a.txt", "a\n")
+    p.write("compose.yaml", _compose(SYNC_SRC + """        - action: sync
+          path: ./other
+          target: /other
+""", web_extra="    volumes: [./src:/app]\n"))
+    p.write("other/b.txt", "b\n")
+    w = p.watch()
+    warning = w.event("warning", "web")
+    assert "./src is also bind-mounted" in warning["message"]
+    assert w.event("watching")["paths"] == ["./other"]
+
+
+def test_an_edited_compose_file_replans_and_its_new_rules_apply(project: Project) -> None:
+    p = project
+    p.write("src/a.txt", "a\n")
+    p.write("docs/d.txt", "d\n")
+    other = f"""  other:
+    image: {BUSYBOX_IMAGE}
+    command: {json.dumps(SLEEPER)}
+"""
+    p.write("compose.yaml", _compose(SYNC_SRC) + other)
+    w = p.watch()
+    w.event("watching")
+    web, kept = p.container("web").id, p.container("other").id
+    # a broken edit: one line, and watching goes on with the previous configuration
+    p.write("compose.yaml", _compose(SYNC_SRC) + other + "  bad: [\n")
+    error = w.event("error")
+    assert "compose.yaml" in error["message"] and "previous configuration" in error["message"]
+    # a new environment variable and a new rule
+    p.write("compose.yaml", _compose(SYNC_SRC + """        - action: sync
+          path: ./docs
+          target: /docs
+""", web_extra="    environment: {MODE: edited}\n") + other)
+    w.event("replan", phase="done", ok=True)
+    assert p.container("web").id != web and p.container("other").id == kept
+    assert p.sh("echo $MODE")[1] == "edited\n"
+    p.write("docs/new.txt", "new rule\n")
+    w.next(lambda e: e["event"] == "sync" and p.cat("/docs/new.txt") == "new rule\n", "sync by the new rule")
+    assert p.cat("/app/a.txt") == "a\n"  # the recreated container was brought in sync with the host

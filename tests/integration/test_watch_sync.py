@@ -276,6 +276,21 @@ def test_owner_of_numeric_and_named_users(api: EngineAPI, start: Start) -> None:
         sync.owner_of(api, start(user="0:ghosts", running=False))
 
 
+def test_the_engine_s_copy_uid_gid_is_no_way_to_the_container_s_user(api: EngineAPI, start: Start, engine: docker.DockerClient) -> None:
+    """Why owner_of reads the container's own passwd: 20.10's copyUIDGID resolves Config.User on the host."""
+    version = str(engine.version().get("Version", ""))
+    if not version.startswith("20."):
+        pytest.skip(f"copyUIDGID's lookup is 20.10's behaviour; this engine is {version}")
+    container = start(user="1000:1000")
+    data = io.BytesIO()
+    import tarfile
+
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        tar.addfile(tarfile.TarInfo("f.txt"), io.BytesIO(b""))
+    with pytest.raises(Exception, match="getent unable to find entry"):
+        api.put_archive(container, "/tmp", data.getvalue(), copy_uid_gid=True)
+
+
 def test_files_owned_by_the_image_s_named_user(api: EngineAPI, start: Start, images: dict[str, str], tmp_path: Path) -> None:
     container = start(images["named"])
     owner = sync.owner_of(api, container)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from devenv.engine import sync
-from devenv.engine.api import _demux
+from devenv.engine.api import APIError, _demux
 from devenv.errors import EngineError
 from devenv.plan.watch import Copy, ExecHook, HostEntry, SyncStep
 from tests.fake_engine import FakeEngineAPI
@@ -148,3 +148,47 @@ def test_a_tree_into_a_fresh_container_costs_a_few_stats(fake: FakeEngineAPI, tm
     with tarfile.open(fileobj=io.BytesIO(put.args["data"])) as tar:
         made = [m.name for m in tar if m.isdir()]
     assert made == ["app"] + sorted(f"app/d{n}" for n in range(30)) + sorted(f"app/d{n}/sub" for n in range(30))
+
+
+def test_a_tar_refused_over_a_linked_folder_goes_again_without_implied_folders(fake: FakeEngineAPI, tmp_path: Path) -> None:
+    container = _container(fake)
+    fake.files["web-1"] = {"/app/keep": b""}
+    refused: list[int] = []
+
+    def refuse_once(call: object) -> None:  # what engines since 23 answer (20.10 replaces the link)
+        if not refused:
+            refused.append(1)
+            raise APIError(500, "cannot overwrite non-directory \"/app/lib\" with directory \"/app/lib\"", "PUT", "/archive")
+
+    fake.on("put_archive", refuse_once)
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "empty").mkdir()
+    lib = Copy(str(tmp_path / "lib"), "/app/lib", HostEntry("dir", 0, 1.0, 0o755))
+    empty = Copy(str(tmp_path / "empty"), "/app/empty", HostEntry("dir", 0, 1.0, 0o755))
+    inner = _file(tmp_path, "lib/x.py")
+    step = SyncStep("web", (empty, lib, inner), ())
+    assert sync.send(fake, container, step, sync.Owner(0, 0)) == sync.Sent(1, 1)
+    first, second = fake.called("put_archive")
+    assert [n for n, _uid, _t in _names(first.args["data"])] == ["empty", "lib", "lib/x.py"]
+    assert [n for n, _uid, _t in _names(second.args["data"])] == ["empty", "lib/x.py"]  # an empty folder keeps its entry
+
+
+def test_another_refusal_is_one_line(fake: FakeEngineAPI, tmp_path: Path) -> None:
+    container = _container(fake)
+    fake.files["web-1"] = {"/app/keep": b""}
+    fake.fail("put_archive", "web-1", 500, "no space left on device")
+    with pytest.raises(EngineError, match=r"^web-1: copying into /app failed: no space left on device$"):
+        sync.send(fake, container, SyncStep("web", (_file(tmp_path, "a.txt"),), ()), sync.Owner(0, 0))
+    assert len(fake.called("put_archive")) == 1
+
+
+def test_the_chunk_reader_gives_back_the_stream_in_any_pieces() -> None:
+    data = bytes(range(256)) * 40
+    chunks = [data[i:i + 777] for i in range(0, len(data), 777)]
+    reader = sync._ChunkReader(iter(chunks))
+    pieces = []
+    for size in [1, 500, 3000, 10, 20000]:
+        pieces.append(reader.read(size))
+    assert b"".join(pieces) == data and reader.read(5) == b""
+    again = sync._ChunkReader(chunks)
+    assert again.read(3) == data[:3] and again.read() == data[3:]

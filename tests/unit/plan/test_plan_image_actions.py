@@ -81,3 +81,16 @@ def test_several_platforms_build_with_buildx_and_one_with_any_builder() -> None:
     check_builds(one, [image_action(one, one.services["app"], Op.PULL_IMAGE, "x")], several_platforms=False, builder="docker")
     plain = project()
     check_builds(plain, [image_action(plain, plain.services["app"], Op.BUILD_IMAGE, "x")], several_platforms=False, builder="docker")
+
+
+def test_services_with_the_same_build_share_one_build_that_tags_both() -> None:
+    build = {"context": "/src/app", "dockerfile": "Dockerfile"}
+    p = make_project({"web": svc(image=..., build=build), "worker": svc(image=..., build=build),
+                      "other": svc(image=..., build={**build, "target": "other"})})
+    plan = up(p, empty_state(p, images={}), build=True)
+    builds = [a for a in plan.actions if a.op is Op.BUILD_IMAGE]
+    assert [a.target for a in builds] == ["demo-other", "demo-web"]
+    web = plan.get("build_image:demo-web")
+    assert list(web.payload.build["tags"]) == ["demo-worker"] and "also demo-worker" in web.reason  # type: ignore[union-attr]
+    create_worker = next(a for a in plan.actions if a.op is Op.CREATE_CONTAINER and a.service == "worker")
+    assert plan.depends_on(create_worker.id, "build_image:demo-web")  # worker's container waits for the one build
