@@ -1,8 +1,9 @@
 """`devenv watch` beside `docker-compose watch` (the Compose v2 binary): save-to-visible latency,
 rebuild-to-ready time and start-up on a 100,000-file tree, in one run.
 
-    python -m benchmarks.bench_watch [--saves 60] [--blocks 2] [--rebuilds 5] [--starts 3]
-                                     [--tree-files 100000] [--out benchmarks/results/watch.md]
+    python -m benchmarks.bench_watch [--saves 60] [--blocks 2] [--atomic-saves 30] [--rebuilds 5] [--starts 3]
+                                     [--tree-files 100000] [--tools devenv,compose] [--skip latency,rebuild,startup]
+                                     [--out benchmarks/results/watch.md]
 
 The project (generated in benchmarks/out/watch/) has one service `app`, built from
 devenv/python:bookworm with a probe (PROBE below) as its command, port 8000 published on 127.0.0.1,
@@ -21,6 +22,8 @@ share one kernel clock, so:
   Blocks alternate between the tools (devenv, Compose, devenv, Compose, ...). devenv runs with
   `--format json`, so its own `sync` events (`ms`, save to synced as it measures it) are reported
   too; and the engine floor: an archive-API put of a one-file tar with the Docker SDK, 30 times.
+  Then --atomic-saves more per tool saved as JetBrains IDEs do (a `___jb_tmp___` file renamed over
+  the target; both tools ignore such temp files), one block each.
 - rebuild = the new container's probe readiness stamp (with the new version) - the host's time just
   before writing ./version.txt.
 - start-up: on a generated tree (benchmarks/out/watch-tree/: src with --tree-files small files in
@@ -371,7 +374,17 @@ def sync_events(output: Sequence[str]) -> list[float]:
     return found
 
 
-def latency_block(tool: Tool, compose_file: Path, saves: int, block: int, into: Latency) -> None:
+def save(target: Path, text: str, atomic: bool) -> None:
+    """In place (as VS Code, nano), or as JetBrains IDEs: a temp file beside it, renamed over it."""
+    if atomic:
+        temp = target.with_name(target.name + "___jb_tmp___")
+        temp.write_text(text, encoding="utf-8")
+        os.replace(temp, target)
+    else:
+        target.write_text(text, encoding="utf-8")
+
+
+def latency_block(tool: Tool, compose_file: Path, saves: int, block: int, into: Latency, atomic: bool = False) -> None:
     """One watch session of `tool`: up (by the watch itself), WARMUP_SAVES + `saves` saves."""
     watch = tool.watch(compose_file)
     probe = Probe(tool.port)
@@ -383,7 +396,7 @@ def latency_block(tool: Tool, compose_file: Path, saves: int, block: int, into: 
         for number in range(WARMUP_SAVES + saves):
             token = f"{tool.name}-{block}-{number}-{uuid.uuid4().hex[:8]}"
             written = time.time()
-            target.write_text(token + "\n", encoding="utf-8")
+            save(target, token + "\n", atomic)
             seen = probe.wait("seen", token, SEEN_TIMEOUT)
             if number < WARMUP_SAVES:
                 time.sleep(0.3)
@@ -544,10 +557,34 @@ def ms(value: float) -> str:
     return f"{value * 1000:.0f}"
 
 
-def report(args: argparse.Namespace, latency: dict[str, Latency], floor: list[float], rebuild: dict[str, list[float]],
-           startup: dict[str, Startup], compose_version: str, commit: str) -> str:
+def latency_table(latency: dict[str, Latency]) -> list[str]:
+    lines = ["| Tool | saves | p50 ms | p90 ms | p99 ms | max ms | min ms | missed |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, found in latency.items():
+        values = found.values
+        if values:
+            lines.append(f"| {name} | {len(values)} | {ms(percentile(values, .5))} | {ms(percentile(values, .9))} |"
+                         f" {ms(percentile(values, .99))} | {ms(max(values))} | {ms(min(values))} | {found.missed} |")
+    if latency.get("devenv") and latency["devenv"].values and latency.get("compose") and latency["compose"].values:
+        ours, theirs = latency["devenv"].values, latency["compose"].values
+        lines += ["", "| Ratio devenv/Compose | p50 | p90 | p99 |", "|---|---:|---:|---:|",
+                  "| | " + " | ".join(f"{percentile(ours, f) / percentile(theirs, f):.2f}" for f in (.5, .9, .99)) + " |"]
+    if latency.get("devenv") and latency["devenv"].values:
+        ours = latency["devenv"].values
+        p50, p99 = percentile(ours, .5), percentile(ours, .99)
+        lines += ["", f"Goal (issue 10): devenv p50 < {ms(GOAL_P50)} ms ({'met' if p50 < GOAL_P50 else 'missed'}: {ms(p50)}),"
+                      f" p99 < {ms(GOAL_P99)} ms ({'met' if p99 < GOAL_P99 else 'missed'}: {ms(p99)})."]
+        own = latency["devenv"].reported
+        if own:
+            lines += ["", f"devenv's own `sync` events (`ms`: from the batch's first file event to the tar put done):"
+                          f" p50 {ms(percentile(own, .5))} ms, p99 {ms(percentile(own, .99))} ms over {len(own)} events."]
+    return lines
+
+
+def report(args: argparse.Namespace, latency: dict[str, Latency], atomic: dict[str, Latency], floor: list[float],
+           rebuild: dict[str, list[float]], startup: dict[str, Startup], compose_version: str, commit: str) -> str:
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    command = (f"python -m benchmarks.bench_watch --saves {args.saves} --blocks {args.blocks} --rebuilds {args.rebuilds}"
+    command = (f"python -m benchmarks.bench_watch --saves {args.saves} --blocks {args.blocks} --atomic-saves {args.atomic_saves}"
+               f" --rebuilds {args.rebuilds}"
                f" --starts {args.starts} --tree-files {args.tree_files}")
     lines = [
         "# `devenv watch` beside `docker-compose watch`", "",
@@ -564,26 +601,11 @@ def report(args: argparse.Namespace, latency: dict[str, Latency], floor: list[fl
             "## Save to visible in the container", "",
             f"Host `time.time()` just before writing the file -> the probe's `time.time()` when it first reads the new"
             f" content (one kernel clock). {args.blocks} alternating blocks per tool, {WARMUP_SAVES} discarded saves per block.", "",
-            "| Tool | saves | p50 ms | p90 ms | p99 ms | max ms | min ms | missed |", "|---|---:|---:|---:|---:|---:|---:|---:|",
+            *latency_table(latency),
         ]
-        for name, found in latency.items():
-            values = found.values
-            if values:
-                lines.append(f"| {name} | {len(values)} | {ms(percentile(values, .5))} | {ms(percentile(values, .9))} |"
-                             f" {ms(percentile(values, .99))} | {ms(max(values))} | {ms(min(values))} | {found.missed} |")
-        if latency.get("devenv") and latency["devenv"].values and latency.get("compose") and latency["compose"].values:
-            ours, theirs = latency["devenv"].values, latency["compose"].values
-            lines += ["", "| Ratio devenv/Compose | p50 | p90 | p99 |", "|---|---:|---:|---:|",
-                      "| | " + " | ".join(f"{percentile(ours, f) / percentile(theirs, f):.2f}" for f in (.5, .9, .99)) + " |"]
-        if latency.get("devenv") and latency["devenv"].values:
-            ours = latency["devenv"].values
-            p50, p99 = percentile(ours, .5), percentile(ours, .99)
-            lines += ["", f"Goal (issue 10): devenv p50 < {ms(GOAL_P50)} ms ({'met' if p50 < GOAL_P50 else 'missed'}: {ms(p50)}),"
-                          f" p99 < {ms(GOAL_P99)} ms ({'met' if p99 < GOAL_P99 else 'missed'}: {ms(p99)})."]
-            own = latency["devenv"].reported
-            if own:
-                lines += ["", f"devenv's own `sync` events (`ms`: from the batch's first file event to the tar put done):"
-                              f" p50 {ms(percentile(own, .5))} ms, p99 {ms(percentile(own, .99))} ms over {len(own)} events."]
+        if atomic:
+            lines += ["", "Atomic saves (JetBrains style: `probe.txt___jb_tmp___` written, then renamed over `probe.txt`),"
+                          f" one block per tool after the others, {WARMUP_SAVES} discarded:", "", *latency_table(atomic)]
         if floor:
             lines += ["", f"Engine floor: one archive-API put of a one-file tar (Docker SDK, no watcher) takes p50"
                           f" {ms(percentile(floor, .5))} ms (min {ms(min(floor))}, p90 {ms(percentile(floor, .9))}) over"
@@ -624,6 +646,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--saves", type=int, default=60, help="measured saves per tool (>= 50 for the issue)")
     parser.add_argument("--blocks", type=int, default=2, help="alternating blocks per tool the saves are split into")
+    parser.add_argument("--atomic-saves", type=int, default=30, help="saves per tool written to a temp file renamed over (0: none)")
     parser.add_argument("--rebuilds", type=int, default=5)
     parser.add_argument("--starts", type=int, default=3)
     parser.add_argument("--tree-files", type=int, default=100_000)
@@ -642,6 +665,7 @@ def main(argv: list[str] | None = None) -> int:
     compose_file = project / "compose.yaml"
     tree = OUT / "watch-tree"
     latency: dict[str, Latency] = {tool.name: Latency() for tool in tools} if "latency" not in skip else {}
+    atomic: dict[str, Latency] = {tool.name: Latency() for tool in tools} if latency and args.atomic_saves else {}
     rebuild: dict[str, list[float]] = {}
     startup: dict[str, Startup] = {}
     compose_version = subprocess.run([compose_binary(), "version"], capture_output=True, text=True).stdout.strip()
@@ -660,6 +684,9 @@ def main(argv: list[str] | None = None) -> int:
                 for tool in tools:
                     progress(f"latency block {block + 1}/{args.blocks}: {tool.name}, {saves} saves")
                     latency_block(tool, compose_file, saves, block, latency[tool.name])
+            for tool in tools if atomic else ():
+                progress(f"atomic saves: {tool.name}, {args.atomic_saves} saves")
+                latency_block(tool, compose_file, args.atomic_saves, args.blocks, atomic[tool.name], atomic=True)
         if "rebuild" not in skip:
             for tool in tools:
                 progress(f"rebuild: {tool.name}, {args.rebuilds} runs")
@@ -679,7 +706,7 @@ def main(argv: list[str] | None = None) -> int:
         progress("cleaning up")
         remove_projects(run_id, tools)
 
-    text = report(args, latency, floor, rebuild, startup, compose_version, commit)
+    text = report(args, latency, atomic, floor, rebuild, startup, compose_version, commit)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text, encoding="utf-8")
     print(text)
