@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -129,10 +130,22 @@ class JsonWatch:
 
 
 @pytest.fixture
-def watch_of(project_name: str) -> Iterator[list[JsonWatch]]:
+def tree(tmp_path: Path) -> Iterator[Path]:
+    """The project folder with its 100,000-file tree, removed afterwards (about 0.5 GB of small
+    files that pytest would otherwise keep for its last three runs)."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    write_tree(folder)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def watch_of(tree: Path, project_name: str) -> Iterator[list[JsonWatch]]:
+    """Watches to stop at the end: before the tree goes and before project_name's clean-up."""
     started: list[JsonWatch] = []
     yield started
-    for watch in started:  # before project_name's clean-up removes the containers
+    for watch in started:
         watch.stop()
 
 
@@ -150,11 +163,10 @@ def read_in(container: docker.models.containers.Container, path: str, want: str)
 
 
 def test_a_100k_file_tree_starts_and_syncs_without_walking_node_modules(
-    engine: docker.DockerClient, base_images: tuple[str, str], project_name: str, tmp_path: Path,
+    engine: docker.DockerClient, base_images: tuple[str, str], project_name: str, tree: Path,
     watch_of: list[JsonWatch],
 ) -> None:
-    write_tree(tmp_path)
-    watch = JsonWatch(tmp_path, project_name)
+    watch = JsonWatch(tree, project_name)
     watch_of.append(watch)
 
     watching = watch.until("watching")
@@ -166,11 +178,11 @@ def test_a_100k_file_tree_starts_and_syncs_without_walking_node_modules(
     [container] = engine.containers.list(filters={"label": [f"com.docker.compose.project={project_name}",
                                                             "com.docker.compose.service=tree"]})
     token = uuid.uuid4().hex
-    ignored = tmp_path / "src" / "node_modules" / "pkg5" / "lib" / "f0.js"
+    ignored = tree / "src" / "node_modules" / "pkg5" / "lib" / "f0.js"
     ignored.write_text(f"ignored {token}\n", encoding="utf-8")
-    deep = tmp_path / "src" / "pkg042" / "mod7" / "file13.txt"
+    deep = tree / "src" / "pkg042" / "mod7" / "file13.txt"
     deep.write_text(f"saved {token}\n", encoding="utf-8")
-    fresh = tmp_path / "src" / "pkg099" / "mod9" / "new" / "deeper" / "added.txt"
+    fresh = tree / "src" / "pkg099" / "mod9" / "new" / "deeper" / "added.txt"
     fresh.parent.mkdir(parents=True)
     fresh.write_text(f"added {token}\n", encoding="utf-8")
 
