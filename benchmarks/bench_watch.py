@@ -1,8 +1,9 @@
-"""`devenv watch` beside `docker-compose watch` (the Compose v2 binary): save-to-visible latency,
-rebuild-to-ready time and start-up on a 100,000-file tree, in one run.
+"""`devenv watch` beside `docker-compose watch` (the Compose v2 binary): save-to-visible latency, a
+1,000-file burst, rebuild-to-ready time and start-up on a 100,000-file tree, in one run.
 
-    python -m benchmarks.bench_watch [--saves 60] [--blocks 2] [--atomic-saves 30] [--rebuilds 5] [--starts 3]
-                                     [--tree-files 100000] [--tools devenv,compose] [--skip latency,rebuild,startup]
+    python -m benchmarks.bench_watch [--saves 60] [--blocks 2] [--atomic-saves 30] [--burst 1000] [--bursts 3]
+                                     [--rebuilds 5] [--starts 3]
+                                     [--tree-files 100000] [--tools devenv,compose] [--skip latency,burst,rebuild,startup]
                                      [--out benchmarks/results/watch.md]
 
 The project (generated in benchmarks/out/watch/) has one service `app`, built from
@@ -24,11 +25,14 @@ share one kernel clock, so:
   too; and the engine floor: an archive-API put of a one-file tar with the Docker SDK, 30 times.
   Then --atomic-saves more per tool saved as JetBrains IDEs do (a `___jb_tmp___` file renamed over
   the target; both tools ignore such temp files), one block each.
+- burst: the --burst files of src/burst/ (in the image too) rewritten at once, as a branch switch
+  does; an exec in the container every 50 ms counts the files with the new content until all have
+  it (coarse by one exec), or reports how many never arrived.
 - rebuild = the new container's probe readiness stamp (with the new version) - the host's time just
   before writing ./version.txt.
 - start-up: on a generated tree (benchmarks/out/watch-tree/: src with --tree-files small files in
-  nested folders, and src/node_modules, 12,000 files in 6,000 folders, ignored by the rule), the project is up, then
-  the time from launching `watch --no-up` to its ready line (devenv: a line starting `watching`,
+  nested folders, and src/node_modules, 12,000 files in 6,000 folders, ignored by the rule), the
+  project is up, then the time from launching `watch --no-up` to its ready line (devenv: a line starting `watching`,
   or a JSON `watching` event; Compose: `Watch enabled`), one discarded run then --starts runs.
 
 Everything the run creates on the engine (containers, networks, images of both projects) is
@@ -124,9 +128,18 @@ while True:
 '''
 
 
-def write_project(folder: Path) -> None:
-    """The benchmark project; ports come from the environment (APP_PORT), one per tool."""
+def burst_file(folder: Path, number: int) -> Path:
+    return folder / "src" / "burst" / f"d{number // 100:02d}" / f"f{number % 100:02d}.txt"
+
+
+def write_project(folder: Path, burst: int = 0) -> None:
+    """The benchmark project; ports come from the environment (APP_PORT), one per tool.
+    src/burst/ holds `burst` files (in the image too), rewritten at once by the burst runs."""
     (folder / "src" / "lib").mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(folder / "src" / "burst", ignore_errors=True)
+    for number in range(burst):
+        burst_file(folder, number).parent.mkdir(parents=True, exist_ok=True)
+        burst_file(folder, number).write_text("initial\n", encoding="utf-8")
     (folder / "probe.py").write_text(PROBE.lstrip(), encoding="utf-8")
     (folder / "version.txt").write_text("v0\n", encoding="utf-8")
     (folder / "src" / "probe.txt").write_text("initial\n", encoding="utf-8")
@@ -422,6 +435,55 @@ def note_images(tool: Tool) -> None:
         tool.images.update(found.stdout.split())
 
 
+@dataclass
+class Burst:
+    times: list[float] = field(default_factory=list)  # seconds until every file had the new content
+    missed: list[int] = field(default_factory=list)  # files still old after BURST_TIMEOUT, per run
+
+
+BURST_TIMEOUT = 60.0
+BURST_CHECK = (  # in the container: how many of the burst files hold argv[1]
+    "import glob, sys; t = sys.argv[1] + chr(10)\n"
+    "print(sum(open(f).read() == t for f in glob.glob('/app/src/burst/*/*.txt')))"
+)
+
+
+def burst_runs(tool: Tool, compose_file: Path, files: int, runs: int) -> Burst:
+    """Every file of src/burst/ rewritten at once (a branch switch), then a check in the container
+    (an exec every 50 ms, so the figure is coarse by an exec's time) until all hold the new token."""
+    watch = tool.watch(compose_file)
+    probe = Probe(tool.port)
+    found = Burst()
+    try:
+        watch.wait_ready()
+        if probe.wait("start", None, 60.0) is None:
+            raise RuntimeError(f"{tool.name}: the probe did not answer; watch output:\n{watch.tail()}")
+        [container] = subprocess.run(["docker", "ps", "-q", "--filter", f"label=com.docker.compose.project={tool.project}"],
+                                     capture_output=True, text=True, check=True).stdout.split()
+        for number in range(runs):
+            token = f"{tool.name}-burst{number}-{uuid.uuid4().hex[:8]}"
+            began = time.time()
+            for index in range(files):
+                burst_file(compose_file.parent, index).write_text(token + "\n", encoding="utf-8")
+            count = 0
+            while time.time() - began < BURST_TIMEOUT:
+                check = subprocess.run(["docker", "exec", container, "python3", "-c", BURST_CHECK, token],
+                                       capture_output=True, text=True, check=False)
+                count = int(check.stdout.strip() or 0)
+                if count == files:
+                    found.times.append(time.time() - began)
+                    break
+                time.sleep(0.05)
+            else:
+                found.missed.append(files - count)
+            time.sleep(1.0)
+    finally:
+        probe.close()
+        watch.stop()
+        tool.run(compose_file, "stop", check=False)
+    return found
+
+
 def rebuild_runs(tool: Tool, compose_file: Path, runs: int) -> list[float]:
     watch = tool.watch(compose_file)
     probe = Probe(tool.port)
@@ -581,10 +643,11 @@ def latency_table(latency: dict[str, Latency]) -> list[str]:
 
 
 def report(args: argparse.Namespace, latency: dict[str, Latency], atomic: dict[str, Latency], floor: list[float],
-           rebuild: dict[str, list[float]], startup: dict[str, Startup], compose_version: str, commit: str) -> str:
+           bursts: dict[str, Burst], rebuild: dict[str, list[float]], startup: dict[str, Startup], compose_version: str,
+           commit: str) -> str:
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     command = (f"python -m benchmarks.bench_watch --saves {args.saves} --blocks {args.blocks} --atomic-saves {args.atomic_saves}"
-               f" --rebuilds {args.rebuilds}"
+               f" --burst {args.burst} --bursts {args.bursts} --rebuilds {args.rebuilds}"
                f" --starts {args.starts} --tree-files {args.tree_files}")
     lines = [
         "# `devenv watch` beside `docker-compose watch`", "",
@@ -610,6 +673,20 @@ def report(args: argparse.Namespace, latency: dict[str, Latency], atomic: dict[s
             lines += ["", f"Engine floor: one archive-API put of a one-file tar (Docker SDK, no watcher) takes p50"
                           f" {ms(percentile(floor, .5))} ms (min {ms(min(floor))}, p90 {ms(percentile(floor, .9))}) over"
                           f" {len(floor)} puts; every sync through the engine pays it, on top of the tool's quiet period."]
+        lines.append("")
+    if bursts:
+        lines += [
+            f"## A burst: {args.burst:,} files rewritten at once", "",
+            f"src/burst/ ({args.burst:,} files in {-(-args.burst // 100)} folders) rewritten in one go, as a branch switch does;"
+            " then an exec in the container every 50 ms counts the files holding the new content, until all do"
+            f" (at most {BURST_TIMEOUT:.0f} s). Coarse by one exec (about 0.1 s). {args.bursts} runs per tool.", "",
+            "| Tool | runs complete | median s | min s | max s | files missing (incomplete runs) |", "|---|---:|---:|---:|---:|---|",
+        ]
+        for name, burst in bursts.items():
+            values = burst.times
+            figures = (f"{statistics.median(values):.2f} | {min(values):.2f} | {max(values):.2f}" if values else "- | - | -")
+            lines.append(f"| {name} | {len(values)}/{len(values) + len(burst.missed)} | {figures} |"
+                         f" {', '.join(map(str, burst.missed)) or '-'} |")
         lines.append("")
     if rebuild:
         lines += [
@@ -647,11 +724,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--saves", type=int, default=60, help="measured saves per tool (>= 50 for the issue)")
     parser.add_argument("--blocks", type=int, default=2, help="alternating blocks per tool the saves are split into")
     parser.add_argument("--atomic-saves", type=int, default=30, help="saves per tool written to a temp file renamed over (0: none)")
+    parser.add_argument("--burst", type=int, default=1000, help="files rewritten at once per burst run (0: no burst runs)")
+    parser.add_argument("--bursts", type=int, default=3, help="burst runs per tool")
     parser.add_argument("--rebuilds", type=int, default=5)
     parser.add_argument("--starts", type=int, default=3)
     parser.add_argument("--tree-files", type=int, default=100_000)
     parser.add_argument("--tools", default="devenv,compose", help="comma-separated: devenv, compose")
-    parser.add_argument("--skip", default="", help="comma-separated parts to skip: latency, rebuild, startup")
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: latency, burst, rebuild, startup")
     parser.add_argument("--out", default=str(REPO_ROOT / "benchmarks" / "results" / "watch.md"))
     args = parser.parse_args(argv)
     skip = {part for part in args.skip.split(",") if part}
@@ -661,11 +740,12 @@ def main(argv: list[str] | None = None) -> int:
     for tool in tools:
         tool.port = free_port()
     project = OUT / "watch"
-    write_project(project)
+    write_project(project, args.burst)
     compose_file = project / "compose.yaml"
     tree = OUT / "watch-tree"
     latency: dict[str, Latency] = {tool.name: Latency() for tool in tools} if "latency" not in skip else {}
     atomic: dict[str, Latency] = {tool.name: Latency() for tool in tools} if latency and args.atomic_saves else {}
+    bursts: dict[str, Burst] = {}
     rebuild: dict[str, list[float]] = {}
     startup: dict[str, Startup] = {}
     compose_version = subprocess.run([compose_binary(), "version"], capture_output=True, text=True).stdout.strip()
@@ -687,6 +767,10 @@ def main(argv: list[str] | None = None) -> int:
             for tool in tools if atomic else ():
                 progress(f"atomic saves: {tool.name}, {args.atomic_saves} saves")
                 latency_block(tool, compose_file, args.atomic_saves, args.blocks, atomic[tool.name], atomic=True)
+        if args.burst and args.bursts and "burst" not in skip:
+            for tool in tools:
+                progress(f"burst: {tool.name}, {args.bursts} x {args.burst} files")
+                bursts[tool.name] = burst_runs(tool, compose_file, args.burst, args.bursts)
         if "rebuild" not in skip:
             for tool in tools:
                 progress(f"rebuild: {tool.name}, {args.rebuilds} runs")
@@ -706,7 +790,7 @@ def main(argv: list[str] | None = None) -> int:
         progress("cleaning up")
         remove_projects(run_id, tools)
 
-    text = report(args, latency, atomic, floor, rebuild, startup, compose_version, commit)
+    text = report(args, latency, atomic, floor, bursts, rebuild, startup, compose_version, commit)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text, encoding="utf-8")
     print(text)
