@@ -549,6 +549,14 @@ class RegistryClient:
 
     # -- manifests --
 
+    def ping(self) -> None:
+        """GET /v2/: the registry answers its API (200, or 401: it wants credentials), else a
+        RegistryError saying why (`devenv doctor`)."""
+        response = self._send("GET", f"{self.scheme}://{self.host}/v2/", {"User-Agent": "devenv"}, None, None, "ping")
+        if response.status not in (200, 401):
+            raise self._error(response, None, "ping")
+        response.close()
+
     def manifest(self, repo: str, ref: str, accept: Iterable[str] = ALL) -> Manifest:
         """GET a manifest or index by tag or digest; its body must hash to the digest asked for
         (or to the Docker-Content-Digest the registry announces for a tag)."""
