@@ -37,9 +37,10 @@ def examine(options: ProjectOptions, publish_host: Callable[[Project], str]) -> 
                    verdicts.clock_check(str(info.get("SystemTime") or ""), answered),
                    _disk(client, info, project)]
     checks.append(compose)
-    if client is not None or project is None:  # an unreachable engine says nothing of its ports
+    broken = compose.status == verdicts.FAIL  # a Compose file with errors: its ports and watch rules are unknown
+    if not broken and (client is not None or project is None):  # an unreachable engine says nothing of its ports
         checks.append(_ports(client, project, publish_host))
-    checks.append(verdicts.inotify_check(inotify_facts(project)))
+    checks.append(verdicts.inotify_check(inotify_facts(project, "the Compose file has errors" if broken else None)))
     return checks + environment
 
 
@@ -182,16 +183,16 @@ def _ports(client: Engine | None, project: Project | None, publish_host: Callabl
     return verdicts.ports_check(problems, len(wanted))
 
 
-def inotify_facts(project: Project | None) -> verdicts.InotifyFacts:
+def inotify_facts(project: Project | None, no_project: str | None = None) -> verdicts.InotifyFacts:
     """The inotify limits (the lowest of fs.inotify.* and the user namespace's user.max_inotify_*,
     named as `devenv watch` names them) and the folders the project's develop.watch rules would
-    watch."""
+    watch. `no_project`: why there is no project, when not for want of a Compose file."""
     from devenv.engine.filewatch import _limit  # the sysctl that limits us, as watch's warning names it
 
     watches, instances = _limit("max_user_watches", "max_inotify_watches"), _limit("max_user_instances", "max_inotify_instances")
     limits = (_value(watches), _value(instances))
     if project is None:
-        return verdicts.InotifyFacts(*limits, folders=None, why_none=verdicts.NO_COMPOSE_FILE)
+        return verdicts.InotifyFacts(*limits, folders=None, why_none=no_project or verdicts.NO_COMPOSE_FILE)
     try:
         folders = watched_folders(project)
     except DevenvError:

@@ -48,8 +48,11 @@ def test_json(no_engine: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_bad_compose_file_fails_naming_it(no_engine: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (no_engine / "compose.yaml").write_text("services:\n  web:\n    image: x\n    ports: 12\n", encoding="utf-8")
     assert main(["doctor"]) == 1
-    compose = [line for line in capsys.readouterr().out.splitlines() if line.split()[1:2] == ["compose"]]
-    assert len(compose) == 1 and compose[0].startswith("fail") and "compose.yaml" in compose[0]
+    out = capsys.readouterr().out.splitlines()
+    compose = [line for line in out if line.split()[1:2] == ["compose"]]
+    assert len(compose) == 1 and compose[0].startswith("fail") and "compose.yaml:4: services.web.ports" in compose[0]
+    assert not [line for line in out if line.split()[1:2] == ["ports"]]
+    assert any(line.split()[1:2] == ["inotify"] and "the Compose file has errors" in line for line in out)
 
 
 def test_help_does_not_import_the_docker_sdk() -> None:
