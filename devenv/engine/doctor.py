@@ -171,15 +171,21 @@ def _ports(client: Engine | None, project: Project | None, publish_host: Callabl
     try:
         wanted = [ports.Binding(ip, port, protocol, service)
                   for ip, port, protocol, service in verdicts.published_ports(project, publish_host(project))]
-    except DevenvError as exc:
+    except DevenvError as exc:  # a bad publish_host
         return verdicts.ports_check([str(exc)])
-    own = {n.lstrip("/") for c in client.api.containers(filters=project_filter(project.name)) for n in c.get("Names") or ()}
     problems: list[str] = []
-    for binding in wanted:
-        try:
-            problems += ports.taken(client, engine_address(), [binding], own)
-        except OSError:
-            continue  # this user may not bind it (a port below 1024): the engine, as root, may
+    try:
+        running = client.api.containers(filters=project_filter(project.name))
+        own = {n.lstrip("/") for c in running for n in c.get("Names") or ()}
+        for binding in wanted:
+            try:
+                problems += ports.taken(client, engine_address(), [binding], own)
+            except OSError as exc:
+                if not isinstance(exc, (ConnectionError, TimeoutError)):
+                    continue  # this user may not bind it (a port below 1024): the engine, as root, may
+                raise
+    except (DevenvError, OSError) as exc:
+        return verdicts.ports_check(None, error=f"the engine stopped answering ({exc})")
     return verdicts.ports_check(problems, len(wanted))
 
 

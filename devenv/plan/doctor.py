@@ -88,9 +88,11 @@ def storage_check(driver: str) -> Check:
 # ------------------------------------------------------------------ the host
 
 
-def ports_check(problems: Sequence[str] | None, published: int = 0) -> Check:
+def ports_check(problems: Sequence[str] | None, published: int = 0, error: str | None = None) -> Check:
     """`problems`: one line per published port that is taken (devenv/engine/ports.taken); None:
-    no Compose file here."""
+    no Compose file here. `error`: why the ports could not be checked."""
+    if error is not None:
+        return Check("ports", WARN, f"not checked: {error}", "run devenv doctor again once the engine answers")
     if problems is None:
         return Check("ports", OK, NO_COMPOSE_FILE)
     if problems:

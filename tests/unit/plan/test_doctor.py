@@ -161,3 +161,8 @@ def test_report_ok_only_without_failures() -> None:
 def test_compose() -> None:
     assert d.compose_check(()).detail == d.NO_COMPOSE_FILE
     assert d.compose_check((), "compose.yaml:3: services.web: bad").status == d.FAIL
+
+
+def test_ports_not_checked() -> None:
+    check = d.ports_check(None, error="the engine stopped answering (timed out)")
+    assert check.status == d.WARN and check.detail.startswith("not checked: ")
