@@ -204,7 +204,7 @@ def clock_check(engine_time: str, local: datetime, limit: float = CLOCK_SKEW) ->
     if theirs is None:
         return Check("clock", WARN, f"the engine's time {engine_time!r} is unreadable",
                      "check the engine (docker info shows its SystemTime)")
-    skew = (theirs - local.astimezone(UTC)).total_seconds()
+    skew = round((theirs - local.astimezone(UTC)).total_seconds(), 1) + 0.0  # no "-0.0"
     if abs(skew) > limit:
         side = "ahead of" if skew > 0 else "behind"
         return Check("clock", WARN,

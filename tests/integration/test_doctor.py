@@ -122,3 +122,26 @@ def test_a_low_inotify_limit_warns_naming_the_sysctl(tmp_path: Path, project_nam
     assert inotify["status"] == "warn", output(result)
     assert "would watch 7 folders, more than user.max_inotify_watches=3" in inotify["detail"]
     assert inotify["remedy"] == "sudo sysctl user.max_inotify_watches=524288"
+
+
+def test_the_environments_registry_and_context(tmp_path: Path, project_name: str) -> None:
+    """The test registry (127.0.0.1:5000) answers; a port nobody serves warns; an unknown docker
+    context blocks `up --env` (fail)."""
+    closed = free_port()
+    write_compose(tmp_path, f"""
+        services:
+          web: {{image: {BUSYBOX}, command: {FOREVER}}}
+        x-devenv:
+          environments:
+            stage: {{registry: "127.0.0.1:5000/team"}}
+            prod: {{registry: "127.0.0.1:{closed}", context: {project_name}-nowhere}}
+        """)
+    stage = devenv(tmp_path, project_name, "--env", "stage", "doctor", "--format", "json")
+    assert stage.returncode == 0, output(stage)
+    assert checks(stage)["registry"]["detail"] == "environment stage: registry 127.0.0.1:5000/team answers"
+    prod = devenv(tmp_path, project_name, "--env", "prod", "doctor", "--format", "json", env={"DOCKER_CONFIG": str(tmp_path)})
+    assert prod.returncode == 1, output(prod)
+    found = checks(prod)
+    assert found["registry"]["status"] == "warn" and f"127.0.0.1:{closed}" in found["registry"]["detail"]
+    assert found["context"]["status"] == "fail" and f"{project_name}-nowhere" in found["context"]["detail"]
+    assert found["engine"]["status"] == "ok"  # the local engine still answers
