@@ -52,6 +52,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("devenv.cli.export_cmd:export", "Export the manifest to another format (kubernetes)."),
     "deploy": ("devenv.cli.deploy_cmd:deploy", "Deploy the manifest to a Docker swarm as a stack; --rm removes it."),
     "watch": ("devenv.cli.watch_cmd:watch", "Bring the services up, then sync/rebuild/restart them as files change."),
+    "dashboard": ("devenv.cli.dashboard_cmd:dashboard", "Serve a local web page of the services: state, logs, restart/stop."),
 }
 
 DESCRIPTION = "devenv: a production-identical environment from a Compose file, in one command."
