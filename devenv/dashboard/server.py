@@ -48,6 +48,7 @@ class Dashboard:
         self.stopping = threading.Event()
         self.changed = threading.Condition()
         self.version = 0  # bumped on each engine event of the project
+        self.clock = view.ReadyClock()
         self.acting = threading.Lock()  # one restart/stop at a time
         self._events: Any = None
         self._feed = threading.Thread(target=self._follow_events, name="dashboard-events", daemon=True)
@@ -63,7 +64,8 @@ class Dashboard:
             try:
                 self._events = project_events(self.client, self.project.name)
                 self._bump()  # (re)subscribed: what happened meanwhile is in the next state
-                for _event in self._events:
+                for event in self._events:
+                    self.clock.record(event)
                     self._bump()
             except Exception:
                 pass
@@ -95,7 +97,8 @@ class Dashboard:
             found = container_inspect(self.client, r["name"])
             if found is not None:
                 inspects[r["name"]] = found
-        return view.build(self.project.name, self.project.services, rows, inspects, lastup.read(self.project.name))
+        return view.build(self.project.name, self.project.services, rows, inspects, lastup.read(self.project.name),
+                          dict(self.clock.ready))
 
     def containers_of(self, service: str) -> list[str]:
         from devenv.engine.status import list_rows
@@ -251,14 +254,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
         lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
         streams: list[Any] = []
+        done = threading.Event()
         names = self.dash.containers_of(service)
 
         def read(name: str) -> None:
             pending = b""
             try:
-                stream = container_logs(self.dash.client, name, follow=True, timestamps=True,
+                stream: Any = container_logs(self.dash.client, name, follow=True, timestamps=True,
                                         tail="all" if since is not None else LOG_TAIL, since=since)
                 streams.append(stream)
+                if done.is_set():
+                    stream.close()
                 for chunk in stream:
                     pending += chunk
                     *complete, pending = pending.split(b"\n")
@@ -290,6 +296,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except (OSError, ValueError):
             pass
         finally:
+            done.set()
             for stream in streams:
                 try:
                     stream.close()

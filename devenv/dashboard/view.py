@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 _TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$")
+HEALTH_LOG_KEPT = 5  # the engine keeps this many health checks per container
 READY_OPS = ("start_container", "wait_running", "wait_healthy", "wait_completed")
 
 
@@ -35,9 +36,33 @@ def ready_seconds(inspect: Mapping[str, Any]) -> float | None:
         return None
     if health.get("Status") != "healthy":
         return None
-    ends = [end for e in health.get("Log") or () if e.get("ExitCode") == 0
-            and (parse_time(e.get("Start")) or 0) >= started and (end := parse_time(e.get("End"))) is not None]
+    log = health.get("Log") or ()
+    this_run = [e for e in log if (parse_time(e.get("Start")) or 0) >= started]
+    if len(log) >= HEALTH_LOG_KEPT and len(this_run) == len(log):
+        return None  # the engine keeps the last checks only: the first of this run may be gone
+    ends = [end for e in this_run if e.get("ExitCode") == 0 and (end := parse_time(e.get("End"))) is not None]
     return round(min(ends) - started, 3) if ends else None
+
+
+class ReadyClock:
+    """Time to ready as the dashboard sees it happen: from a container's `start` event to its next
+    `health_status: healthy` event (from the stream the page is updated from)."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, int] = {}  # container name -> timeNano of its last start
+        self.ready: dict[str, float] = {}
+
+    def record(self, event: Mapping[str, Any]) -> None:
+        name = str(((event.get("Actor") or {}).get("Attributes") or {}).get("name") or "")
+        action = str(event.get("Action") or event.get("status") or "")
+        when = int(event.get("timeNano") or 0)
+        if not name or not when:
+            return
+        if action == "start":
+            self.started[name] = when
+            self.ready.pop(name, None)
+        elif action == "health_status: healthy" and name in self.started and name not in self.ready:
+            self.ready[name] = round((when - self.started[name]) / 1e9, 3)
 
 
 def recorded_ready(last_up: Mapping[str, Any] | None, service: str) -> float | None:
@@ -49,15 +74,18 @@ def recorded_ready(last_up: Mapping[str, Any] | None, service: str) -> float | N
     return round(sum(spent), 3) if spent else None
 
 
-def container_view(row: Mapping[str, Any], inspect: Mapping[str, Any] | None) -> dict[str, Any]:
+def container_view(row: Mapping[str, Any], inspect: Mapping[str, Any] | None, seen: float | None = None) -> dict[str, Any]:
+    """`seen`: the time to ready ReadyClock measured, used when the health log cannot tell."""
     state = (inspect or {}).get("State") or {}
+    measured = ready_seconds(inspect or {})
+    healthy = bool((state.get("Health") or {}).get("Status") == "healthy")
     return {
         "name": row.get("name"),
         "state": row.get("state"),
         "health": row.get("health") or ((state.get("Health") or {}).get("Status") or ""),
         "status": row.get("status"),
         "started_at": parse_time(state.get("StartedAt")),
-        "ready_seconds": ready_seconds(inspect or {}),
+        "ready_seconds": measured if measured is not None else (seen if healthy and state.get("Running") else None),
         "ports": [
             {"url": p.get("url"), "label": f"{p.get('host_port')}→{p.get('container_port')}/{p.get('protocol')}"
              if p.get("host_port") else f"{p.get('container_port')}/{p.get('protocol')}"}
@@ -67,14 +95,16 @@ def container_view(row: Mapping[str, Any], inspect: Mapping[str, Any] | None) ->
 
 
 def build(project: str, services: Iterable[str], rows: Iterable[Mapping[str, Any]],
-          inspects: Mapping[str, Mapping[str, Any]], last_up: Mapping[str, Any] | None) -> dict[str, Any]:
+          inspects: Mapping[str, Mapping[str, Any]], last_up: Mapping[str, Any] | None,
+          seen: Mapping[str, float] | None = None) -> dict[str, Any]:
     """The page's whole state: `rows` as `ps --format json` gives them, `inspects` by container
-    name, `last_up` as lastup.read() gives it."""
+    name, `last_up` as lastup.read() gives it, `seen` as ReadyClock.ready."""
     by_service: dict[str, list[dict[str, Any]]] = {name: [] for name in services}
     for row in rows:
         if row.get("oneoff"):
             continue
-        by_service.setdefault(str(row.get("service")), []).append(container_view(row, inspects.get(str(row.get("name")))))
+        by_service.setdefault(str(row.get("service")), []).append(container_view(
+            row, inspects.get(str(row.get("name"))), (seen or {}).get(str(row.get("name")))))
     out = []
     for name in sorted(by_service):
         containers = by_service[name]
@@ -83,6 +113,6 @@ def build(project: str, services: Iterable[str], rows: Iterable[Mapping[str, Any
             "name": name,
             "containers": containers,
             "ready_seconds": max(measured) if measured else recorded_ready(last_up, name),
-            "ready_source": "health log" if measured else ("last up" if recorded_ready(last_up, name) is not None else ""),
+            "ready_source": "measured" if measured else ("last up" if recorded_ready(last_up, name) is not None else ""),
         })
     return {"project": project, "services": out, "last_up": last_up}

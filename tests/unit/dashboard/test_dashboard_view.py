@@ -40,6 +40,40 @@ def test_ready_seconds_is_the_first_passed_check_after_the_start() -> None:
     assert view.ready_seconds({}) is None
 
 
+def test_ready_seconds_is_unknown_once_the_first_checks_of_the_run_may_have_been_dropped() -> None:
+    log = [{"Start": f"1970-01-01T00:00:{s}Z", "End": f"1970-01-01T00:00:{s}.1Z", "ExitCode": 0} for s in range(11, 16)]
+    assert view.ready_seconds(_inspect({"Status": "healthy", "Log": log})) is None  # 5 kept, all of this run
+    older = [{"Start": "1970-01-01T00:00:05Z", "End": "1970-01-01T00:00:05.1Z", "ExitCode": 0}]
+    assert view.ready_seconds(_inspect({"Status": "healthy", "Log": older + log[:4]})) == 1.1
+
+
+def _event(name: str, action: str, seconds: float) -> dict:
+    return {"Action": action, "timeNano": int(seconds * 1e9), "Actor": {"Attributes": {"name": name}}}
+
+
+def test_ready_clock_measures_from_the_start_event_to_the_first_healthy_one() -> None:
+    clock = view.ReadyClock()
+    clock.record(_event("w", "health_status: healthy", 1.0))  # no start seen: nothing to measure
+    assert clock.ready == {}
+    clock.record(_event("w", "start", 10.0))
+    clock.record(_event("w", "health_status: healthy", 12.5))
+    clock.record(_event("w", "health_status: healthy", 20.0))  # still healthy: the first one counts
+    assert clock.ready == {"w": 2.5}
+    clock.record(_event("w", "start", 30.0))  # a new run: measured again
+    assert clock.ready == {}
+    clock.record(_event("w", "health_status: healthy", 31.0))
+    assert clock.ready == {"w": 1.0}
+    clock.record({"Action": "start"})  # nothing to go by
+    assert clock.ready == {"w": 1.0}
+
+
+def test_the_ready_clock_serves_when_the_health_log_cannot_tell() -> None:
+    log = [{"Start": f"1970-01-01T00:00:{s}Z", "End": f"1970-01-01T00:00:{s}.1Z", "ExitCode": 0} for s in range(11, 16)]
+    inspect = _inspect({"Status": "healthy", "Log": log})
+    assert view.container_view(_row("c", "web"), inspect, 1.5)["ready_seconds"] == 1.5
+    assert view.container_view(_row("c", "web"), _inspect({"Status": "starting", "Log": log}), 1.5)["ready_seconds"] is None
+
+
 LAST_UP = {
     "actions": [
         {"op": "create_container", "service": "web", "status": "done", "seconds": 0.5},
