@@ -62,3 +62,47 @@ def test_restart_and_stop_go_through_apply_and_the_event_feed_sees_them(board: D
     assert result["ok"]
     assert fake.containers_["demo-web-1"]["State"]["Running"] is False
     assert fake.containers_["demo-db-1"]["State"]["Running"] is True  # only what was asked
+
+
+def _sse(server: Any, path: str, cookie: str, until: str) -> list[tuple[str, Any]]:
+    """The events of a stream up to the first of kind `until` (raw HTTP: what EventSource reads)."""
+    import http.client
+    import json
+
+    port = server.server_address[1]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=GUARD)
+    conn.request("GET", path, headers={"Host": f"127.0.0.1:{port}", "Cookie": cookie})
+    answer = conn.getresponse()
+    assert answer.status == 200 and answer.getheader("Content-Type") == "text/event-stream"
+    events: list[tuple[str, Any]] = []
+    kind = ""
+    while True:
+        line = answer.fp.readline().decode().rstrip("\n")
+        if line.startswith("event: "):
+            kind = line[len("event: "):]
+        elif line.startswith("data: "):
+            events.append((kind, json.loads(line[len("data: "):])))
+            if kind == until:
+                conn.close()
+                return events
+
+
+def test_the_streams_send_the_state_and_a_services_logs(board: Dashboard, fake: FakeEngineAPI) -> None:
+    from devenv.dashboard.server import Server
+
+    fake.logs_["demo-web-1"] = ["2026-01-01T00:00:01.5Z hello", "2026-01-01T00:00:02Z world"]
+    server = Server(board, 0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        cookie = f"devenv_dashboard_{server.server_address[1]}={board.token}"
+        kind, state = _sse(server, "/api/events", cookie, "state")[0]
+        assert kind == "state" and [s["name"] for s in state["services"]] == ["cache", "db", "web"]
+        lines = _sse(server, "/api/logs?service=web", cookie, "end")
+        assert [(k, d.get("text")) for k, d in lines] == [("line", "hello"), ("line", "world"), ("end", None)]
+        assert lines[0][1]["container"] == "demo-web-1" and lines[0][1]["t"] is not None
+    finally:
+        board.close()
+        server.shutdown()
+        server.server_close()
+        thread.join()
