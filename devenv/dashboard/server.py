@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from devenv.dashboard import lastup, view
+from devenv.errors import DevenvError
 
 if TYPE_CHECKING:
     from devenv.engine.client import Engine
@@ -316,7 +317,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._json({"error": f"no such service: {service}"}, 404)
         try:
             return self._json(self.dash.act(verb, service))
-        except Exception as exc:  # the page shows the one line; the server goes on
+        except DevenvError as exc:  # the page shows the one line; the server goes on
+            return self._json({"ok": False, "error": str(exc)}, 500)
+        except Exception as exc:
             return self._json({"ok": False, "error": f"{type(exc).__name__}: {exc}"}, 500)
 
 
