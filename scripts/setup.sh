@@ -5,6 +5,7 @@
 #   2. scripts/engine.sh         a Docker engine that answers (installs/starts dockerd)
 #   3. scripts/images.sh         the offline base images (scripts/images.env)
 #   4. scripts/registry.sh       local registry on 127.0.0.1:5000 (skip: DEVENV_SKIP_REGISTRY=1)
+#   5. Debian's chromium (the dashboard's browser test), when missing
 set -euo pipefail
 DEVENV_LOG_TAG=setup
 . "$(dirname "$0")/lib.sh"
@@ -31,5 +32,9 @@ if [ "${DEVENV_SKIP_REGISTRY:-}" = 1 ]; then
     log "DEVENV_SKIP_REGISTRY=1: not starting the local registry"
 else
     "$DEVENV_SCRIPTS_DIR/registry.sh"
+fi
+# Debian's chromium drives the dashboard's browser test (tests/integration/test_dashboard.py)
+if ! command -v chromium >/dev/null 2>&1; then
+    ( apt_ensure chromium ) || log "warning: chromium not installed: the dashboard's browser test will skip"
 fi
 log "ready (python: $PY, compose: $(compose_bin))"

@@ -53,6 +53,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "deploy": ("devenv.cli.deploy_cmd:deploy", "Deploy the manifest to a Docker swarm as a stack; --rm removes it."),
     "watch": ("devenv.cli.watch_cmd:watch", "Bring the services up, then sync/rebuild/restart them as files change."),
     "doctor": ("devenv.cli.doctor_cmd:doctor", "Check the engine, ports, disk, inotify, registry and clock; exit 1 if `up` is blocked."),
+    "dashboard": ("devenv.cli.dashboard_cmd:dashboard", "Serve a local web page of the services: state, logs, restart/stop."),
 }
 
 DESCRIPTION = "devenv: a production-identical environment from a Compose file, in one command."

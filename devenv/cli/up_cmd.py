@@ -217,6 +217,9 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
                 say(line)
             return 0
         code = print_applied(client, project, applied, fmt, verb="up")
+        from devenv.dashboard.lastup import record
+
+        record(project.name, applied)  # what `devenv dashboard` shows of the last up
         from devenv.engine.shipping import loopback_warning
 
         unreachable = loopback_warning(client, project.name)

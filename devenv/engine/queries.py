@@ -117,3 +117,11 @@ def image_present(client: Engine, reference: str) -> bool:
             return False
         raise
     return True
+
+
+def container_inspect(client: Engine, container: str) -> dict[str, Any] | None:
+    """The container's inspect document (State with StartedAt and Health...), None once gone."""
+    try:
+        return dict(client.api.inspect_container(container))
+    except Exception:
+        return None
