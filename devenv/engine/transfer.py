@@ -1,0 +1,53 @@
+"""Byte progress of long transfers (image pulls, snapshot transfers), reported to whoever the CLI
+installs as `REPORTER` (devenv/cli/progressbar.py draws it); nothing is reported without one.
+`PullTally` sums an engine pull stream's per-layer progressDetail into one (done, total)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+# (item, bytes done, bytes total or 0 when unknown, finished)
+Reporter = Callable[[str, int, int, bool], None]
+REPORTER: Reporter | None = None
+
+
+def report(item: str, done: int, total: int, finished: bool = False) -> None:
+    reporter = REPORTER
+    if reporter is not None:
+        try:
+            reporter(item, done, total, finished)
+        except Exception:  # drawing a bar never fails the transfer
+            pass
+
+
+class PullTally:
+    """The bytes an image pull has downloaded out of those it must, from the engine's JSON stream:
+    "Downloading" chunks carry each layer's current/total; a layer "Download complete" (or later)
+    counts whole; layers that "Already exists" are not counted."""
+
+    DONE = frozenset({"Download complete", "Verifying Checksum", "Extracting", "Pull complete"})
+
+    def __init__(self) -> None:
+        self.layers: dict[str, tuple[int, int]] = {}
+
+    def feed(self, chunk: Mapping[str, Any]) -> bool:
+        """Take one stream object; whether the sums changed."""
+        layer, status = chunk.get("id"), str(chunk.get("status") or "")
+        if not layer or layer not in self.layers and status != "Downloading":
+            return False
+        detail = chunk.get("progressDetail") or {}
+        before = self.layers.get(layer)
+        if status == "Downloading" and detail.get("total"):
+            self.layers[layer] = (int(detail.get("current") or 0), int(detail["total"]))
+        elif status in self.DONE and before is not None:
+            self.layers[layer] = (before[1], before[1])
+        return self.layers.get(layer) != before
+
+    @property
+    def done(self) -> int:
+        return sum(d for d, _ in self.layers.values())
+
+    @property
+    def total(self) -> int:
+        return sum(t for _, t in self.layers.values())
