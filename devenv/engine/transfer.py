@@ -4,7 +4,7 @@ installs as `REPORTER` (devenv/cli/progressbar.py draws it); nothing is reported
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any
 
 # (item, bytes done, bytes total or 0 when unknown, finished)
@@ -51,3 +51,33 @@ class PullTally:
     @property
     def total(self) -> int:
         return sum(t for _, t in self.layers.values())
+
+
+def counted(chunks: Iterable[bytes], item: str, total: int = 0) -> Generator[bytes, None, None]:
+    """`chunks`, reporting the bytes that went through as `item` (finished when they are all out)."""
+    done = 0
+    for chunk in chunks:
+        done += len(chunk)
+        report(item, done, total)
+        yield chunk
+    report(item, done, total, finished=True)
+
+
+class CountingReader:
+    """A binary reader that reports the bytes read from it as `item`, out of `total`."""
+
+    def __init__(self, reader: Any, item: str, total: int) -> None:
+        self.reader, self.item, self.total, self.done = reader, item, total, 0
+
+    def read(self, n: int = -1) -> bytes:
+        data: bytes = self.reader.read(n)
+        self.done += len(data)
+        report(self.item, self.done, self.total, finished=not data or self.done >= self.total)
+        return data
+
+    def __len__(self) -> int:  # what is left: requests (the SDK) sends it as Content-Length
+        return len(self.reader) if hasattr(self.reader, "__len__") else self.total - self.done
+
+    def close(self) -> None:
+        if hasattr(self.reader, "close"):
+            self.reader.close()

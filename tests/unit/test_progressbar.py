@@ -132,3 +132,16 @@ def test_pull_tally_sums_the_downloading_layers(stream: list[dict[str, object]])
     tally = transfer.PullTally()
     seen = [(tally.done, tally.total) for chunk in stream if tally.feed(chunk)]
     assert seen == [(100, 1000), (150, 1500), (650, 1500), (1100, 1500), (1500, 1500)]
+
+
+def test_counted_transfers_report_their_bytes() -> None:
+    seen: list[tuple[str, int, int, bool]] = []
+    transfer.REPORTER = lambda *a: seen.append(a)
+    try:
+        assert b"".join(transfer.counted([b"ab", b"cde"], "read volume data")) == b"abcde"
+        reader = transfer.CountingReader(io.BytesIO(b"12345"), "restore volume data", 5)
+        assert len(reader) == 5 and reader.read(3) == b"123" and reader.read(3) == b"45"
+    finally:
+        transfer.REPORTER = None
+    assert seen == [("read volume data", 2, 0, False), ("read volume data", 5, 0, False), ("read volume data", 5, 0, True),
+                    ("restore volume data", 3, 5, False), ("restore volume data", 5, 5, True)]
