@@ -61,9 +61,16 @@ class Bars:
         self.quarter: dict[str, int] = {}  # plain: the last 25% step printed
         self.drawn = 0  # tty: live lines on screen below the cursor's line
         self.last = -1e9
+        self.ended: set[str] = set()  # items finished (and not started again since)
 
     def __call__(self, item: str, done: int, total: int, finished: bool = False) -> None:
         with self.lock:
+            if finished and item in self.ended:
+                return  # told twice: drawn once
+            if finished:
+                self.ended.add(item)
+            else:
+                self.ended.discard(item)
             if self.mode == "plain":
                 self._plain(item, done, total, finished)
             else:

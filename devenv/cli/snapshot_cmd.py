@@ -219,10 +219,17 @@ def _push(reference: str, folder: str, manifest: Any, lines: _Lines) -> str:
     files.append(ArtifactFile(os.path.join(folder, MANIFEST_NAME), MANIFEST_MEDIA_TYPE, MANIFEST_NAME))
     annotations = {"io.devenv.snapshot.project": manifest.project, "org.opencontainers.image.created": manifest.created}
     started = time.monotonic()
-    digest = push_artifact(reference, files, ARTIFACT_TYPE, annotations)
+    digest = push_artifact(reference, files, ARTIFACT_TYPE, annotations, progress=_blob_progress("push", reference))
     total = sum(os.path.getsize(f.path) for f in files)
     lines(f"pushed {reference} ({human_bytes(total)}) in {time.monotonic() - started:.1f} s: {digest}")
     return digest
+
+
+def _blob_progress(verb: str, reference: str) -> Any:
+    """The registry client's per-file progress as transfers (bars or plain lines)."""
+    from devenv.engine.transfer import report
+
+    return lambda title, done, total: report(f"{verb} {reference} {title}", done, total, finished=done >= total)
 
 
 def _pull(reference: str, folder: str, lines: _Lines) -> Any:
@@ -232,7 +239,7 @@ def _pull(reference: str, folder: str, lines: _Lines) -> Any:
     from devenv.snapshotfile import SnapshotDir
 
     started = time.monotonic()
-    pulled = pull_artifact(reference, folder)
+    pulled = pull_artifact(reference, folder, progress=_blob_progress("pull", reference))
     if pulled.artifact_type != ARTIFACT_TYPE:
         raise SnapshotError(f"{reference} is not a devenv snapshot (artifact type {pulled.artifact_type or 'none'})")
     total = sum(f.size for f in pulled.files)

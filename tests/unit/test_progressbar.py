@@ -145,3 +145,11 @@ def test_counted_transfers_report_their_bytes() -> None:
         transfer.REPORTER = None
     assert seen == [("read volume data", 2, 0, False), ("read volume data", 5, 0, False), ("read volume data", 5, 0, True),
                     ("restore volume data", 3, 5, False), ("restore volume data", 5, 5, True)]
+
+
+def test_an_end_told_twice_is_drawn_once() -> None:
+    out = io.StringIO()
+    bars = Bars("plain", out)
+    bars("push r data.tar", 10, 10, finished=True)
+    bars("push r data.tar", 10, 10, finished=True)
+    assert out.getvalue().splitlines() == ["push r data.tar: started", "push r data.tar: done (10 B / 10 B)"]
