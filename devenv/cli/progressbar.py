@@ -1,5 +1,5 @@
-"""Progress bars for long transfers (pulls, snapshot transfers; devenv/engine/transfer.py reports
-them). On a terminal (`tty`): one line per item in flight, a bar and bytes done/total, redrawn in
+"""Progress bars for long work (pulls, builds, snapshot transfers; devenv/engine/transfer.py
+reports them). On a terminal (`tty`): one line per item in flight, a bar and bytes done/total, redrawn in
 place with ANSI codes. Elsewhere (`plain`: CI, NO_COLOR, pipes, `--progress plain`): a line when an
 item starts, at every 25%, and when it ends."""
 
@@ -37,7 +37,9 @@ def size(n: float) -> str:
     return f"{n:.1f} GB"  # unreachable
 
 
-def amount(done: int, total: int) -> str:
+def amount(done: int, total: int, unit: str = "B") -> str:
+    if unit != "B":
+        return f"{done}/{total} {unit}" if total else f"{done} {unit}"
     return f"{size(done)} / {size(total)}" if total else size(done)
 
 
@@ -56,15 +58,17 @@ class Bars:
         self.stream = stream
         self.clock = clock
         self.redraw = redraw
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.live: dict[str, tuple[int, int]] = {}  # item -> (done, total), in the order they started
         self.quarter: dict[str, int] = {}  # plain: the last 25% step printed
         self.drawn = 0  # tty: live lines on screen below the cursor's line
         self.last = -1e9
         self.ended: set[str] = set()  # items finished (and not started again since)
+        self.units: dict[str, str] = {}  # item -> what it counts ("B": bytes)
 
-    def __call__(self, item: str, done: int, total: int, finished: bool = False) -> None:
+    def __call__(self, item: str, done: int, total: int, finished: bool = False, unit: str = "B") -> None:
         with self.lock:
+            self.units[item] = unit
             if finished and item in self.ended:
                 return  # told twice: drawn once
             if finished:
@@ -84,20 +88,31 @@ class Bars:
     def _plain(self, item: str, done: int, total: int, finished: bool) -> None:
         if item not in self.quarter:
             self.quarter[item] = 0
-            self._write(f"{item}: started" + (f" ({size(total)})" if total and not finished else "") + "\n")
+            self._write(f"{item}: started" + (f" ({amount(total, 0, self.units[item])})" if total and not finished else "") + "\n")
         if finished:
             self.quarter.pop(item)
             state = "done" if not total or done >= total else f"stopped at {int(100 * done / total)}%"
-            self._write(f"{item}: {state} ({amount(done, total)})\n")
+            self._write(f"{item}: {state} ({amount(done, total, self.units[item])})\n")
             return
         step = min(3, int(4 * done / total)) if total else 0
         if step > self.quarter[item]:
             self.quarter[item] = step
-            self._write(f"{item}: {25 * step}% ({amount(done, total)})\n")
+            self._write(f"{item}: {25 * step}% ({amount(done, total, self.units[item])})\n")
 
     def _line(self, item: str, done: int, total: int) -> str:
         percent = f"{int(100 * done / total):3d}%" if total else "   ?"
-        return f"{item} {bar(done, total)} {percent} {amount(done, total)}"
+        return f"{item} {bar(done, total)} {percent} {amount(done, total, self.units.get(item, 'B'))}"
+
+    def _erase(self) -> str:
+        """Back to the first live line (the cursor is on the line below the last), erase to the end."""
+        out = (f"\x1b[{self.drawn}A" if self.drawn else "") + "\r\x1b[J"
+        self.drawn = 0
+        return out
+
+    def _live(self) -> str:
+        lines = [self._line(i, d, t) for i, (d, t) in self.live.items()]
+        self.drawn = len(lines)
+        return "".join(line + "\n" for line in lines)
 
     def _tty(self, item: str, done: int, total: int, finished: bool) -> None:
         self.live[item] = (done, total)
@@ -105,21 +120,29 @@ class Bars:
         if not finished and now - self.last < self.redraw and self.drawn == len(self.live):
             return  # throttled: a later call (at least the finishing one) draws the state
         self.last = now
-        out = f"\x1b[{self.drawn}A" if self.drawn else ""  # back to the first live line
-        out += "\r\x1b[J"  # erase it and what follows
+        out = self._erase()
         if finished:  # a finished item's last line stays above the live ones
             out += self._line(item, *self.live.pop(item)) + "\n"
-        lines = [self._line(i, d, t) for i, (d, t) in self.live.items()]
-        out += "".join(line + "\n" for line in lines)
-        self.drawn = len(lines)
-        self._write(out)
+        self._write(out + self._live())
+
+    def above(self, write: Callable[[], None]) -> None:
+        """Let `write` print its lines above the live bars (which are drawn again below them)."""
+        with self.lock:
+            if not self.drawn:
+                write()
+                return
+            self._write(self._erase())
+            write()
+            self._write(self._live())
 
 
 def install(setting: str, stream: Any = None) -> Bars | None:
     """Draw the transfers' progress for the global --progress `setting` (None: none drawn)."""
+    from devenv.cli import common
     from devenv.engine import transfer
 
     mode = mode_for(setting, stream)
     bars = None if mode is None else Bars(mode, stream)
     transfer.REPORTER = bars
+    common.ABOVE = bars.above if bars is not None and mode == "tty" else None  # other lines go above the bars
     return bars

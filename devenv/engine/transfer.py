@@ -1,22 +1,24 @@
-"""Byte progress of long transfers (image pulls, snapshot transfers), reported to whoever the CLI
-installs as `REPORTER` (devenv/cli/progressbar.py draws it); nothing is reported without one.
-`PullTally` sums an engine pull stream's per-layer progressDetail into one (done, total)."""
+"""Progress of long work (image pulls and snapshot transfers in bytes, builds in steps), reported to
+whoever the CLI installs as `REPORTER` (devenv/cli/progressbar.py draws it); nothing is reported
+without one. `PullTally` sums an engine pull stream's per-layer progressDetail into one (done,
+total); `BuildSteps` counts the steps a build's output has started."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any
 
-# (item, bytes done, bytes total or 0 when unknown, finished)
-Reporter = Callable[[str, int, int, bool], None]
+# (item, done, total or 0 when unknown, finished, unit: "B" for bytes, "steps" for builds)
+Reporter = Callable[[str, int, int, bool, str], None]
 REPORTER: Reporter | None = None
 
 
-def report(item: str, done: int, total: int, finished: bool = False) -> None:
+def report(item: str, done: int, total: int, finished: bool = False, unit: str = "B") -> None:
     reporter = REPORTER
     if reporter is not None:
         try:
-            reporter(item, done, total, finished)
+            reporter(item, done, total, finished, unit)
         except Exception:  # drawing a bar never fails the transfer
             pass
 
@@ -81,3 +83,36 @@ class CountingReader:
     def close(self) -> None:
         if hasattr(self.reader, "close"):
             self.reader.close()
+
+
+_CLASSIC_STEP = re.compile(r"Step (\d+)/(\d+) : ")  # the classic builder: "Step 2/5 : RUN ..."
+_BUILDKIT_STEP = re.compile(r"#\d+ \[(?:(\S+) )?(\d+)/(\d+)\] ")  # BuildKit plain: "#7 [stage-1 2/4] RUN ..."
+
+
+class BuildSteps:
+    """The steps a build has started out of all its stages' steps, from its output lines."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, tuple[int, int]] = {}  # stage -> (highest step started, steps)
+
+    def feed(self, line: str) -> bool:
+        """Take one output line; whether the counts changed."""
+        classic = _CLASSIC_STEP.match(line)
+        match = _BUILDKIT_STEP.match(line)
+        if classic:
+            stage, step, steps = "", int(classic.group(1)), int(classic.group(2))
+        elif match:
+            stage, step, steps = match.group(1) or "", int(match.group(2)), int(match.group(3))
+        else:
+            return False
+        before = self.stages.get(stage)
+        self.stages[stage] = (max(step, before[0] if before else 0), steps)
+        return self.stages[stage] != before
+
+    @property
+    def done(self) -> int:
+        return sum(d for d, _ in self.stages.values())
+
+    @property
+    def total(self) -> int:
+        return sum(t for _, t in self.stages.values())

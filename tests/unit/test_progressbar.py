@@ -136,7 +136,7 @@ def test_pull_tally_sums_the_downloading_layers(stream: list[dict[str, object]])
 
 def test_counted_transfers_report_their_bytes() -> None:
     seen: list[tuple[str, int, int, bool]] = []
-    transfer.REPORTER = lambda *a: seen.append(a)
+    transfer.REPORTER = lambda *a: seen.append(a[:4])
     try:
         assert b"".join(transfer.counted([b"ab", b"cde"], "read volume data")) == b"abcde"
         reader = transfer.CountingReader(io.BytesIO(b"12345"), "restore volume data", 5)
@@ -153,3 +153,42 @@ def test_an_end_told_twice_is_drawn_once() -> None:
     bars("push r data.tar", 10, 10, finished=True)
     bars("push r data.tar", 10, 10, finished=True)
     assert out.getvalue().splitlines() == ["push r data.tar: started", "push r data.tar: done (10 B / 10 B)"]
+
+
+def test_build_steps_count_classic_and_buildkit_stages() -> None:
+    classic = transfer.BuildSteps()
+    for line in ["Step 1/3 : FROM x", " ---> abc", "Step 2/3 : RUN true", "Step 3/3 : CMD y"]:
+        classic.feed(line)
+    assert (classic.done, classic.total) == (3, 3)
+    kit = transfer.BuildSteps()
+    changed = [kit.feed(line) for line in [
+        "#1 [internal] load build definition from Dockerfile",
+        "#5 [build 1/2] FROM docker.io/devenv/python:bookworm",
+        "#6 [stage-1 1/3] FROM docker.io/devenv/busybox",
+        "#7 [build 2/2] RUN make",
+        "#7 DONE 0.3s",
+        "#8 [stage-1 2/3] COPY --from=build /out /app",
+    ]]
+    assert changed == [False, True, True, True, False, True]
+    assert (kit.done, kit.total) == (4, 5)
+
+
+def test_steps_are_shown_as_steps_not_bytes() -> None:
+    out = io.StringIO()
+    bars = Bars("plain", out)
+    for step in (1, 2, 3, 4):
+        bars("build web", step, 4, unit="steps")
+    bars("build web", 4, 4, finished=True, unit="steps")
+    assert out.getvalue().splitlines() == [
+        "build web: started (4 steps)", "build web: 25% (1/4 steps)", "build web: 50% (2/4 steps)",
+        "build web: 75% (3/4 steps)", "build web: done (4/4 steps)",
+    ]
+
+
+def test_tty_lines_printed_meanwhile_go_above_the_bars() -> None:
+    out = Tty()
+    bars = Bars("tty", out, clock=lambda: 0.0, redraw=0.0)
+    bars("pull a", 50, 100)
+    bars.above(lambda: out.write("web | Step 1/2\n"))
+    assert out.getvalue().endswith("\x1b[1A\r\x1b[Jweb | Step 1/2\npull a [############............]  50% 50 B / 100 B\n")
+    assert bars.drawn == 1
