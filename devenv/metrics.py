@@ -112,6 +112,7 @@ class Sender:
         self.gave_up = False
         self.sent = 0
         self.dropped = 0
+        self._closing = threading.Event()
         self._thread = threading.Thread(target=self._run, name="devenv-metrics", daemon=True)
         self._thread.start()
 
@@ -125,10 +126,16 @@ class Sender:
             except queue.Full:
                 self.dropped += 1
 
+    @property
+    def stopped(self) -> bool:
+        """Whether the sending thread has ended (after `close`)."""
+        return not self._thread.is_alive()
+
     def close(self, timeout: float = FLUSH_SECONDS) -> None:
         """Send what is queued, for at most `timeout` seconds; what is left is dropped."""
+        self._closing.set()  # a full queue has no room for the marker: the thread stops after its batch
         try:
-            self.queue.put(_STOP, timeout=timeout)
+            self.queue.put_nowait(_STOP)
         except queue.Full:
             pass
         self._thread.join(timeout)
@@ -142,7 +149,10 @@ class Sender:
         conn: socket.socket | None = None
         try:
             while True:
-                item = self.queue.get()
+                try:  # closing: the marker may not have fitted, so an empty queue ends it too
+                    item = self.queue.get(timeout=0.05 if self._closing.is_set() else None)
+                except queue.Empty:
+                    return
                 if item is _STOP:
                     return
                 batch = [item]

@@ -63,7 +63,7 @@ def test_lines_arrive_in_carbons_plaintext_protocol(carbon: Listener) -> None:
         ("team.devenv.shop.service.web.ready_seconds", 1.25, 1700000000),
         ("team.devenv.shop.watch.web.sync_ms", 12.3, 1700000001),
     ]
-    assert sender.sent == 4 and not sender.gave_up and sender.dropped == 0
+    assert sender.sent == 4 and not sender.gave_up and sender.dropped == 0 and sender.stopped
 
 
 def _dead_port() -> int:
@@ -76,7 +76,7 @@ def test_a_dead_port_is_given_up_and_nothing_raises() -> None:
     sender = metrics.Sender("127.0.0.1", _dead_port())
     sender.send(metrics.up_metrics("", "p", 1.0, {}, 1))
     sender.close(timeout=5)
-    assert sender.gave_up and sender.sent == 0
+    assert sender.gave_up and sender.sent == 0 and sender.stopped
     sender.send(metrics.up_metrics("", "p", 1.0, {"a": 1.0}, 2))  # after giving up: dropped at once
     assert sender.dropped == 3
 
@@ -85,7 +85,7 @@ def test_a_full_queue_drops_instead_of_blocking() -> None:
     sender = metrics.Sender("127.0.0.1", _dead_port(), size=1)
     sender.send([metrics.Metric(f"m.{i}", i, 1) for i in range(1000)])  # returns: never waits for room
     sender.close(timeout=5)
-    assert sender.dropped >= 990
+    assert sender.dropped >= 990 and sender.stopped
 
 
 def test_names_are_carbon_safe() -> None:
