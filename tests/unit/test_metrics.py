@@ -142,3 +142,13 @@ def test_bad_metrics_settings_name_the_field(value: object, says: str) -> None:
 def test_good_metrics_settings_pass() -> None:
     xdevenv.check({"x-devenv": {"metrics": {"carbon": "carbon:2003", "prefix": "team.laptop"}}})
     xdevenv.check({"x-devenv": {"metrics": {"carbon": "127.0.0.1:2003"}}})
+
+
+def test_a_watch_sync_is_sent_as_sync_ms(carbon: Listener) -> None:
+    from devenv.engine.watching import WatchEvent
+
+    reporter = metrics.Reporter(metrics.Settings("127.0.0.1", carbon.port, "t"), "shop")
+    reporter.watch_event(WatchEvent("sync", "web: synced 1 file", "web", {"ms": 48.5}))
+    reporter.watch_event(WatchEvent("restart", "web restarted", "web"))  # not a sync: no metric
+    reporter.close()
+    assert [(name, value) for name, value, _ in carbon.lines()] == [("t.devenv.shop.watch.web.sync_ms", 48.5)]
