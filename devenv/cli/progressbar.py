@@ -71,6 +71,8 @@ class Bars:
             self.units[item] = unit
             if finished and item in self.ended:
                 return  # told twice: drawn once
+            if finished and not done and not total and item not in self.live and item not in self.quarter:
+                return  # nothing was transferred (an image already up to date): nothing to show
             if finished:
                 self.ended.add(item)
             else:

@@ -192,3 +192,10 @@ def test_tty_lines_printed_meanwhile_go_above_the_bars() -> None:
     bars.above(lambda: out.write("web | Step 1/2\n"))
     assert out.getvalue().endswith("\x1b[1A\r\x1b[Jweb | Step 1/2\npull a [############............]  50% 50 B / 100 B\n")
     assert bars.drawn == 1
+
+
+def test_an_item_that_transferred_nothing_is_not_shown() -> None:
+    for mode in ("plain", "tty"):
+        out = Tty()
+        Bars(mode, out)("pull up-to-date", 0, 0, finished=True)
+        assert out.getvalue() == ""
