@@ -96,8 +96,8 @@ class Bars:
             state = "done" if not total or done >= total else f"stopped at {int(100 * done / total)}%"
             self._write(f"{item}: {state} ({amount(done, total, self.units[item])})\n")
             return
-        step = min(3, int(4 * done / total)) if total else 0
-        if step > self.quarter[item]:
+        step = int(4 * done / total) if total else 0
+        if self.quarter[item] < step < 4:  # 100% is said by the end line
             self.quarter[item] = step
             self._write(f"{item}: {25 * step}% ({amount(done, total, self.units[item])})\n")
 

@@ -199,3 +199,12 @@ def test_an_item_that_transferred_nothing_is_not_shown() -> None:
         out = Tty()
         Bars(mode, out)("pull up-to-date", 0, 0, finished=True)
         assert out.getvalue() == ""
+
+
+def test_plain_leaves_100_percent_to_the_end_line() -> None:
+    out = io.StringIO()
+    bars = Bars("plain", out)
+    bars("pull img", 0, 100)
+    bars("pull img", 100, 100)  # downloaded; extracting still
+    bars("pull img", 100, 100, finished=True)
+    assert out.getvalue().splitlines() == ["pull img: started (100 B)", "pull img: done (100 B / 100 B)"]
