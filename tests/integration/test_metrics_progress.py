@@ -167,3 +167,19 @@ def test_a_snapshot_shows_the_volumes_transfer(tmp_path: Path, project_name: str
     result = ok(devenv(tmp_path, project_name, "--progress", "plain", "snapshot", "-o", str(tmp_path / "s.tar")))
     lines = [line for line in result.stderr.splitlines() if line.startswith("read volume data: ")]
     assert lines[0] == "read volume data: started" and lines[-1].startswith("read volume data: done ("), output(result)
+
+
+def test_an_attached_up_sends_the_containers_cpu_and_memory(tmp_path: Path, project_name: str, carbon: Carbon) -> None:
+    p = project_name
+    write_compose(tmp_path, f"""
+        x-devenv:
+          metrics: {{carbon: "127.0.0.1:{carbon.port}"}}
+        services:
+          job:
+            image: {BUSYBOX}
+            command: ["sh", "-c", "sleep 6"]
+    """)
+    result = ok(devenv(tmp_path, p, "up", "--abort-on-container-exit"))
+    got = carbon.metrics()
+    assert got[f"devenv.{p}.container.{p}-job-1.memory_bytes"] > 0, output(result)
+    assert got[f"devenv.{p}.container.{p}-job-1.cpu_percent"] >= 0, output(result)
