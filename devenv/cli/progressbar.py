@@ -1,7 +1,8 @@
 """Progress bars for long work (pulls, builds, snapshot transfers; devenv/engine/transfer.py
-reports them). On a terminal (`tty`): one line per item in flight, a bar and bytes done/total, redrawn in
-place with ANSI codes. Elsewhere (`plain`: CI, NO_COLOR, pipes, `--progress plain`): a line when an
-item starts, at every 25%, and when it ends."""
+reports them). On a terminal (`tty`): one line per item in flight, a bar and bytes (or steps)
+done/total, redrawn in place with ANSI codes. Elsewhere (`plain`: CI, NO_COLOR, pipes, `--progress
+plain`): a line when a transfer starts, at every 25%, and when it ends; builds add none there, their
+own output names each step."""
 
 from __future__ import annotations
 
@@ -78,7 +79,8 @@ class Bars:
             else:
                 self.ended.discard(item)
             if self.mode == "plain":
-                self._plain(item, done, total, finished)
+                if unit == "B":  # a build's own output already names each step ("#5 [2/4] RUN ...")
+                    self._plain(item, done, total, finished)
             else:
                 self._tty(item, done, total, finished)
 

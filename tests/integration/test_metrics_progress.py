@@ -3,8 +3,8 @@
 `up` with x-devenv.metrics pointing at a listener of the test sends `up.seconds` and each
 service's `ready_seconds` in carbon's plaintext protocol; pointing at a dead port, `up` still
 succeeds and says nothing about it. A pull from the local registry (127.0.0.1:5000) with
-`--progress plain` prints the plain progress lines (start, end); so do a build (its steps) and a
-snapshot (the volume's bytes)."""
+`--progress plain` prints the plain progress lines (start, end), and so does a snapshot (the
+volume's bytes); a build on a terminal draws a bar of its steps."""
 
 from __future__ import annotations
 
@@ -140,7 +140,33 @@ def test_a_pull_shows_plain_progress_lines(tmp_path: Path, project_name: str, re
     assert len(quarters) == len(lines) - 2 and quarters == sorted(set(quarters)), output(result)
 
 
-def test_a_build_shows_its_steps_as_plain_lines(tmp_path: Path, project_name: str) -> None:
+def _on_a_terminal(cwd: Path, project: str, *args: str) -> tuple[int, str]:
+    """Run `devenv -p PROJECT ARGS...` with a pseudo-terminal as stdout and stderr: its exit code and output."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.integration.test_engine_support import devenv_env
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "devenv", "-p", project, *args], cwd=cwd, env=devenv_env({"CI": ""}),
+                            stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    os.close(slave)
+    data = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed its end
+            break
+        if not chunk:
+            break
+        data += chunk
+    os.close(master)
+    return proc.wait(timeout=120), data.decode("utf-8", "replace")
+
+
+def test_a_build_draws_a_bar_of_its_steps_on_a_terminal(tmp_path: Path, project_name: str) -> None:
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "Dockerfile").write_text(f"FROM {BUSYBOX}\nRUN echo one > /one\nRUN echo two > /two\n")
     write_compose(tmp_path, """
@@ -148,9 +174,11 @@ def test_a_build_shows_its_steps_as_plain_lines(tmp_path: Path, project_name: st
           app:
             build: ./app
     """)
-    result = ok(devenv(tmp_path, project_name, "--progress", "plain", "build"))
-    lines = [line for line in result.stderr.splitlines() if line.startswith(f"build {project_name}-app: ")]
-    assert lines and lines[-1] == f"build {project_name}-app: done (3/3 steps)", output(result)
+    code, text = _on_a_terminal(tmp_path, project_name, "build")
+    assert code == 0, text
+    assert f"\r\x1b[Jbuild {project_name}-app [########################] 100% 3/3 steps\r\n" in text, text
+    plain = ok(devenv(tmp_path, project_name, "--progress", "plain", "build", "--no-cache"))
+    assert f"build {project_name}-app" not in plain.stderr.replace(f"build image {project_name}-app", ""), output(plain)
 
 
 def test_a_snapshot_shows_the_volumes_transfer(tmp_path: Path, project_name: str) -> None:
