@@ -139,10 +139,15 @@ def env_pairs(items: Iterable[str], option: str = "-e", lookup: Any = None) -> l
 
 
 def progress(g: Globals, fmt: str = "table", *, quiet: bool = False, hidden: Iterable[Any] = ()) -> Any:
-    """The progress listener the global --progress asks for (silent under --format json)."""
+    """The progress listener the global --progress asks for (silent under --format json), and the
+    pulls' progress bars (none with --quiet-pull: PULL_IMAGE `hidden`)."""
     from devenv.cli.output import Progress
+    from devenv.cli.progressbar import install
 
-    return Progress(quiet=quiet or fmt == "json", mode=g.progress, hidden=frozenset(hidden))
+    hidden = frozenset(hidden)
+    silent = quiet or fmt == "json" or any(getattr(op, "value", op) == "pull_image" for op in hidden)
+    install("quiet" if silent else g.progress)
+    return Progress(quiet=quiet or fmt == "json", mode=g.progress, hidden=hidden)
 
 
 def engine_settings(g: Globals) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from devenv.errors import UsageError
@@ -180,11 +181,22 @@ def publish_host(project: Project) -> str:
     return str(value)
 
 
+ABOVE: Callable[[Callable[[], None]], None] | None = None  # progress bars on a terminal: lines go above them
+
+
 def echo(message: str = "", err: bool = False, nl: bool = True) -> None:
     """One write and a flush, so progress lines show as they happen (also through a pipe)."""
-    stream = sys.stderr if err else sys.stdout
-    stream.write(message + "\n" if nl else message)
-    stream.flush()
+
+    def write() -> None:
+        stream = sys.stderr if err else sys.stdout
+        stream.write(message + "\n" if nl else message)
+        stream.flush()
+
+    above = ABOVE
+    if above is None:
+        write()
+    else:
+        above(write)
 
 
 def say(message: str) -> None:

@@ -26,7 +26,10 @@ class _Lines:
     """The per-volume progress lines on stderr (none under --format json or --progress quiet)."""
 
     def __init__(self, g: Globals, fmt: str) -> None:
+        from devenv.cli.progressbar import install
+
         self.quiet = fmt == "json" or g.progress == "quiet"
+        install("quiet" if self.quiet else g.progress)  # the volumes' transfers as bars or plain lines
 
     def __call__(self, line: str) -> None:
         if not self.quiet:
@@ -160,6 +163,7 @@ def _read_volumes(client: Engine, project: Project, plan: list[tuple[str, str, s
                   timeout: int | None, lines: _Lines, summary: list[dict[str, Any]]) -> list[VolumeEntry]:
     """Each volume into the sink, its writers held meanwhile; the manifest's entries."""
     from devenv.engine.control import project_containers
+    from devenv.engine.transfer import counted
     from devenv.engine.volumedata import archive_chunks, helper, quiesced
     from devenv.plan.snapshots import writers
 
@@ -172,9 +176,11 @@ def _read_volumes(client: Engine, project: Project, plan: list[tuple[str, str, s
             held = _engine_call(f"volume {key}", q.hold, current)
             with helper(client, project.name, name, image, read_only=True) as container:
                 chunks = archive_chunks(client, container)
+                shown = counted(chunks, f"read volume {key}")
                 try:
-                    entry = sink.add_volume(key, name, chunks)
+                    entry = sink.add_volume(key, name, shown)
                 finally:
+                    shown.close()
                     chunks.close()  # an interrupted copy lets go of the engine's stream at once
         _resume_failures(key, q.failures, stop)
         seconds = time.monotonic() - started
@@ -213,10 +219,17 @@ def _push(reference: str, folder: str, manifest: Any, lines: _Lines) -> str:
     files.append(ArtifactFile(os.path.join(folder, MANIFEST_NAME), MANIFEST_MEDIA_TYPE, MANIFEST_NAME))
     annotations = {"io.devenv.snapshot.project": manifest.project, "org.opencontainers.image.created": manifest.created}
     started = time.monotonic()
-    digest = push_artifact(reference, files, ARTIFACT_TYPE, annotations)
+    digest = push_artifact(reference, files, ARTIFACT_TYPE, annotations, progress=_blob_progress("push", reference))
     total = sum(os.path.getsize(f.path) for f in files)
     lines(f"pushed {reference} ({human_bytes(total)}) in {time.monotonic() - started:.1f} s: {digest}")
     return digest
+
+
+def _blob_progress(verb: str, reference: str) -> Any:
+    """The registry client's per-file progress as transfers (bars or plain lines)."""
+    from devenv.engine.transfer import report
+
+    return lambda title, done, total: report(f"{verb} {reference} {title}", done, total, finished=done >= total)
 
 
 def _pull(reference: str, folder: str, lines: _Lines) -> Any:
@@ -226,7 +239,7 @@ def _pull(reference: str, folder: str, lines: _Lines) -> Any:
     from devenv.snapshotfile import SnapshotDir
 
     started = time.monotonic()
-    pulled = pull_artifact(reference, folder)
+    pulled = pull_artifact(reference, folder, progress=_blob_progress("pull", reference))
     if pulled.artifact_type != ARTIFACT_TYPE:
         raise SnapshotError(f"{reference} is not a devenv snapshot (artifact type {pulled.artifact_type or 'none'})")
     total = sum(f.size for f in pulled.files)
@@ -281,6 +294,7 @@ def _restore(g: Globals, project: Project, client: Engine, snap: Any, keys: tupl
              timeout: int | None, lines: _Lines) -> list[dict[str, Any]]:
     from devenv.cli.common import say
     from devenv.engine.control import project_containers
+    from devenv.engine.transfer import CountingReader
     from devenv.engine.volumedata import create_volume, empty_volume, helper, inspect_volume, is_empty, put_archive, quiesced
     from devenv.plan.resources import volume_create_body
     from devenv.plan.snapshots import SnapshotError, is_external, writers
@@ -324,6 +338,7 @@ def _restore(g: Globals, project: Project, client: Engine, snap: Any, keys: tupl
                     _engine_call(f"volume {key}", empty_volume, client, project.name, name, info, image)
             with helper(client, project.name, name, image, read_only=False) as container:
                 reader, size = snap.open_volume(entry)
+                reader = CountingReader(reader, f"restore volume {key}", size)
                 try:
                     _engine_call(f"volume {key}", put_archive, client, container, reader, size)
                 finally:

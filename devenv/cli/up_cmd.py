@@ -204,6 +204,9 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
     hidden = {Op.PULL_IMAGE} if quiet_pull else set()
     hidden |= {Op.BUILD_IMAGE} if quiet_build else set()
     since = time.time()
+    from devenv.metrics import reporter
+
+    metrics = None if dry_run else reporter(project)
     try:
         applied = apply(
             client, project, lambda observed: plan_up(project, observed, up_options),
@@ -216,6 +219,8 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
             for line in shipping.describe() if shipping is not None and fmt != "json" else ():
                 say(line)
             return 0
+        if metrics is not None:
+            metrics.up(applied)
         code = print_applied(client, project, applied, fmt, verb="up")
         from devenv.dashboard.lastup import record
 
@@ -228,13 +233,18 @@ def up(g: Globals, services: tuple[str, ...], detach: bool, wait: bool, wait_tim
         if code == 0 and watch_after:
             from devenv.cli.watch_cmd import run_watch
 
-            return run_watch(g, client, project, services, up_first=False, prune=True, quiet=quiet_build, fmt=fmt)
+            return run_watch(g, client, project, services, up_first=False, prune=True, quiet=quiet_build, fmt=fmt,
+                             metrics=metrics)
         if code != 0 or follower is None:
             return code
+        if metrics is not None:
+            metrics.sample_containers(client)
         return _attached(g, client, project, follower, since, abort_exit, abort_failure, exit_code_from, timeout)
     finally:
         if follower is not None:
             follower.close()
+        if metrics is not None:
+            metrics.close()
 
 
 def _attached(g: Globals, client: Any, project: Any, follower: Any, since: float, abort_exit: bool, abort_failure: bool,

@@ -33,32 +33,44 @@ def watch(g: Globals, services: tuple[str, ...], no_up: bool, prune: bool, quiet
 
 
 def run_watch(g: Globals, client: Any, project: Any, services: tuple[str, ...], *, up_first: bool, prune: bool,
-              quiet: bool, fmt: str) -> int:
-    """The loop, after an `up` of the services (unless `up_first` is False: `up --watch` did it)."""
+              quiet: bool, fmt: str, metrics: Any = None) -> int:
+    """The loop, after an `up` of the services (unless `up_first` is False: `up --watch` did it).
+    `metrics`: `up --watch`'s Reporter (else one is made from x-devenv.metrics, and closed here)."""
     from devenv.cli.common import load
     from devenv.engine.watching import Session, WatchEvent
+    from devenv.metrics import reporter
 
-    emit = _emitter(fmt)
-    runner = _up_runner(g, client, fmt, quiet, emit)
-    if up_first and not runner(project, services, False):
-        return 1
-    session = Session(client, project, services, up=runner, emit=emit, prune=prune,
-                      reload=lambda: load(g.options, services))
+    own = metrics is None
+    metrics = reporter(project) if own else metrics
+    emit = _emitter(fmt, metrics)
+    runner = _up_runner(g, client, fmt, quiet, emit, metrics)
     try:
-        session.run()
-    except KeyboardInterrupt:
-        session.close()
-        emit(WatchEvent("stopped", "watch stopped; the containers keep running"))
-    return 1 if session.failed else 0
+        if up_first and not runner(project, services, False):
+            return 1
+        if metrics is not None:
+            metrics.sample_containers(client)
+        session = Session(client, project, services, up=runner, emit=emit, prune=prune,
+                          reload=lambda: load(g.options, services))
+        try:
+            session.run()
+        except KeyboardInterrupt:
+            session.close()
+            emit(WatchEvent("stopped", "watch stopped; the containers keep running"))
+        return 1 if session.failed else 0
+    finally:
+        if own and metrics is not None:
+            metrics.close()
 
 
-def _emitter(fmt: str) -> Callable[[Any], None]:
+def _emitter(fmt: str, metrics: Any = None) -> Callable[[Any], None]:
     import json
 
     from devenv.cli.common import echo
     from devenv.cli.output import style
 
     def emit(event: Any) -> None:
+        if metrics is not None:
+            metrics.watch_event(event)
         if fmt == "json":  # one object per line: a stream of events
             echo(json.dumps(event.to_json(), separators=(",", ":")))
         elif event.event in ("warning",):
@@ -71,7 +83,8 @@ def _emitter(fmt: str) -> Callable[[Any], None]:
     return emit
 
 
-def _up_runner(g: Globals, client: Any, fmt: str, quiet: bool, emit: Callable[[Any], None]) -> Callable[..., bool]:
+def _up_runner(g: Globals, client: Any, fmt: str, quiet: bool, emit: Callable[[Any], None],
+               metrics: Any = None) -> Callable[..., bool]:
     """`up` for the loop: the services (their dependencies too unless `rebuild`); a rebuild builds
     and recreates only them. Services with both `build` and `develop` are always built, as
     Compose's watch does. Failures are reported as error events."""
@@ -90,6 +103,8 @@ def _up_runner(g: Globals, client: Any, fmt: str, quiet: bool, emit: Callable[[A
         log = (lambda _line: None) if quiet or fmt == "json" else (lambda line: say(f"    {line}"))
         applied = apply(client, built, lambda observed: plan_up(built, observed, options),
                         listener=progress(g, fmt, hidden=hidden), say=say, wait_timeout=300.0, log=log)
+        if metrics is not None:
+            metrics.up(applied)
         for failure in applied.failures:
             emit(WatchEvent("error", f"error: {explain_failure(client, failure)}", failure.action.service))
         return not applied.failures

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from devenv.engine import dockerfile
+from devenv.engine import dockerfile, transfer
 from devenv.engine.buildcmd import BUILDKIT, BUILDX, CLASSIC, MODERN_ENGINE, Builder, BuildRefused, check_classic, command, refuse
 from devenv.errors import EngineError, ManifestError
 
@@ -218,6 +218,7 @@ def _run_cli(
         raise EngineError(f"build of {image}: cannot run {builder.cli}: {exc}") from None
     forget = ctx.on_cancel(_canceller(proc))
     steps = StepLog()
+    counted = transfer.BuildSteps()
     try:
         if stdin is not None:
             threading.Thread(target=_feed, args=(proc, stdin), daemon=True).start()
@@ -227,6 +228,8 @@ def _run_cli(
             if not line.strip() or _DIGEST_LINE.match(line):
                 continue
             steps.feed(line)
+            if counted.feed(line):
+                transfer.report(f"build {image}", counted.done, counted.total, unit="steps")
             ctx.log(f"{service} | {line}")
         code = proc.wait()
     finally:
@@ -236,6 +239,7 @@ def _run_cli(
             proc.wait()
     if ctx.cancelled():
         raise KeyboardInterrupt
+    transfer.report(f"build {image}", counted.total if code == 0 else counted.done, counted.total, finished=True, unit="steps")
     if code != 0:
         raise EngineError(steps.error(code))
 
@@ -294,6 +298,7 @@ def _build_classic(ctx: Context, service: str, image: str, config: Mapping[str, 
     else:
         kwargs.update(path=context, dockerfile=config.get("dockerfile") or "Dockerfile")
     errors = []
+    counted = transfer.BuildSteps()
     options = cast("BuildOptions", {k: v for k, v in kwargs.items() if v is not None})
     for chunk in ctx.api.build(options):
         if ctx.cancelled():
@@ -303,7 +308,10 @@ def _build_classic(ctx: Context, service: str, image: str, config: Mapping[str, 
         elif "stream" in chunk:
             for line in str(chunk["stream"]).splitlines():
                 if line.strip():
+                    if counted.feed(line):
+                        transfer.report(f"build {image}", counted.done, counted.total, unit="steps")
                     ctx.log(f"{service} | {line.rstrip()}")
+    transfer.report(f"build {image}", counted.done if errors else counted.total, counted.total, finished=True, unit="steps")
     if errors:
         raise EngineError(f"build of {image} failed: {errors[-1]}")
     for tag in config.get("tags") or ():

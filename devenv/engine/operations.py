@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from devenv.engine import transfer
 from devenv.engine.api import explanation, is_not_found
 from devenv.engine.background import Background
 from devenv.engine.events import FALLBACK_RECHECK, STABLE_FOR, EventWatch, completed_verdict, healthy_verdict, running_verdict, wait_for
@@ -97,11 +98,15 @@ def pull_image(ctx: Context, action: Action) -> str:
     image = payload.image or action.target
     repository, tag = _split_reference(image)
     last_error = None
+    tally = transfer.PullTally()
     for chunk in ctx.api.pull(repository, tag=tag, platform=payload.platform):
         if ctx.cancelled():
             raise KeyboardInterrupt
         if "error" in chunk:
             last_error = chunk.get("error")
+        elif tally.feed(chunk):
+            transfer.report(f"pull {image}", tally.done, tally.total)
+    transfer.report(f"pull {image}", tally.done, tally.total, finished=True)
     if last_error:
         raise EngineError(f"pull {image}: {last_error}")
     return "pulled"

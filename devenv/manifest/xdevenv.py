@@ -17,6 +17,7 @@ KEYS: dict[str, str] = {
     "publish_host": "host address for published ports that name none (default 127.0.0.1)",
     "environments": "NAME -> settings of an environment selected with --env NAME (host, context, registry, lock, laptop)",
     "allowed_differences": "what may differ between environments by design (SERVICE.FIELD[.KEY], * and ? wildcards)",
+    "metrics": "send devenv's timings and the containers' CPU and memory to carbon (carbon: HOST:PORT, prefix)",
 }
 
 HOST_SCHEMES = ("unix://", "tcp://", "ssh://", "npipe://")
@@ -41,6 +42,8 @@ def check(document: Mapping[str, Any]) -> None:
         _check_environments(settings["environments"], (KEY, "environments"))
     if settings.get("allowed_differences") is not None:
         _check_allowed(settings["allowed_differences"], (KEY, "allowed_differences"))
+    if "metrics" in settings:
+        _check_metrics(settings["metrics"], (KEY, "metrics"))
 
 
 def unknown_key_message(key: str, known: Mapping[str, str] = KEYS, what: str = "devenv setting") -> str:
@@ -107,3 +110,24 @@ def _check_allowed(value: Any, at: Path) -> None:
         if not isinstance(item, str) or not _ALLOWED.fullmatch(item):
             raise field_error(at + (i,), f"invalid pattern {item!r}: use SERVICE.FIELD[.KEY] (* and ? wildcards), "
                                          "as web.ports or *.environment.LOG_LEVEL")
+
+
+METRICS_KEYS = {"carbon": "HOST:PORT of carbon's plaintext listener (usually port 2003)",
+                "prefix": "dotted prefix of every metric name (default none)"}
+_CARBON = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):([0-9]{1,5})")
+_PREFIX = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
+
+
+def _check_metrics(value: Any, at: Path) -> None:
+    if not isinstance(value, Mapping):
+        raise field_error(at, "must be a mapping: {carbon: HOST:PORT, prefix: NAME}")
+    for key in value:
+        if key not in METRICS_KEYS:
+            raise field_error(at + (key,), unknown_key_message(str(key), METRICS_KEYS, "metrics setting"))
+    carbon = value.get("carbon")
+    match = _CARBON.fullmatch(carbon) if isinstance(carbon, str) else None
+    if match is None or not 0 < int(match.group(1)) < 65536:
+        raise field_error(at + ("carbon",), f"invalid carbon address {carbon!r}: use HOST:PORT (carbon:2003)")
+    prefix = value.get("prefix")
+    if prefix is not None and not (isinstance(prefix, str) and _PREFIX.fullmatch(prefix)):
+        raise field_error(at + ("prefix",), f"invalid prefix {prefix!r}: use dotted names of letters, digits, '_' and '-' (team.laptop)")

@@ -81,7 +81,8 @@ def test_invalid_restart_policies(value: str, says: str) -> None:
 
 
 def test_every_known_setting_passes_and_others_get_the_closest() -> None:
-    valid = {"environments": {"prod": {"host": "tcp://prod:2376"}}, "allowed_differences": ["web.ports"]}
+    valid = {"environments": {"prod": {"host": "tcp://prod:2376"}}, "allowed_differences": ["web.ports"],
+             "metrics": {"carbon": "carbon:2003"}}
     xdevenv.check({"x-devenv": {key: valid.get(key, "x") for key in xdevenv.KEYS}})
     xdevenv.check({"x-devenv": None})
     xdevenv.check({})
@@ -90,4 +91,4 @@ def test_every_known_setting_passes_and_others_get_the_closest() -> None:
     assert caught.value.path == "x-devenv.publishhost" and "did you mean 'publish_host'?" in str(caught.value)
     with pytest.raises(Exception) as caught:
         xdevenv.check({"x-devenv": {"zzz": 1}})
-    assert "known settings: allowed_differences, environments, publish_host" in str(caught.value)
+    assert "known settings: allowed_differences, environments, metrics, publish_host" in str(caught.value)
