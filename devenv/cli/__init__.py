@@ -52,6 +52,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("devenv.cli.export_cmd:export", "Export the manifest to another format (kubernetes)."),
     "deploy": ("devenv.cli.deploy_cmd:deploy", "Deploy the manifest to a Docker swarm as a stack; --rm removes it."),
     "watch": ("devenv.cli.watch_cmd:watch", "Bring the services up, then sync/rebuild/restart them as files change."),
+    "init": ("devenv.cli.init_cmd:init", "List the project templates, or write one into a folder (graphite, web-postgres, web-redis)."),
 }
 
 DESCRIPTION = "devenv: a production-identical environment from a Compose file, in one command."

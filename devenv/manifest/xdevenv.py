@@ -17,6 +17,7 @@ KEYS: dict[str, str] = {
     "publish_host": "host address for published ports that name none (default 127.0.0.1)",
     "environments": "NAME -> settings of an environment selected with --env NAME (host, context, registry, lock, laptop)",
     "allowed_differences": "what may differ between environments by design (SERVICE.FIELD[.KEY], * and ? wildcards)",
+    "metrics": "where devenv sends its metrics (carbon: HOST:PORT)",
 }
 
 HOST_SCHEMES = ("unix://", "tcp://", "ssh://", "npipe://")
