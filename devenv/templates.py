@@ -5,8 +5,8 @@ values it asks for, each with a default) and the files to write. Every `{{ key }
 is replaced by the value of `key`; nothing else is touched (Compose's `${VAR}` stays as written).
 
 The root: `templates/` at the top of a checkout (beside the `devenv` package), else
-`<prefix>/share/devenv/templates` where pyproject's data-files install it; `DEVENV_TEMPLATES`
-overrides both.
+`<prefix>/share/devenv/templates` where pyproject's data-files install it (the environment's
+prefix, or the user's base for `pip install --user`); `DEVENV_TEMPLATES` overrides them.
 """
 
 from __future__ import annotations
@@ -60,10 +60,14 @@ def root() -> Path:
     given = os.environ.get(ROOT_VARIABLE)
     if given:
         return Path(given)
+    import site
+
     checkout = Path(__file__).resolve().parent.parent / "templates"
-    if checkout.is_dir():
-        return checkout
-    return Path(sys.prefix) / "share" / "devenv" / "templates"
+    installed = [Path(base) / "share" / "devenv" / "templates" for base in (sys.prefix, site.getuserbase())]
+    for candidate in (checkout, *installed):
+        if candidate.is_dir():
+            return candidate
+    return installed[0]
 
 
 def names(folder: Path | None = None) -> list[str]:
