@@ -1,11 +1,12 @@
 #!/bin/sh
-# Create the cluster on first start, then run postgres in the foreground.
+# Create the cluster on first start, then run postgres in the foreground. Logins over the
+# network need the password; on the container's own socket (`devenv exec db psql`) they do not.
 set -eu
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
     : "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is not set}"
     pwfile=$(mktemp)
     printf '%s\n' "$POSTGRES_PASSWORD" >"$pwfile"
-    initdb --username="$POSTGRES_USER" --pwfile="$pwfile" --auth-local=peer --auth-host=scram-sha-256 \
+    initdb --username="$POSTGRES_USER" --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 \
         --encoding=UTF8 --locale=C.UTF-8 >/dev/null
     rm -f "$pwfile"
     # Password logins from the project's network.

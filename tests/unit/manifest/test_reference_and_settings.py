@@ -90,4 +90,4 @@ def test_every_known_setting_passes_and_others_get_the_closest() -> None:
     assert caught.value.path == "x-devenv.publishhost" and "did you mean 'publish_host'?" in str(caught.value)
     with pytest.raises(Exception) as caught:
         xdevenv.check({"x-devenv": {"zzz": 1}})
-    assert "known settings: allowed_differences, environments, publish_host" in str(caught.value)
+    assert "known settings: allowed_differences, environments, metrics, publish_host" in str(caught.value)
