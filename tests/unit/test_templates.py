@@ -21,6 +21,7 @@ from devenv.errors import UsageError
 from devenv.manifest.loader import load_project
 from devenv.manifest.options import ProjectOptions
 from devenv.model import Project
+from tests.engine_helpers import run_compose
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = ("graphite", "web-postgres", "web-redis")
@@ -75,6 +76,15 @@ def test_each_shipped_template_renders_a_valid_manifest(name: str, tmp_path: Pat
     for service in project.services.values():  # published only on loopback
         for port in service.config.get("ports") or ():
             assert port["host_ip"] == "127.0.0.1", (name, service.name)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_rendered_template_is_a_valid_compose_file(name: str, tmp_path: Path, compose_bin: str) -> None:
+    """What `init` writes is a plain Compose file: Compose's own `config` accepts it (no engine needed)."""
+    template = templates.load(name)
+    templates.write(templates.render(template, {v.key: templates.default_of(v) for v in template.values}), tmp_path)
+    result = run_compose(["-f", "devenv.yaml", "config", "-q"], tmp_path)
+    assert result.returncode == 0, result.stderr
 
 
 def test_the_graphite_template_points_devenv_at_its_carbon(tmp_path: Path) -> None:
