@@ -13,9 +13,17 @@ import click
 from devenv.cli.command import Globals, format_option
 
 
+def _complete_templates(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    from click.shell_completion import CompletionItem
+
+    from devenv import templates
+
+    return [CompletionItem(n) for n in templates.names() if n.startswith(incomplete)]
+
+
 @click.command("init", help="List the project templates, or write TEMPLATE into DIR (default: the current folder).")
-@click.argument("template", required=False, metavar="[TEMPLATE]")
-@click.argument("directory", required=False, default=".", metavar="[DIR]")
+@click.argument("template", required=False, metavar="[TEMPLATE]", shell_complete=_complete_templates)
+@click.argument("directory", required=False, default=".", metavar="[DIR]", type=click.Path(file_okay=False))
 @click.option("-y", "--yes", is_flag=True, help="Ask nothing: take the defaults (and the --set values).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="A template value (repeatable); not asked for.")
 @click.option("--force", is_flag=True, help="Overwrite files that exist.")

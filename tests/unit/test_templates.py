@@ -257,3 +257,9 @@ def test_init_does_not_import_the_docker_sdk() -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": str(REPO)}, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_template_names_are_completed() -> None:
+    from devenv.cli.init_cmd import _complete_templates
+
+    assert [c.value for c in _complete_templates(None, None, "web")] == ["web-postgres", "web-redis"]  # type: ignore[arg-type]
