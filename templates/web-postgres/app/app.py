@@ -7,11 +7,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import psycopg2
 
 
-def connect():
-    return psycopg2.connect(
+def query(sql, args=()):
+    """Run one statement in its own transaction (committed) and connection; its rows, if any."""
+    conn = psycopg2.connect(
         host=os.environ["DATABASE_HOST"], dbname=os.environ["DATABASE_NAME"],
         user=os.environ["DATABASE_USER"], password=os.environ["DATABASE_PASSWORD"], connect_timeout=5,
     )
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(sql, args)
+            return cur.fetchall() if cur.description else []
+    finally:
+        conn.close()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -24,23 +31,18 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
-        with connect() as conn, conn.cursor() as cur:
-            cur.execute("SELECT text FROM notes ORDER BY id")
-            notes = [row[0] for row in cur.fetchall()]
-            cur.execute("SELECT version()")
-            version = cur.fetchone()[0]
+        notes = [text for (text,) in query("SELECT text FROM notes ORDER BY id")]
+        version = query("SELECT version()")[0][0]
         self.answer(200, {"database": version, "notes": notes})
 
     def do_POST(self):
         text = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-        with connect() as conn, conn.cursor() as cur:
-            cur.execute("INSERT INTO notes (text) VALUES (%s)", (text,))
+        query("INSERT INTO notes (text) VALUES (%s)", (text,))
         self.answer(201, {"added": text})
 
 
 def main():
-    with connect() as conn, conn.cursor() as cur:
-        cur.execute("CREATE TABLE IF NOT EXISTS notes (id serial PRIMARY KEY, text text NOT NULL)")
+    query("CREATE TABLE IF NOT EXISTS notes (id serial PRIMARY KEY, text text NOT NULL)")
     print("app: listening on 8000", flush=True)
     ThreadingHTTPServer(("0.0.0.0", 8000), Handler).serve_forever()
 
