@@ -117,7 +117,8 @@ def test_web_postgres_app_answers_with_what_the_database_holds(stack: Callable[.
     assert oct((folder / ".env").stat().st_mode & 0o777) == "0o600"
 
     note = f"note-{time.monotonic_ns()}"
-    assert get(f"http://127.0.0.1:{port}/", data=note.encode()) == {"added": note}
+    # `up` returns once the app's container runs; its server may take a moment more to listen.
+    assert eventually(lambda: get(f"http://127.0.0.1:{port}/", data=note.encode()), "answer from the app") == {"added": note}
     answer = get(f"http://127.0.0.1:{port}/")
     assert answer["notes"] == [note] and answer["database"].startswith("PostgreSQL 15")
     # The row is in PostgreSQL itself, and what is put there directly shows in the app's answer.
@@ -131,7 +132,8 @@ def test_web_redis_counter_goes_up_with_each_hit(stack: Callable[..., Path]) -> 
     port = free_port()
     folder = stack("web-redis", app_port=port)
 
-    first = get(f"http://127.0.0.1:{port}/")["hits"]
+    # `up` returns once the app's container runs; its server may take a moment more to listen.
+    first = eventually(lambda: get(f"http://127.0.0.1:{port}/")["hits"], "answer from the app")
     second = get(f"http://127.0.0.1:{port}/")["hits"]
     assert second == first + 1
     assert devenv(folder, "exec", "-T", "redis", "redis-cli", "get", "hits").stdout.strip() == str(second)
