@@ -54,6 +54,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "watch": ("devenv.cli.watch_cmd:watch", "Bring the services up, then sync/rebuild/restart them as files change."),
     "doctor": ("devenv.cli.doctor_cmd:doctor", "Check the engine, ports, disk, inotify, registry and clock; exit 1 if `up` is blocked."),
     "dashboard": ("devenv.cli.dashboard_cmd:dashboard", "Serve a local web page of the services: state, logs, restart/stop."),
+    "init": ("devenv.cli.init_cmd:init", "List the project templates, or write one into a folder (graphite, web-postgres, web-redis)."),
 }
 
 DESCRIPTION = "devenv: a production-identical environment from a Compose file, in one command."
