@@ -83,7 +83,7 @@ def eventually(fetch: Callable[[], Any], what: str, timeout: float = 120.0) -> A
 def test_graphite_app_metric_is_rendered_by_graphite_web(stack: Callable[..., Path], project_name: str,
                                                          engine: docker.DockerClient) -> None:
     web_port, carbon_port = free_port(), free_port()
-    stack("graphite", graphite_port=web_port, carbon_port=carbon_port)
+    graphite_folder = [stack("graphite", graphite_port=web_port, carbon_port=carbon_port)]
 
     # graphite-web has no whisper files of its own: carbon's volume, through volumes_from.
     carbon = engine.api.inspect_container(f"{project_name}-carbon-1")
@@ -109,6 +109,17 @@ def test_graphite_app_metric_is_rendered_by_graphite_web(stack: Callable[..., Pa
         return series and [v for v, t in series[0]["datapoints"] if v is not None]
 
     assert eventually(deploys, "k2.deploys datapoint") == [7.0]
+
+    # devenv's own metrics (x-devenv.metrics.carbon of the template): an `up` with carbon running
+    # sends its timings, and graphite-web renders them.
+    devenv(graphite_folder[0], "up")
+
+    def up_seconds() -> Any:
+        target = f"devenv.{project_name.replace('.', '_')}.up.seconds"
+        series = get(f"http://127.0.0.1:{web_port}/render?target={target}&from=-10min&format=json")
+        return series and [v for v, t in series[0]["datapoints"] if v is not None]
+
+    assert eventually(up_seconds, "devenv's up.seconds in graphite-web")[-1] >= 0
 
 
 def test_web_postgres_app_answers_with_what_the_database_holds(stack: Callable[..., Path]) -> None:
